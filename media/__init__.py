@@ -1,0 +1,1 @@
+"""Server-side WebRTC capture peers and document vision."""

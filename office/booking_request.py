@@ -1,0 +1,100 @@
+"""What a citizen submits to book, checked field by field with German messages."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from email_validator import EmailNotValidError, validate_email
+
+from office.errors import InvalidInput
+
+NAME_MAX = 100
+EMAIL_MAX = 254
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()/\-]{2,28}$")
+LANGUAGES = ("de", "en")
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    service_id: str
+    starts_at: datetime
+    name: str
+    email: str
+    phone: str | None
+    language: str
+
+
+def _text(raw: Mapping[str, object], key: str) -> str:
+    value = raw.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
+
+
+def parse_starts_at(value: str) -> datetime | None:
+    """An ISO 8601 instant with offset; None when it is not one."""
+    if len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def parse_booking(raw: Mapping[str, object]) -> BookingRequest:
+    """Validate every field; raise InvalidInput naming all that are wrong."""
+    errors: dict[str, str] = {}
+
+    service_id = _text(raw, "service_id")
+    if not service_id or len(service_id) > 64:
+        errors["service_id"] = "Bitte wählen Sie ein Anliegen."
+
+    starts_at = parse_starts_at(_text(raw, "starts_at"))
+    if starts_at is None:
+        errors["starts_at"] = "Bitte wählen Sie einen Termin."
+
+    name = " ".join(_text(raw, "name").split())
+    if len(name) < 2:
+        errors["name"] = "Bitte geben Sie Ihren Namen an."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Der Name darf höchstens {NAME_MAX} Zeichen lang sein."
+    elif _has_control_characters(name):
+        errors["name"] = "Der Name enthält unzulässige Zeichen."
+
+    email = _text(raw, "email")
+    if not email:
+        errors["email"] = "Bitte geben Sie Ihre E-Mail-Adresse an."
+    elif len(email) > EMAIL_MAX:
+        errors["email"] = f"Die E-Mail-Adresse darf höchstens {EMAIL_MAX} Zeichen lang sein."
+    else:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["email"] = (
+                "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@beispiel.de."
+            )
+
+    phone = _text(raw, "phone") or None
+    if phone is not None and not PHONE_PATTERN.fullmatch(phone):
+        errors["phone"] = "Bitte geben Sie eine gültige Telefonnummer an (nur Ziffern, +, /, -)."
+
+    if raw.get("consent") not in (True, "on", "true", "1", "yes"):
+        errors["consent"] = "Bitte stimmen Sie der Verarbeitung Ihrer Daten zu."
+
+    language = _text(raw, "language") or "de"
+    if language not in LANGUAGES:
+        errors["language"] = "Unbekannte Sprache."
+
+    if errors:
+        raise InvalidInput(errors)
+    assert starts_at is not None  # noqa: S101 - guaranteed by the checks above
+    return BookingRequest(service_id, starts_at, name, email, phone, language)

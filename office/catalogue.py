@@ -1,0 +1,161 @@
+"""The town's configuration: identity, hours and service catalogue.
+
+A town is described by one TOML file (see ``office/towns/ostfildern.toml``). It is
+parsed once at start-up into frozen objects; a mistake in the file stops the server
+with a message naming the field, rather than surfacing later as a wrong slot.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, time
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class Delivery(StrEnum):
+    """Who sends the citizen the result of a service."""
+
+    TOWN = "town"  # posted by the town
+    BZR = "bzr"  # posted by the Bundeszentralregister (Federal Office of Justice)
+    NONE = "none"  # nothing is posted (e.g. advice)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class HoursRule(_Frozen):
+    """A weekly recurring window, e.g. Monday to Friday 07:00-08:00."""
+
+    days: tuple[Weekday, ...] = Field(min_length=1)
+    start: time = Field(alias="from")
+    end: time = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HoursRule:
+        if self.end <= self.start:
+            raise ValueError(f"'to' ({self.end}) must be after 'from' ({self.start})")
+        return self
+
+    def applies(self, day: date) -> bool:
+        return WEEKDAYS[day.weekday()] in self.days
+
+
+class Service(_Frozen):
+    """A municipal service citizens can book a video appointment for."""
+
+    id: Slug
+    name: str = Field(min_length=1, max_length=120)
+    name_en: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=500)
+    duration_minutes: int = Field(gt=0, le=240)
+    fee_cents: int = Field(ge=0)
+    fee_is_sample: bool = False
+    verification_required: bool
+    skill: Slug
+    delivery: Delivery
+    documents: tuple[str, ...] = ()
+
+    def display_name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name
+
+
+class TownInfo(_Frozen):
+    id: Slug
+    name: str
+    office_name: str
+    timezone: str = "Europe/Berlin"
+    country: str = "DE"
+    state: str = "BW"
+    email: str
+    phone: str = ""
+    address: tuple[str, ...] = ()
+    privacy_url: str = "/datenschutz"
+    imprint_url: str = ""
+    primary_colour: str = Field(default="#1d4f91", pattern=r"^#[0-9a-fA-F]{6}$")
+    logo: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+
+class BookingRules(_Frozen):
+    unit_minutes: int = Field(default=5, gt=0, le=60)
+    lead_minutes: int = Field(default=30, ge=0)
+    horizon_days: int = Field(default=42, gt=0, le=366)
+    checkin_before_minutes: int = Field(default=15, ge=0, le=240)
+    checkin_after_minutes: int = Field(default=15, ge=0, le=240)
+
+
+class Town(_Frozen):
+    """Everything a town configures."""
+
+    town: TownInfo
+    booking: BookingRules = BookingRules()
+    regular_hours: tuple[HoursRule, ...] = ()
+    virtual_hours: tuple[HoursRule, ...] = Field(min_length=1)
+    closing_days: tuple[date, ...] = ()
+    services: tuple[Service, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Town:
+        ids = [s.id for s in self.services]
+        if len(ids) != len(set(ids)):
+            raise ValueError("service ids must be unique")
+        unit = self.booking.unit_minutes
+        for service in self.services:
+            if service.duration_minutes % unit:
+                raise ValueError(
+                    f"service {service.id}: duration {service.duration_minutes} is not a "
+                    f"multiple of booking.unit_minutes ({unit})"
+                )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.town.timezone)
+
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    @property
+    def skills(self) -> frozenset[str]:
+        return frozenset(s.skill for s in self.services)
+
+
+class TownConfigError(Exception):
+    """The town file cannot be read or is not valid."""
+
+
+def load_town(path: Path | None = None) -> Town:
+    """Load a town file; without a path, the shipped Ostfildern configuration."""
+    try:
+        if path is None:
+            text = resources.files("office.towns").joinpath("ostfildern.toml").read_text("utf-8")
+            source = "ostfildern.toml (built in)"
+        else:
+            text = path.read_text("utf-8")
+            source = str(path)
+        return Town.model_validate(tomllib.loads(text))
+    except OSError as exc:
+        raise TownConfigError(f"cannot read town configuration {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise TownConfigError(f"{source}: not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise TownConfigError(f"{source}: {problems}") from exc

@@ -1,0 +1,98 @@
+"""Errors the office domain raises.
+
+Every error has a stable ``code`` a program can switch on and a German ``message``
+a citizen can read. The transport layer maps families to HTTP statuses; it never
+needs to know the individual errors.
+"""
+
+from __future__ import annotations
+
+
+class OfficeError(Exception):
+    """Base of every domain error."""
+
+    code = "office_error"
+    message = "Es ist ein Fehler aufgetreten."
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+
+class InvalidInput(OfficeError):
+    """The request is malformed or a value is out of range.
+
+    ``fields`` maps each offending field to a German message, so a form can show
+    every problem at once.
+    """
+
+    code = "invalid_input"
+    message = "Die Eingabe ist ungültig. Bitte prüfen Sie die markierten Felder."
+
+    def __init__(self, fields: dict[str, str] | None = None, message: str | None = None) -> None:
+        self.fields = dict(fields or {})
+        super().__init__(message)
+
+
+class NotFound(OfficeError):
+    """The thing asked for does not exist (or must not be revealed)."""
+
+    code = "not_found"
+    message = "Nicht gefunden."
+
+
+class Conflict(OfficeError):
+    """The request is valid but the current state does not allow it."""
+
+    code = "conflict"
+    message = "Der Vorgang ist im aktuellen Zustand nicht möglich."
+
+
+class SlotTaken(Conflict):
+    """The slot filled up between showing it and booking it."""
+
+    code = "slot_taken"
+    message = "Dieser Termin ist leider gerade vergeben worden. Bitte wählen Sie einen anderen."
+
+
+class SlotUnavailable(Conflict):
+    """The slot is not bookable: outside the hours, in the past, or too far ahead."""
+
+    code = "slot_unavailable"
+    message = "Zu diesem Zeitpunkt kann kein Termin gebucht werden."
+
+
+class AppointmentClosed(Conflict):
+    """The appointment is cancelled or over and can no longer be changed."""
+
+    code = "appointment_closed"
+    message = "Dieser Termin kann nicht mehr geändert werden."
+
+
+class TokenInvalid(OfficeError):
+    """A link token is tampered with, expired, or belongs to a closed appointment."""
+
+    code = "token_invalid"
+    message = "Dieser Link ist ungültig oder abgelaufen."
+
+
+class TokenExpired(TokenInvalid):
+    """A link token was genuine but its time is over."""
+
+    code = "token_expired"
+    message = "Dieser Link ist abgelaufen."
+
+
+class AuthFailed(OfficeError):
+    """Username, password or second factor did not match."""
+
+    code = "auth_failed"
+    message = "Anmeldung fehlgeschlagen. Bitte prüfen Sie Ihre Angaben."
+
+
+class AccountLocked(AuthFailed):
+    """Too many failed attempts: the account is locked for a while."""
+
+    code = "account_locked"
+    message = "Zu viele Fehlversuche. Das Konto ist vorübergehend gesperrt."

@@ -1,0 +1,143 @@
+"""Composing the mails an appointment sends: confirmation, reminder, cancellation.
+
+Texts are Jinja2 templates in ``office/mail_templates`` (one per language, the first
+line is the subject). The calendar attachment is an RFC 5545 event made with
+icalendar; its UID is stable per appointment so a calendar updates, not duplicates,
+the entry when the appointment moves or is cancelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_date
+from enum import StrEnum
+from typing import Any
+
+import icalendar
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from office.catalogue import Service, Town
+from office.localtime import format_datetime, format_time
+from office.models import Appointment
+
+_templates = Environment(
+    loader=PackageLoader("office", "mail_templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # noqa: S701 - plain-text mail, never rendered as HTML
+)
+
+
+class MailKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    REMINDER = "reminder"
+    CANCELLATION = "cancellation"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    sender: str  # the From: address
+    public_url: str  # base of every link, e.g. https://termine.ostfildern.de
+    retention_days: int
+
+    @property
+    def domain(self) -> str:
+        return self.sender.rpartition("@")[2] or "localhost"
+
+
+@dataclass(frozen=True)
+class Links:
+    join: str
+    delete: str
+    booking: str
+
+
+def compose(
+    kind: MailKind,
+    *,
+    town: Town,
+    settings: MailSettings,
+    appointment: Appointment,
+    service: Service,
+    links: Links,
+    now: datetime,
+) -> EmailMessage:
+    """Render one mail to the appointment's address."""
+    if appointment.email is None:
+        raise ValueError("the appointment's personal data is gone: nothing to send")
+    language = appointment.language
+    tz = town.tz
+    context: dict[str, Any] = {
+        "town": town,
+        "service": service,
+        "service_name": service.display_name(language),
+        "name": appointment.name,
+        "reference": appointment.reference,
+        "when": format_datetime(appointment.starts_at, tz, language),
+        "checkin_from": format_time(
+            appointment.starts_at - timedelta(minutes=town.booking.checkin_before_minutes),
+            tz,
+            language,
+        ),
+        "join_url": links.join,
+        "delete_url": links.delete,
+        "booking_url": links.booking,
+        "retention_days": settings.retention_days,
+    }
+    rendered = _templates.get_template(f"{kind.value}.{language}.txt").render(context)
+    subject_line, _, body = rendered.partition("\n")
+    message = EmailMessage()
+    message["Subject"] = subject_line.removeprefix("Subject: ").strip()
+    message["From"] = f"{town.town.office_name} <{settings.sender}>"
+    message["To"] = appointment.email
+    message["Date"] = rfc2822_date(now)
+    # Stable per appointment, link version and kind: a resent mail is recognisable.
+    message["Message-ID"] = (
+        f"<{kind.value}.{appointment.id}.{appointment.token_id}@{settings.domain}>"
+    )
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    if kind is not MailKind.REMINDER:
+        message.add_attachment(
+            calendar_event(kind, town, settings, appointment, service, links, now),
+            subtype="calendar",
+            filename="termin.ics",
+            params={"method": "CANCEL" if kind is MailKind.CANCELLATION else "PUBLISH"},
+        )
+    return message
+
+
+def calendar_event(
+    kind: MailKind,
+    town: Town,
+    settings: MailSettings,
+    appointment: Appointment,
+    service: Service,
+    links: Links,
+    now: datetime,
+) -> str:
+    cancelled = kind is MailKind.CANCELLATION
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Buergerbuero//Videotermin//DE")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"{appointment.id}@{settings.domain}")
+    event.add("dtstamp", now)
+    # SEQUENCE must grow with every change; the creation-relative age in seconds does.
+    event.add("sequence", int((now - appointment.created_at).total_seconds()))
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"Videotermin: {service.display_name(appointment.language)}")
+    event.add("location", "Online (Videotermin)")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if not cancelled:
+        event.add("url", links.join)
+        event.add(
+            "description",
+            f"{town.town.office_name}\nVorgang {appointment.reference}\nZum Termin: {links.join}",
+        )
+    calendar.add_component(event)
+    return str(calendar.to_ical().decode("utf-8"))

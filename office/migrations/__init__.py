@@ -1,0 +1,1 @@
+"""Alembic migrations of the office schema; run them with ``office.migrate.upgrade``."""

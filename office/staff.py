@@ -1,0 +1,298 @@
+"""Staff accounts: clerks and admins, their passwords, second factor and sessions.
+
+Login is two steps: the password, then a TOTP code (RFC 6238) from the clerk's
+authenticator app. Both count towards the lockout. A session is a random token in a
+cookie; only its SHA-256 is stored, so a leaked database does not log anyone in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from office import audit
+from office.errors import AccountLocked, AuthFailed, Conflict, InvalidInput, NotFound
+from office.models import Clerk, ClerkHours, ClerkSkill, Role, StaffSession
+
+PASSWORD_MIN = 12
+TOTP_STEP = 30
+
+
+@dataclass(frozen=True)
+class WorkingTime:
+    weekday: int  # 0 = Monday
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class PasswordAccepted:
+    clerk_id: int
+    needs_enrolment: bool  # no second factor yet: enrol before the first session
+    needs_code: bool  # a TOTP code must follow
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Staff:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        require_second_factor: bool = True,
+        issuer: str = "Bürgerbüro",
+        lockout_threshold: int = 5,
+        lockout_duration: timedelta = timedelta(minutes=15),
+        session_ttl: timedelta = timedelta(hours=10),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.require_second_factor = require_second_factor
+        self.issuer = issuer
+        self.lockout_threshold = lockout_threshold
+        self.lockout_duration = lockout_duration
+        self.session_ttl = session_ttl
+        self.now = now
+        self._hasher = PasswordHasher()
+        # Verified against when the username is unknown, so the reply takes as long
+        # as for a known one and does not reveal which usernames exist.
+        self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    # -- accounts ----------------------------------------------------------------
+
+    async def create(
+        self,
+        username: str,
+        display_name: str,
+        password: str,
+        *,
+        role: Role = Role.CLERK,
+        skills: Sequence[str] = (),
+        hours: Sequence[WorkingTime] = (),
+    ) -> Clerk:
+        username = username.strip().lower()
+        if (
+            not (3 <= len(username) <= 64)
+            or not username.replace(".", "").replace("-", "").isalnum()
+        ):
+            raise InvalidInput(
+                {"username": "Benutzername: 3–64 Zeichen, Buchstaben, Ziffern, . und -."}
+            )
+        if len(password) < PASSWORD_MIN:
+            raise InvalidInput(
+                {"password": f"Das Passwort braucht mindestens {PASSWORD_MIN} Zeichen."}
+            )
+        for h in hours:
+            if not (0 <= h.weekday <= 6 and h.start < h.end):
+                raise InvalidInput({"hours": "Arbeitszeit: Beginn muss vor dem Ende liegen."})
+        now = self.now()
+        clerk = Clerk(
+            username=username,
+            display_name=display_name.strip() or username,
+            role=role,
+            password_hash=self._hasher.hash(password),
+            created_at=now,
+            failed_attempts=0,
+            active=True,
+            totp_enabled=False,
+            skills=[ClerkSkill(skill=s) for s in sorted(set(skills))],
+            hours=[ClerkHours(weekday=h.weekday, start=h.start, end=h.end) for h in hours],
+        )
+        try:
+            async with self.sessions() as session, session.begin():
+                session.add(clerk)
+                await session.flush()
+                audit.record(
+                    session, now, audit.SYSTEM, "staff.created", f"clerk:{clerk.id}", role=str(role)
+                )
+        except IntegrityError as exc:
+            raise Conflict(f"Den Benutzernamen {username!r} gibt es schon.") from exc
+        return clerk
+
+    async def all(self) -> Sequence[Clerk]:
+        async with self.sessions() as session:
+            return (await session.scalars(select(Clerk).order_by(Clerk.username))).all()
+
+    async def get(self, clerk_id: int) -> Clerk:
+        async with self.sessions() as session:
+            clerk = await session.get(Clerk, clerk_id)
+        if clerk is None:
+            raise NotFound()
+        return clerk
+
+    async def reset_second_factor(self, username: str) -> None:
+        """Forget the clerk's authenticator (lost phone); they enrol again at next login."""
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            clerk = await session.scalar(select(Clerk).where(Clerk.username == username.lower()))
+            if clerk is None:
+                raise NotFound(f"Kein Konto {username!r}.")
+            clerk.totp_secret = None
+            clerk.totp_enabled = False
+            clerk.totp_last_step = None
+            await session.execute(delete(StaffSession).where(StaffSession.clerk_id == clerk.id))
+            audit.record(
+                session, now, audit.SYSTEM, "staff.second_factor_reset", f"clerk:{clerk.id}"
+            )
+
+    # -- login -------------------------------------------------------------------
+
+    async def _fail(self, clerk_id: int) -> None:
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            attempts = await session.scalar(
+                update(Clerk)
+                .where(Clerk.id == clerk_id)
+                .values(failed_attempts=Clerk.failed_attempts + 1)
+                .returning(Clerk.failed_attempts)
+            )
+            if attempts is not None and attempts >= self.lockout_threshold:
+                await session.execute(
+                    update(Clerk)
+                    .where(Clerk.id == clerk_id)
+                    .values(failed_attempts=0, locked_until=now + self.lockout_duration)
+                )
+                audit.record(session, now, audit.SYSTEM, "staff.locked", f"clerk:{clerk_id}")
+
+    def _refuse_if_locked(self, clerk: Clerk) -> None:
+        if clerk.locked_until is not None and clerk.locked_until > self.now():
+            raise AccountLocked()
+
+    async def check_password(self, username: str, password: str) -> PasswordAccepted:
+        async with self.sessions() as session:
+            clerk = await session.scalar(
+                select(Clerk).where(Clerk.username == username.strip().lower()[:64])
+            )
+        if clerk is None or not clerk.active:
+            self._verify(self._decoy_hash, password)
+            raise AuthFailed()
+        self._refuse_if_locked(clerk)
+        if not self._verify(clerk.password_hash, password[:1024]):
+            await self._fail(clerk.id)
+            raise AuthFailed()
+        needs_code = clerk.totp_enabled
+        needs_enrolment = not clerk.totp_enabled and self.require_second_factor
+        if not needs_code and not needs_enrolment:
+            await self._succeed(clerk.id)
+        return PasswordAccepted(clerk.id, needs_enrolment, needs_code)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _succeed(self, clerk_id: int, totp_step: int | None = None) -> None:
+        async with self.sessions() as session, session.begin():
+            values: dict[str, object] = {"failed_attempts": 0, "locked_until": None}
+            if totp_step is not None:
+                values["totp_last_step"] = totp_step
+            await session.execute(update(Clerk).where(Clerk.id == clerk_id).values(**values))
+
+    def _matching_step(self, secret: str, code: str, last_step: int | None) -> int | None:
+        """The time step whose code matches (±1 step for clock drift), if not used yet."""
+        code = code.strip().replace(" ", "")
+        if not (code.isdigit() and len(code) == 6):
+            return None
+        totp = pyotp.TOTP(secret, interval=TOTP_STEP)
+        current = int(self.now().timestamp()) // TOTP_STEP
+        for step in (current - 1, current, current + 1):
+            if last_step is not None and step <= last_step:
+                continue  # replay of a code that was already accepted
+            if hmac.compare_digest(totp.at(step * TOTP_STEP), code):
+                return step
+        return None
+
+    async def check_code(self, clerk_id: int, code: str) -> None:
+        clerk = await self.get(clerk_id)
+        self._refuse_if_locked(clerk)
+        if not clerk.totp_enabled or clerk.totp_secret is None:
+            raise AuthFailed()
+        step = self._matching_step(clerk.totp_secret, code, clerk.totp_last_step)
+        if step is None:
+            await self._fail(clerk.id)
+            raise AuthFailed("Der Code stimmt nicht. Bitte geben Sie den aktuellen Code ein.")
+        await self._succeed(clerk.id, step)
+
+    async def start_enrolment(self, clerk_id: int) -> str:
+        """A new provisional TOTP secret, as an otpauth:// URI for the QR code."""
+        clerk = await self.get(clerk_id)
+        if clerk.totp_enabled:
+            raise Conflict("Die Zwei-Faktor-Anmeldung ist bereits eingerichtet.")
+        secret = pyotp.random_base32()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Clerk).where(Clerk.id == clerk_id).values(totp_secret=secret)
+            )
+        return pyotp.TOTP(secret, interval=TOTP_STEP).provisioning_uri(
+            name=clerk.username, issuer_name=self.issuer
+        )
+
+    async def confirm_enrolment(self, clerk_id: int, code: str) -> None:
+        clerk = await self.get(clerk_id)
+        self._refuse_if_locked(clerk)
+        if clerk.totp_enabled or clerk.totp_secret is None:
+            raise Conflict("Bitte starten Sie die Einrichtung neu.")
+        step = self._matching_step(clerk.totp_secret, code, None)
+        if step is None:
+            await self._fail(clerk.id)
+            raise AuthFailed("Der Code stimmt nicht. Bitte scannen Sie den QR-Code erneut.")
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Clerk).where(Clerk.id == clerk_id).values(totp_enabled=True)
+            )
+            audit.record(
+                session,
+                now,
+                f"clerk:{clerk_id}",
+                "staff.second_factor_enrolled",
+                f"clerk:{clerk_id}",
+            )
+        await self._succeed(clerk_id, step)
+
+    # -- sessions ----------------------------------------------------------------
+
+    async def open_session(self, clerk_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            session.add(
+                StaffSession(
+                    token_hash=_hash_token(token),
+                    clerk_id=clerk_id,
+                    created_at=now,
+                    expires_at=now + self.session_ttl,
+                )
+            )
+            audit.record(session, now, f"clerk:{clerk_id}", "staff.login", f"clerk:{clerk_id}")
+        return token
+
+    async def session_clerk(self, token: str) -> Clerk | None:
+        if not token or len(token) > 128:
+            return None
+        async with self.sessions() as session:
+            row = await session.get(StaffSession, _hash_token(token))
+            if row is None or row.expires_at <= self.now():
+                return None
+            clerk = await session.get(Clerk, row.clerk_id)
+        return clerk if clerk is not None and clerk.active else None
+
+    async def close_session(self, token: str) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                delete(StaffSession).where(StaffSession.token_hash == _hash_token(token))
+            )

@@ -1,0 +1,1 @@
+"""Town configurations shipped with the package (see ``office.catalogue``)."""

@@ -1,0 +1,1 @@
+"""Live state: waiting rooms, call rooms, presence (memory and Redis backends)."""

@@ -1,0 +1,1 @@
+"""Transport and wiring: the aiohttp app, HTTP pages and APIs, settings, CLI."""

@@ -1,0 +1,151 @@
+"""The app factory: builds the aiohttp application from settings.
+
+The choice of backends (database, mailer) happens here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from office.appointments import Appointments
+from office.catalogue import Town, load_town
+from office.db import create_engine, session_factory
+from office.mail import MailSettings
+from office.migrate import current_revision, head_revision, upgrade
+from office.outbox import FolderMailer, Mailer, SmtpMailer
+from office.staff import Staff
+from office.tokens import Signer
+from signalling import api, middleware
+from signalling.csrf import CsrfGuard
+from signalling.jobs import Jobs
+from signalling.keys import (
+    APPOINTMENTS,
+    CLOCK,
+    CSRF,
+    ENGINE,
+    JOBS,
+    MAILER,
+    RATE_LIMITER,
+    SESSIONS,
+    SETTINGS,
+    SIGNER,
+    STAFF,
+    TOWN,
+)
+from signalling.pages import appointment, booking, dev, staff
+from signalling.ratelimit import RateLimiter
+from signalling.settings import Settings
+
+log = logging.getLogger(__name__)
+PACKAGE_DIR = Path(str(resources.files("signalling")))
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls={"starttls": True, "tls": False, "none": False}[settings.smtp_tls],
+            use_tls=settings.smtp_tls == "tls",
+        )
+    return FolderMailer(settings.outbox_dir())
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    town: Town | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    mailer: Mailer | None = None,
+    run_jobs: bool = True,
+) -> web.Application:
+    """Build the app. Tests pass their own clock and may drive the jobs themselves."""
+    if problems := settings.problems():
+        raise SystemExit("Refusing to start in production mode:\n  - " + "\n  - ".join(problems))
+    town = town or load_town(settings.town_config)
+    secret = settings.signing_key()
+    app = web.Application(
+        middlewares=[
+            middleware.errors,
+            middleware.security_headers,
+            middleware.language_cookie,
+            middleware.csrf,
+        ],
+        client_max_size=64 * 1024,
+    )
+    app[SETTINGS] = settings
+    app[TOWN] = town
+    app[CLOCK] = now
+    app[SIGNER] = Signer(secret, now)
+    app[CSRF] = CsrfGuard(secret, secure_cookies=settings.public_url.startswith("https://"))
+    app[RATE_LIMITER] = RateLimiter()
+    app[MAILER] = mailer or mailer_for(settings)
+
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("signalling", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.database())
+        if settings.demo:
+            await upgrade(engine)
+        elif await current_revision(engine) != head_revision():
+            await engine.dispose()
+            raise SystemExit("The database schema is not current: run `buergerbuero migrate`.")
+        app[ENGINE] = engine
+        app[SESSIONS] = session_factory(engine)
+        jobs: Jobs | None = None
+        app[APPOINTMENTS] = Appointments(
+            town,
+            app[SESSIONS],
+            app[SIGNER],
+            MailSettings(settings.sender(), settings.public_url, settings.retention_days),
+            now=now,
+            mail_queued=lambda: jobs.wake_mail() if jobs else None,
+        )
+        app[STAFF] = Staff(
+            app[SESSIONS],
+            require_second_factor=not settings.demo,
+            issuer=town.town.office_name,
+            now=now,
+        )
+        jobs = Jobs(
+            app[APPOINTMENTS],
+            app[MAILER],
+            retention_days=settings.retention_days,
+            reminder_lead=timedelta(hours=settings.reminder_hours),
+        )
+        app[JOBS] = jobs
+        if run_jobs:
+            jobs.start()
+        yield
+        await jobs.stop()
+        await engine.dispose()
+
+    app.cleanup_ctx.append(database)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static", PACKAGE_DIR / "static", append_version=True, name="static")
+    app.router.add_routes(booking.routes)
+    app.router.add_routes(appointment.routes)
+    app.router.add_routes(staff.routes)
+    app.router.add_routes(api.routes)
+    if settings.demo:
+        app.router.add_routes(dev.routes)
+    return app

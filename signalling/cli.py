@@ -1,0 +1,212 @@
+"""The ``buergerbuero`` command: serve, migrate, seed-demo, clerk …, purge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import re
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import time
+from typing import TypeVar
+
+from aiohttp import web
+
+from office import retention
+from office.appointments import Appointments
+from office.catalogue import TownConfigError, load_town
+from office.db import create_engine, session_factory
+from office.errors import OfficeError
+from office.mail import MailSettings
+from office.migrate import upgrade
+from office.models import Role
+from office.staff import Staff, WorkingTime
+from office.tokens import Signer
+from signalling.access_log import AccessLogger
+from signalling.app import create_app
+from signalling.demo import seed_demo
+from signalling.settings import Settings
+
+T = TypeVar("T")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))?\s+(\d\d:\d\d)-(\d\d:\d\d)$"
+)
+
+
+def parse_hours(spec: str) -> list[WorkingTime]:
+    """'mon-fri 08:00-16:00' → one WorkingTime per day."""
+    match = _HOURS.fullmatch(spec.strip().lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"working hours like 'mon-fri 08:00-16:00', not {spec!r}")
+    first, last, start, end = match.groups()
+    days = range(_DAYS.index(first), _DAYS.index(last or first) + 1)
+    return [WorkingTime(d, time.fromisoformat(start), time.fromisoformat(end)) for d in days]
+
+
+def _run(settings: Settings, work: Callable[[Staff, Appointments], Awaitable[T]]) -> T:
+    """Run one piece of work against the configured database, then close it."""
+
+    async def main() -> T:
+        engine = create_engine(settings.database())
+        try:
+            sessions = session_factory(engine)
+            town = load_town(settings.town_config)
+            desk = Appointments(
+                town,
+                sessions,
+                Signer(settings.signing_key()),
+                MailSettings(settings.sender(), settings.public_url, settings.retention_days),
+            )
+            return await work(Staff(sessions, require_second_factor=not settings.demo), desk)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    app = create_app(settings)
+    print(f"Bürgerbüro on http://{settings.host}:{settings.port} ({settings.mode.value} mode)")
+    web.run_app(
+        app, host=settings.host, port=settings.port, access_log_class=AccessLogger, print=None
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    async def main() -> None:
+        if settings.database().startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.database())
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    print("database is at the current schema")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.demo:
+        print("seed-demo only runs with BB_MODE=demo", file=sys.stderr)
+        return 2
+    cmd_migrate(settings, args)
+    for line in _run(settings, lambda staff, desk: seed_demo(staff, desk)):
+        print(line)
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Passwort: ")
+    if first != getpass.getpass("Passwort wiederholen: "):
+        raise SystemExit("Die Passwörter stimmen nicht überein.")
+    return first
+
+
+def cmd_clerk_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = _password(args)
+    hours = [h for spec in args.hours for h in spec]
+    clerk = _run(
+        settings,
+        lambda staff, desk: staff.create(
+            args.username,
+            args.name or args.username,
+            password,
+            role=Role(args.role),
+            skills=args.skills.split(",") if args.skills else (),
+            hours=hours,
+        ),
+    )
+    print(f"created {clerk.role} {clerk.username} (id {clerk.id})")
+    return 0
+
+
+def cmd_clerk_list(settings: Settings, args: argparse.Namespace) -> int:
+    for clerk in _run(settings, lambda staff, desk: staff.all()):
+        skills = ",".join(s.skill for s in clerk.skills) or "-"
+        factor = "2FA" if clerk.totp_enabled else "no 2FA"
+        state = "active" if clerk.active else "inactive"
+        print(
+            f"{clerk.id:>4}  {clerk.username:<20} {clerk.role:<6} {state:<8} {factor:<7} {skills}"
+        )
+    return 0
+
+
+def cmd_clerk_reset_2fa(settings: Settings, args: argparse.Namespace) -> int:
+    _run(settings, lambda staff, desk: staff.reset_second_factor(args.username))
+    print(f"second factor of {args.username} reset: they enrol again at the next login")
+    return 0
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    count = _run(settings, lambda staff, desk: retention.purge(desk, settings.retention_days))
+    print(f"erased personal data of {count} appointment(s)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="buergerbuero", description="Virtuelles Bürgerbüro")
+    commands = top.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the web server").set_defaults(func=cmd_serve)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+    commands.add_parser("seed-demo", help="demo data: clerks, hours including today").set_defaults(
+        func=cmd_seed_demo
+    )
+    commands.add_parser("purge", help="erase personal data past the retention period").set_defaults(
+        func=cmd_purge
+    )
+    clerk = commands.add_parser("clerk", help="staff accounts").add_subparsers(
+        dest="action", required=True
+    )
+    add = clerk.add_parser("add", help="create a clerk or admin")
+    add.add_argument("username")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.CLERK.value)
+    add.add_argument("--skills", default="", help="comma-separated, e.g. meldewesen,beratung")
+    add.add_argument(
+        "--hours",
+        type=parse_hours,
+        action="append",
+        default=[],
+        help="working time like 'mon-fri 08:00-16:00' (repeatable)",
+    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=cmd_clerk_add)
+    clerk.add_parser("list", help="list accounts").set_defaults(func=cmd_clerk_list)
+    reset = clerk.add_parser("reset-2fa", help="forget a clerk's authenticator")
+    reset.add_argument("username")
+    reset.set_defaults(func=cmd_clerk_reset_2fa)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        result: int = args.func(settings, args)
+    except TownConfigError as exc:
+        print(f"town configuration: {exc}", file=sys.stderr)
+        return 2
+    except OfficeError as exc:
+        print(
+            exc.message if not getattr(exc, "fields", None) else "; ".join(exc.fields.values()),  # type: ignore[attr-defined]
+            file=sys.stderr,
+        )
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Who is asking: the client address (behind a proxy or not) and rate limits on it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from signalling.keys import RATE_LIMITER, SETTINGS
+from signalling.ratelimit import Limit
+
+BOOKING = Limit(count=10, seconds=600)
+LOGIN = Limit(count=20, seconds=600)
+LINK = Limit(count=60, seconds=60)
+
+
+def client_ip(request: web.Request) -> str:
+    if request.app[SETTINGS].behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        # The proxy appends the address it saw: the last entry is the one to trust.
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return request.remote or "unknown"
+
+
+def allow(request: web.Request, action: str, limit: Limit) -> bool:
+    return request.app[RATE_LIMITER].allow(f"{action}:{client_ip(request)}", limit)

@@ -1,0 +1,74 @@
+"""Background jobs of a node: mail delivery, reminders, the retention purge.
+
+Each job is a domain function that is safe to run on several nodes at once; this
+module only repeats them. A job that fails logs and tries again next round: a broken
+SMTP server must not stop reminders, nor the purge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from office import outbox, reminders, retention
+from office.appointments import Appointments
+from office.outbox import Mailer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    name: str
+    interval: float
+    run: Callable[[], Awaitable[object]]
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Jobs:
+    def __init__(
+        self, desk: Appointments, mailer: Mailer, *, retention_days: int, reminder_lead: timedelta
+    ) -> None:
+        self.desk = desk
+        self.mail = Job(
+            "mail", 15.0, lambda: outbox.deliver_pending(desk.sessions, mailer, desk.now())
+        )
+        self.reminders = Job(
+            "reminders", 60.0, lambda: reminders.queue_reminders(desk, reminder_lead)
+        )
+        self.purge = Job("purge", 3600.0, lambda: retention.purge(desk, retention_days))
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def all(self) -> tuple[Job, ...]:
+        return (self.mail, self.reminders, self.purge)
+
+    def wake_mail(self) -> None:
+        self.mail.wake.set()
+
+    async def _loop(self, job: Job) -> None:
+        while True:
+            try:
+                await job.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s failed; retrying in %.0f s", job.name, job.interval)
+            job.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(job.wake.wait(), job.interval)
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._loop(job), name=f"job-{job.name}") for job in self.all
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []

@@ -1,0 +1,33 @@
+"""Typed keys for what the app holds (``app[KEY]``), in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from office.appointments import Appointments
+from office.catalogue import Town
+from office.outbox import Mailer
+from office.staff import Staff
+from office.tokens import Signer
+from signalling.csrf import CsrfGuard
+from signalling.jobs import Jobs
+from signalling.ratelimit import RateLimiter
+from signalling.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+TOWN = web.AppKey("town", Town)
+Clock = Callable[[], datetime]
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+SIGNER = web.AppKey("signer", Signer)
+CSRF = web.AppKey("csrf", CsrfGuard)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+APPOINTMENTS = web.AppKey("appointments", Appointments)
+STAFF = web.AppKey("staff", Staff)
+MAILER = web.AppKey("mailer", Mailer)
+JOBS = web.AppKey("jobs", Jobs)

@@ -1,0 +1,120 @@
+"""Middlewares: error pages, security headers, CSRF checks, the language cookie."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from office.errors import OfficeError
+from signalling import i18n
+from signalling.errors import api_error, api_error_from, status_of
+from signalling.keys import CSRF, SETTINGS
+from signalling.render import error_page
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+API_PREFIX = "/api/"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn HTTP errors and crashes into a German page or a JSON error."""
+    lang = i18n.language(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        if is_api(request):
+            code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+                exc.status, "http_error"
+            )
+            return api_error(exc.status, code, exc.reason)
+        message = i18n.translate("not_found", lang) if exc.status == 404 else exc.reason
+        return error_page(request, exc.status, message)
+    except OfficeError as exc:
+        if is_api(request):
+            return api_error_from(exc)
+        return error_page(request, status_of(exc), i18n.error_text(exc.code, exc.message, lang))
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.rel_url.path)
+        if is_api(request):
+            return api_error(500, "internal_error", "Interner Fehler.")
+        return error_page(request, 500, i18n.translate("server_error", lang))
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Links carry tokens in their path: never let them leave in a Referer header.
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+    if request.app[SETTINGS].public_url.startswith("https://"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None  # old browsers send none; "null" is a sandboxed frame
+    public = urlsplit(request.app[SETTINGS].public_url)
+    allowed = {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
+    return origin in allowed
+
+
+@web.middleware
+async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse cross-site form posts; hand out the CSRF cookie with the first form."""
+    guard = request.app[CSRF]
+    if request.method in UNSAFE and not is_api(request):
+        form = await request.post()
+        submitted = form.get("csrf")
+        if (
+            not _same_origin(request)
+            or not isinstance(submitted, str)
+            or not guard.valid(request, submitted)
+        ):
+            return error_page(request, 403, i18n.translate("csrf_failed", i18n.language(request)))
+    response = await handler(request)
+    guard.set_cookie(request, response)
+    return response
+
+
+@web.middleware
+async def language_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    chosen = request.query.get("lang")
+    if chosen in i18n.LANGUAGES and request.cookies.get(i18n.COOKIE) != chosen:
+        response.set_cookie(
+            i18n.COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True, path="/"
+        )
+    return response

@@ -1,0 +1,142 @@
+"""The citizen's booking path: service → day → time and details → confirmation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from aiohttp import web
+
+from office.booking_request import parse_booking
+from office.catalogue import Service
+from office.errors import InvalidInput, NotFound, OfficeError
+from office.tokens import Audience
+from signalling import i18n
+from signalling.clients import BOOKING, allow
+from signalling.keys import APPOINTMENTS, CLOCK, SIGNER, TOWN
+from signalling.render import error_page, redirect, render
+
+routes = web.RouteTableDef()
+DAYS_PER_PAGE = 14
+RECEIPT_COOKIE = "bb_booked"
+HONEYPOT = "website"
+
+
+def _service(request: web.Request) -> Service:
+    try:
+        return request.app[APPOINTMENTS].service(request.match_info["service_id"])
+    except NotFound:
+        raise web.HTTPNotFound() from None
+
+
+def parse_day(value: str | None) -> date | None:
+    if not value or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@routes.get("/", name="home")
+async def home(request: web.Request) -> web.Response:
+    return render(request, "home.html")
+
+
+async def slot_picker(
+    request: web.Request, service: Service, chosen_day: date | None
+) -> dict[str, object]:
+    """What a page needs to let the citizen pick a day and a time."""
+    desk = request.app[APPOINTMENTS]
+    town = request.app[TOWN]
+    today = request.app[CLOCK]().astimezone(town.tz).date()
+    last = today + timedelta(days=town.booking.horizon_days)
+    first = parse_day(request.query.get("ab")) or today
+    first = min(max(first, today), last)
+    days = await desk.days_with_slots(service.id, first, DAYS_PER_PAGE)
+    if chosen_day is None and days:
+        chosen_day = days[0]
+    slots = await desk.slots(service.id, chosen_day) if chosen_day else []
+    return {
+        "service": service,
+        "days": days,
+        "chosen_day": chosen_day,
+        "slots": slots,
+        "first": first,
+        "earlier": first - timedelta(days=DAYS_PER_PAGE) if first > today else None,
+        "later": first + timedelta(days=DAYS_PER_PAGE)
+        if first + timedelta(days=DAYS_PER_PAGE) <= last
+        else None,
+    }
+
+
+@routes.get("/buchen/{service_id}", name="book")
+async def book_form(request: web.Request) -> web.Response:
+    service = _service(request)
+    picker = await slot_picker(request, service, parse_day(request.query.get("tag")))
+    return render(request, "book.html", {**picker, "values": {}, "errors": {}, "message": None})
+
+
+@routes.post("/buchen/{service_id}")
+async def book_submit(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    lang = i18n.language(request)
+    if not allow(request, "book", BOOKING):
+        return error_page(request, 429, i18n.translate("rate_limited", lang))
+    form = await request.post()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    values["service_id"] = service.id
+    values["language"] = lang
+    chosen_day = parse_day(values.get("tag"))
+    errors: dict[str, str] = {}
+    message = None
+    if values.get(HONEYPOT):
+        # Only bots fill the hidden field. Refuse without saying why.
+        return error_page(request, 400, i18n.translate("server_error", lang))
+    try:
+        booked = await request.app[APPOINTMENTS].book(parse_booking(values))
+    except InvalidInput as exc:
+        errors = exc.fields
+    except OfficeError as exc:
+        message = i18n.error_text(exc.code, exc.message, lang)
+    else:
+        receipt = request.app[SIGNER].issue(
+            Audience.BOOKING_RECEIPT,
+            booked.appointment.id,
+            request.app[CLOCK]() + timedelta(minutes=30),
+        )
+        response = redirect("/buchung/bestaetigt")
+        response.set_cookie(
+            RECEIPT_COOKIE,
+            receipt,
+            httponly=True,
+            samesite="Strict",
+            max_age=1800,
+            path="/buchung/bestaetigt",
+            secure=request.secure,
+        )
+        return response
+    picker = await slot_picker(request, service, chosen_day)
+    return render(
+        request,
+        "book.html",
+        {**picker, "values": values, "errors": errors, "message": message},
+        status=409 if message else 400,
+    )
+
+
+@routes.get("/buchung/bestaetigt", name="booked")
+async def booked(request: web.Request) -> web.Response:
+    """Shows what was booked; the receipt cookie holds the id, not the link."""
+    token = request.cookies.get(RECEIPT_COOKIE, "")
+    try:
+        claims = request.app[SIGNER].verify(Audience.BOOKING_RECEIPT, token)
+        appointment = await request.app[APPOINTMENTS].get(str(claims["sub"]))
+    except OfficeError:
+        raise web.HTTPSeeOther("/") from None
+    service = request.app[APPOINTMENTS].service(appointment.service_id)
+    return render(request, "booked.html", {"appointment": appointment, "service": service})
+
+
+@routes.get("/datenschutz", name="privacy")
+async def privacy(request: web.Request) -> web.Response:
+    return render(request, "privacy.html")

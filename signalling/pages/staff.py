@@ -1,0 +1,184 @@
+"""Staff login (password, then TOTP; enrolment with a QR code), logout, start page."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import wraps
+
+import segno
+from aiohttp import web
+
+from office.errors import AuthFailed, Conflict, OfficeError
+from office.models import Clerk
+from office.tokens import Audience
+from signalling import i18n
+from signalling.clients import LOGIN, allow
+from signalling.keys import CLOCK, SIGNER, STAFF
+from signalling.render import error_page, redirect, render
+
+routes = web.RouteTableDef()
+SESSION_COOKIE = "bb_staff"
+PENDING_COOKIE = "bb_login"
+PENDING_TTL = timedelta(minutes=5)
+STAFF_HOME = "/sachbearbeitung"
+
+
+async def staff_member(request: web.Request) -> Clerk | None:
+    return await request.app[STAFF].session_clerk(request.cookies.get(SESSION_COOKIE, ""))
+
+
+def login_required(
+    handler: Callable[[web.Request, Clerk], Awaitable[web.StreamResponse]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    @wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        clerk = await staff_member(request)
+        if clerk is None:
+            raise web.HTTPSeeOther("/anmelden")
+        return await handler(request, clerk)
+
+    return wrapper
+
+
+def _pending(request: web.Request) -> int | None:
+    """The clerk whose password was right and who still owes the second factor."""
+    try:
+        claims = request.app[SIGNER].verify(
+            Audience.LOGIN_SECOND_FACTOR, request.cookies.get(PENDING_COOKIE, "")
+        )
+    except OfficeError:
+        return None
+    return int(claims["sub"])
+
+
+async def _start_session(request: web.Request, clerk_id: int) -> web.StreamResponse:
+    token = await request.app[STAFF].open_session(clerk_id)
+    response = redirect(STAFF_HOME)
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
+    )
+    response.del_cookie(PENDING_COOKIE, path="/anmelden")
+    return response
+
+
+@routes.get("/anmelden", name="login")
+async def login_form(request: web.Request) -> web.Response:
+    return render(request, "staff/login.html", {"error": None})
+
+
+@routes.post("/anmelden")
+async def login(request: web.Request) -> web.StreamResponse:
+    if not allow(request, "login", LOGIN):
+        return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
+    form = await request.post()
+    username, password = form.get("username"), form.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return render(request, "staff/login.html", {"error": AuthFailed.message}, status=400)
+    try:
+        accepted = await request.app[STAFF].check_password(username, password)
+    except AuthFailed as exc:
+        return render(request, "staff/login.html", {"error": exc.message}, status=401)
+    if not accepted.needs_code and not accepted.needs_enrolment:
+        return await _start_session(request, accepted.clerk_id)
+    pending = request.app[SIGNER].issue(
+        Audience.LOGIN_SECOND_FACTOR, str(accepted.clerk_id), request.app[CLOCK]() + PENDING_TTL
+    )
+    target = "/anmelden/code" if accepted.needs_code else "/anmelden/einrichten"
+    response = redirect(target)
+    response.set_cookie(
+        PENDING_COOKIE,
+        pending,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        max_age=int(PENDING_TTL.total_seconds()),
+        path="/anmelden",
+    )
+    return response
+
+
+@routes.get("/anmelden/code")
+async def code_form(request: web.Request) -> web.StreamResponse:
+    if _pending(request) is None:
+        raise web.HTTPSeeOther("/anmelden")
+    return render(request, "staff/code.html", {"error": None})
+
+
+@routes.post("/anmelden/code")
+async def code(request: web.Request) -> web.StreamResponse:
+    clerk_id = _pending(request)
+    if clerk_id is None:
+        raise web.HTTPSeeOther("/anmelden")
+    if not allow(request, "login", LOGIN):
+        return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
+    form = await request.post()
+    value = form.get("code")
+    try:
+        await request.app[STAFF].check_code(clerk_id, value if isinstance(value, str) else "")
+    except AuthFailed as exc:
+        return render(request, "staff/code.html", {"error": exc.message}, status=401)
+    return await _start_session(request, clerk_id)
+
+
+@routes.get("/anmelden/einrichten")
+async def enrol_form(request: web.Request) -> web.StreamResponse:
+    clerk_id = _pending(request)
+    if clerk_id is None:
+        raise web.HTTPSeeOther("/anmelden")
+    try:
+        uri = await request.app[STAFF].start_enrolment(clerk_id)
+    except Conflict:
+        raise web.HTTPSeeOther("/anmelden/code") from None
+    return _enrol_page(request, uri, None, 200)
+
+
+def _enrol_page(request: web.Request, uri: str, error: str | None, status: int) -> web.Response:
+    qr = segno.make(uri, error="m")
+    secret = uri.split("secret=", 1)[1].split("&", 1)[0]
+    return render(
+        request,
+        "staff/enrol.html",
+        {
+            "qr_svg": qr.svg_inline(scale=5, title="QR-Code für die Authenticator-App"),
+            "secret": secret,
+            "uri": uri,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@routes.post("/anmelden/einrichten")
+async def enrol(request: web.Request) -> web.StreamResponse:
+    clerk_id = _pending(request)
+    if clerk_id is None:
+        raise web.HTTPSeeOther("/anmelden")
+    form = await request.post()
+    value = form.get("code")
+    try:
+        await request.app[STAFF].confirm_enrolment(
+            clerk_id, value if isinstance(value, str) else ""
+        )
+    except AuthFailed as exc:
+        uri = await request.app[STAFF].start_enrolment(clerk_id)
+        return _enrol_page(request, uri, exc.message, 401)
+    except Conflict:
+        raise web.HTTPSeeOther("/anmelden") from None
+    return await _start_session(request, clerk_id)
+
+
+@routes.post("/abmelden", name="logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await request.app[STAFF].close_session(token)
+    response = redirect("/anmelden")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@routes.get(STAFF_HOME, name="staff_home")
+@login_required
+async def staff_home(request: web.Request, clerk: Clerk) -> web.Response:
+    return render(request, "staff/home.html", {"clerk": clerk})

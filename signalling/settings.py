@@ -1,0 +1,103 @@
+"""Settings, read from the environment and an optional ``.env`` file.
+
+Every setting has the prefix ``BB_`` except the two that deployment tools name by
+convention, ``DATABASE_URL`` and ``REDIS_URL``. ``BB_MODE=demo`` runs on the embedded
+defaults; ``production`` (the default) refuses to start while anything a real
+deployment needs is missing, and says what.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    mode: Mode = Mode.PRODUCTION
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = ""  # empty: http://HOST:PORT
+    data_dir: Path = Path("var")
+    town_config: Path | None = None  # None: the built-in Ostfildern configuration
+    secret_key: SecretStr | None = None
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("BB_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("BB_REDIS_URL", "REDIS_URL")
+    )
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: str = Field(default="starttls", pattern="^(starttls|tls|none)$")
+    mail_from: str | None = None
+
+    retention_days: int = Field(default=7, ge=1, le=365)
+    reminder_hours: float = Field(default=24, gt=0, le=24 * 14)
+    behind_proxy: bool = False  # trust X-Forwarded-For/-Proto from the reverse proxy
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def demo(self) -> bool:
+        return self.mode is Mode.DEMO
+
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'buergerbuero.db'}"
+
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def sender(self) -> str:
+        return self.mail_from or "buergerbuero@localhost"
+
+    def problems(self) -> list[str]:
+        """What stops this configuration from running in production mode."""
+        if self.demo:
+            return []
+        found = []
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(key) < 32 or key.startswith("change-me"):
+            found.append("BB_SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.smtp_host:
+            found.append("BB_SMTP_HOST must name the SMTP server that sends the mails")
+        if not self.mail_from:
+            found.append("BB_MAIL_FROM must be the sender address, e.g. buergerbuero@stadt.de")
+        if not self.public_url.startswith("https://"):
+            found.append("BB_PUBLIC_URL must be the https:// address citizens use")
+        return found
+
+    def signing_key(self) -> str:
+        """The secret for tokens. In demo mode a random one is kept in the data folder."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if not self.demo:
+            raise RuntimeError("BB_SECRET_KEY is not set")
+        path = self.data_dir / "demo-secret-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
