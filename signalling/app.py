@@ -65,6 +65,16 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def town_css(request: web.Request) -> web.Response:
+    """The town's colour on top of the KERN theme (a file, so the CSP needs no inline style)."""
+    colour = request.app[TOWN].town.primary_colour
+    return web.Response(
+        text=f':root[data-kern-theme="light"] {{ --kern-color-action-default: {colour}; }}\n',
+        content_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -102,45 +112,50 @@ def create_app(
         undefined=jinja2.StrictUndefined,
     )
 
-    async def database(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.database())
-        if settings.demo:
-            await upgrade(engine)
-        elif await current_revision(engine) != head_revision():
-            await engine.dispose()
-            raise SystemExit("The database schema is not current: run `buergerbuero migrate`.")
-        app[ENGINE] = engine
-        app[SESSIONS] = session_factory(engine)
-        jobs: Jobs | None = None
-        app[APPOINTMENTS] = Appointments(
-            town,
-            app[SESSIONS],
-            app[SIGNER],
-            MailSettings(settings.sender(), settings.public_url, settings.retention_days),
-            now=now,
-            mail_queued=lambda: jobs.wake_mail() if jobs else None,
-        )
-        app[STAFF] = Staff(
-            app[SESSIONS],
-            require_second_factor=not settings.demo,
-            issuer=town.town.office_name,
-            now=now,
-        )
-        jobs = Jobs(
+    # Everything is built here, before the app starts; the engine connects lazily.
+    engine = create_engine(settings.database())
+    app[ENGINE] = engine
+    app[SESSIONS] = session_factory(engine)
+    jobs: list[Jobs] = []  # filled below; the desk needs a way to wake the mail job
+    app[APPOINTMENTS] = Appointments(
+        town,
+        app[SESSIONS],
+        app[SIGNER],
+        MailSettings(settings.sender(), settings.public_url, settings.retention_days),
+        now=now,
+        mail_queued=lambda: jobs[0].wake_mail() if jobs else None,
+    )
+    app[STAFF] = Staff(
+        app[SESSIONS],
+        require_second_factor=not settings.demo,
+        issuer=town.town.office_name,
+        now=now,
+    )
+    jobs.append(
+        Jobs(
             app[APPOINTMENTS],
             app[MAILER],
             retention_days=settings.retention_days,
             reminder_lead=timedelta(hours=settings.reminder_hours),
         )
-        app[JOBS] = jobs
+    )
+    app[JOBS] = jobs[0]
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        if settings.demo:
+            await upgrade(engine)
+        elif await current_revision(engine) != head_revision():
+            await engine.dispose()
+            raise SystemExit("The database schema is not current: run `buergerbuero migrate`.")
         if run_jobs:
-            jobs.start()
+            app[JOBS].start()
         yield
-        await jobs.stop()
+        await app[JOBS].stop()
         await engine.dispose()
 
     app.cleanup_ctx.append(database)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/town.css", town_css)
     app.router.add_static("/static", PACKAGE_DIR / "static", append_version=True, name="static")
     app.router.add_routes(booking.routes)
     app.router.add_routes(appointment.routes)

@@ -73,8 +73,10 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    # Links carry tokens in their path: never let them leave in a Referer header.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Links carry tokens in their path: never let them leave in a Referer header to
+    # another site. ("no-referrer" would also make Chromium send "Origin: null" on
+    # our own form posts, which the CSRF check must refuse.)
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     if request.app[SETTINGS].public_url.startswith("https://"):

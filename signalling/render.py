@@ -30,6 +30,7 @@ def page_context(request: web.Request) -> dict[str, Any]:
         "csrf_token": lambda: request.app[CSRF].token(request),
         "when": lambda instant: format_datetime(instant, tz, lang),
         "clock": lambda instant: format_time(instant, tz, lang),
+        "hhmm": lambda instant: f"{instant.astimezone(tz):%H:%M}",
         "day": lambda d: format_day(d, lang),
         "euros": lambda cents: format_euros(cents, lang),
         "path": request.path,

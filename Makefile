@@ -1,0 +1,33 @@
+# Two commands set up and run everything on a fresh machine:
+#   make run   - demo server on the embedded defaults (SQLite, mail to var/outbox)
+#   make test  - lint, type check and the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	BB_MODE=demo $(BIN)/buergerbuero seed-demo
+	BB_MODE=demo $(BIN)/buergerbuero serve
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: check
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/booking.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

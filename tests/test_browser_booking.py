@@ -1,0 +1,101 @@
+"""End to end in real headless Chromium: a citizen books, opens the mailed link,
+and every page on the way passes axe-core's WCAG 2.1 AA rules (BITV 2.0)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, Page
+
+from tests.browser import accessibility_violations, chromium
+from tests.conftest import REQUIRE_SERVICES
+from tests.support import SmtpServer, free_port, join_link, wait_for
+
+
+@pytest.fixture
+def database_url(tmp_path: Any) -> str:
+    # The browser path is about pages, not storage: SQLite is enough here.
+    return f"sqlite:///{tmp_path / 'browser.db'}"
+
+
+@pytest.fixture
+async def server(app: web.Application) -> AsyncIterator[str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    try:
+        async with chromium() as launched:
+            yield launched
+    except FileNotFoundError as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+
+
+async def assert_accessible(page: Page) -> None:
+    assert await accessibility_violations(page) == [], page.url
+
+
+async def test_citizen_books_and_opens_the_link(
+    app: web.Application, server: str, browser: Browser, clerk: int, smtp: SmtpServer
+) -> None:
+    from signalling.keys import JOBS
+
+    page = await browser.new_page()
+    await page.goto(server + "/")
+    await assert_accessible(page)
+
+    await page.get_by_role("link", name="Auswählen: Meldebescheinigung").click()
+    await page.wait_for_url("**/buchen/meldebescheinigung")
+    await assert_accessible(page)
+    assert await page.get_by_role("radio").first.is_checked()
+
+    await page.get_by_label("Vor- und Nachname").fill("Erika Mustermann")
+    await page.get_by_label("E-Mail-Adresse").fill("erika@example.org")
+    await page.get_by_label("Ich bin damit einverstanden", exact=False).check()
+    await page.get_by_role("button", name="Termin verbindlich buchen").click()
+    await page.wait_for_url("**/buchung/bestaetigt")
+    await assert_accessible(page)
+    assert await page.get_by_role("heading", name="Ihr Termin ist gebucht").is_visible()
+
+    await app[JOBS].mail.run()
+    await wait_for(lambda: smtp.inbox.to("erika@example.org"))
+    [mail] = smtp.inbox.to("erika@example.org")
+
+    await page.goto(server + join_link(mail))
+    await page.wait_for_url("**/termin")
+    assert "/t/" not in page.url
+    assert await page.get_by_text("Erika Mustermann").is_visible()
+    await assert_accessible(page)
+
+    await page.goto(server + "/termin?lang=en")
+    assert await page.get_by_role("heading", name="Your video appointment").is_visible()
+    await assert_accessible(page)
+
+
+async def test_invalid_form_is_accessible_and_says_what_is_wrong(
+    server: str, browser: Browser, clerk: int
+) -> None:
+    page = await browser.new_page()
+    await page.goto(server + "/buchen/meldebescheinigung")
+    await page.get_by_role("button", name="Termin verbindlich buchen").click()
+    await page.wait_for_load_state()
+    assert await page.get_by_text("Bitte geben Sie Ihren Namen an.").is_visible()
+    assert await page.get_by_label("Vor- und Nachname").get_attribute("aria-invalid") == "true"
+    await assert_accessible(page)
+
+
+async def test_staff_login_page_is_accessible(server: str, browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.goto(server + "/anmelden")
+    await assert_accessible(page)
