@@ -25,6 +25,7 @@ from office.errors import (
     NotFound,
     SlotTaken,
     SlotUnavailable,
+    TokenExpired,
     TokenInvalid,
 )
 from office.hours import Window, office_windows
@@ -124,7 +125,10 @@ class Appointments:
         Tampered, expired, superseded (rescheduled), cancelled and purged all fail
         the same way, so a link reveals nothing about the appointment behind it.
         """
-        claims = self.signer.verify(audience, token)
+        try:
+            claims = self.signer.verify(audience, token)
+        except TokenExpired:
+            raise TokenInvalid() from None  # "expired" would confirm the token was genuine
         async with self.sessions() as session:
             appointment = await session.get(Appointment, str(claims["sub"]))
         if (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -34,6 +35,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
+        # aiosqlite logs every statement with its parameters at DEBUG: names and
+        # addresses would reach the log whenever someone turns on debug logging.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

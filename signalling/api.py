@@ -58,9 +58,12 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise InvalidInput(message="Der Inhalt muss JSON sein (Content-Type: application/json).")
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise InvalidInput(message="Die Anfrage ist zu groß.")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise InvalidInput(message="Die Anfrage ist zu groß.")
+    # Read to the end, in pieces: a chunked body may arrive in any number of them.
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(4096):
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise InvalidInput(message="Die Anfrage ist zu groß.")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

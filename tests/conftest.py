@@ -118,9 +118,9 @@ def town() -> Town:
 def settings(database_url: str, smtp: SmtpServer, tmp_path: Path) -> Settings:
     """Production mode, as a town runs it, with a real SMTP server."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         mode=Mode.PRODUCTION,
-        secret_key=SECRET,  # type: ignore[arg-type]
+        secret_key=SECRET,
         database_url=database_url,
         public_url="https://termine.test",
         data_dir=tmp_path / "var",
@@ -149,12 +149,14 @@ async def client(
 
 @pytest.fixture
 def desk(client: TestClient[Any, Any]) -> Appointments:
-    return client.app[APPOINTMENTS]
+    desk: Appointments = client.app[APPOINTMENTS]
+    return desk
 
 
 @pytest.fixture
 def staff(client: TestClient[Any, Any]) -> Staff:
-    return client.app[STAFF]
+    staff: Staff = client.app[STAFF]
+    return staff
 
 
 async def deliver_mail(client: TestClient[Any, Any]) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -59,7 +59,7 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else b""
-        message = cast(EmailMessage, message_from_bytes(content, policy=policy.default))
+        message = message_from_bytes(content, policy=policy.default)
         with self.inbox.lock:
             self.inbox.messages.append(message)
         return "250 OK"
@@ -106,3 +106,15 @@ async def wait_for(predicate: Any, within: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "no CSRF field in the form"
+    return match.group(1)
+
+
+def slots_of(html: str) -> list[str]:
+    """The slot start times a booking page offers, as ISO strings."""
+    return re.findall(r'name="starts_at" value="([^"]+)"', html)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -10,19 +9,9 @@ from aiohttp.test_utils import TestClient
 
 from office.models import Appointment
 from tests.conftest import deliver_mail
-from tests.support import SmtpServer, join_link
+from tests.support import SmtpServer, csrf_of, join_link, slots_of
 
 DAY = date(2026, 6, 1)  # the clock's Monday
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, "no CSRF field in the form"
-    return match.group(1)
-
-
-def slots_of(html: str) -> list[str]:
-    return re.findall(r'name="starts_at" value="([^"]+)"', html)
 
 
 async def book(

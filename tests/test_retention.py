@@ -1,0 +1,240 @@
+"""Deleting personal data after the retention period, and keeping it out of the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from office.appointments import Appointments
+from office.booking_request import BookingRequest
+from office.db import create_engine, session_factory
+from office.models import Appointment, AppointmentStatus, AuditEntry, OutboxMail
+from signalling.cli import main
+from signalling.keys import JOBS, SESSIONS
+from tests.conftest import deliver_mail
+from tests.support import Clock, SmtpServer, csrf_of, join_link, slots_of
+
+MONDAY = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
+WEDNESDAY = datetime(2026, 6, 3, 10, 30, tzinfo=UTC)
+RETENTION = timedelta(days=7)
+NAME, EMAIL, PHONE = "Erika Mustermann", "erika@example.org", "+49 711 123456"
+OTHER_NAME, OTHER_EMAIL = "Max Mustermann", "max@example.org"
+
+
+async def book(desk: Appointments, starts_at: datetime, name: str, email: str) -> Appointment:
+    request = BookingRequest("meldebescheinigung", starts_at, name, email, PHONE, "de")
+    return (await desk.book(request)).appointment
+
+
+async def purge(client: TestClient[Any, Any]) -> int:
+    count: int = await client.app[JOBS].purge.run()
+    return count
+
+
+async def load(client: TestClient[Any, Any], appointment_id: str) -> Appointment:
+    async with client.app[SESSIONS]() as session:
+        appointment: Appointment | None = await session.get(Appointment, appointment_id)
+    assert appointment is not None
+    return appointment
+
+
+async def queue_unsent(client: TestClient[Any, Any], appointment_id: str, now: datetime) -> int:
+    """An undelivered mail row about the appointment, written now."""
+    async with client.app[SESSIONS]() as session, session.begin():
+        row = OutboxMail(
+            appointment_id=appointment_id, kind="reminder", message="To: x", created_at=now
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def test_purge_erases_expired_personal_data_only_once(
+    client: TestClient[Any, Any], desk: Appointments, clerk: int, clock: Clock, smtp: SmtpServer
+) -> None:
+    old = await book(desk, MONDAY, NAME, EMAIL)
+    new = await book(desk, WEDNESDAY, OTHER_NAME, OTHER_EMAIL)
+    await deliver_mail(client)
+    link = join_link(smtp.inbox.to(EMAIL)[0])
+    assert (await client.get(link, allow_redirects=False)).status == 303
+    old_token_id = old.token_id
+
+    # Exactly retention_days after the end: not yet.
+    clock.set(old.ends_at + RETENTION)
+    assert await purge(client) == 0
+    assert (await load(client, old.id)).email == EMAIL
+
+    clock.advance(minutes=1)
+    unsent_old = await queue_unsent(client, old.id, clock())
+    unsent_new = await queue_unsent(client, new.id, clock())
+    assert await purge(client) == 1
+    purged_at = clock()
+
+    erased = await load(client, old.id)
+    assert (erased.name, erased.email, erased.phone) == (None, None, None)
+    assert erased.personal_data_deleted_at == purged_at
+    assert erased.token_id != old_token_id
+    # What statistics need stays.
+    assert erased.status == AppointmentStatus.BOOKED
+    assert (erased.service_id, erased.starts_at) == ("meldebescheinigung", MONDAY)
+    kept = await load(client, new.id)
+    assert (kept.name, kept.email, kept.phone) == (OTHER_NAME, OTHER_EMAIL, PHONE)
+    assert kept.personal_data_deleted_at is None
+
+    async with client.app[SESSIONS]() as session:
+        outbox_ids = set((await session.scalars(select(OutboxMail.id))).all())
+        audit = (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+    assert unsent_old not in outbox_ids
+    assert unsent_new in outbox_ids
+    [entry] = [a for a in audit if a.action == "retention.purged"]
+    assert entry.actor == "system" and entry.at == purged_at
+    assert entry.detail == {"count": 1, "retention_days": 7}
+    everything = json.dumps([[a.subject, a.detail] for a in audit], ensure_ascii=False)
+    for personal in (NAME, EMAIL, OTHER_NAME, OTHER_EMAIL, PHONE, "Erika", "erika"):
+        assert personal not in everything
+
+    # The old link shows the invalid page, even at a time it had not yet expired.
+    for when in (clock(), MONDAY - timedelta(hours=1)):
+        clock.set(when)
+        opened = await client.get(link, allow_redirects=False)
+        assert opened.status == 404
+        text = await opened.text()
+        assert "Dieser Link funktioniert nicht" in text and NAME not in text
+    clock.set(purged_at + timedelta(hours=1))
+
+    # Idempotent: nothing more to do, nothing changes, no second audit entry.
+    assert await purge(client) == 0
+    again = await load(client, old.id)
+    assert again.token_id == erased.token_id
+    assert again.personal_data_deleted_at == purged_at
+    async with client.app[SESSIONS]() as session:
+        actions = (await session.scalars(select(AuditEntry.action))).all()
+    assert actions.count("retention.purged") == 1
+
+
+async def test_purge_erases_cancelled_appointments_too(
+    client: TestClient[Any, Any], desk: Appointments, clerk: int, clock: Clock
+) -> None:
+    booked = await book(desk, WEDNESDAY, NAME, EMAIL)
+    await desk.cancel(booked.id)
+    clock.set(booked.ends_at + RETENTION + timedelta(seconds=1))
+    assert await purge(client) == 1
+    erased = await load(client, booked.id)
+    assert erased.email is None and erased.status == AppointmentStatus.CANCELLED
+    async with client.app[SESSIONS]() as session:
+        unsent = (
+            await session.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None)))
+        ).all()
+    assert unsent == []  # confirmation and cancellation were never delivered: dropped
+
+
+def _appointment(ends_at: datetime, name: str, email: str) -> Appointment:
+    return Appointment(
+        id=str(uuid.uuid4()),
+        reference=secrets.token_hex(4).upper(),
+        service_id="meldebescheinigung",
+        starts_at=ends_at - timedelta(minutes=10),
+        ends_at=ends_at,
+        status=AppointmentStatus.BOOKED,
+        language="de",
+        name=name,
+        email=email,
+        phone=None,
+        token_id=secrets.token_hex(8),
+        created_at=ends_at - timedelta(days=3),
+    )
+
+
+async def _store(database_url: str, *appointments: Appointment) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            session.add_all(appointments)
+    finally:
+        await engine.dispose()
+
+
+async def _emails(database_url: str) -> dict[str, str | None]:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            rows = (await session.execute(select(Appointment.id, Appointment.email))).all()
+    finally:
+        await engine.dispose()
+    return {row.id: row.email for row in rows}
+
+
+def test_purge_command(
+    database_url: str,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The command runs on the real clock.
+    now = datetime.now(UTC)
+    expired = _appointment(now - timedelta(days=8), NAME, EMAIL)
+    recent = _appointment(now - timedelta(days=1), OTHER_NAME, OTHER_EMAIL)
+    asyncio.run(_store(database_url, expired, recent))
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    for name in ("BB_DATABASE_URL", "BB_SECRET_KEY", "BB_RETENTION_DAYS", "BB_TOWN_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BB_MODE", "demo")
+    monkeypatch.setenv("BB_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    assert main(["purge"]) == 0
+    assert capsys.readouterr().out.strip() == "erased personal data of 1 appointment(s)"
+    assert asyncio.run(_emails(database_url)) == {expired.id: None, recent.id: OTHER_EMAIL}
+
+    assert main(["purge"]) == 0
+    assert capsys.readouterr().out.strip() == "erased personal data of 0 appointment(s)"
+
+
+async def test_no_personal_data_in_the_logs(
+    client: TestClient[Any, Any],
+    clerk: int,
+    clock: Clock,
+    smtp: SmtpServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    page = await client.get("/buchen/meldebescheinigung?tag=2026-06-01")
+    html = await page.text()
+    form = {
+        "csrf": csrf_of(html),
+        "starts_at": slots_of(html)[0],
+        "name": NAME,
+        "email": EMAIL,
+        "phone": PHONE,
+        "consent": "on",
+    }
+    booked = await client.post("/buchen/meldebescheinigung", data=form, allow_redirects=False)
+    assert booked.status == 303
+    await deliver_mail(client)
+    [mail] = smtp.inbox.to(EMAIL)
+    opened = await client.get(join_link(mail))
+    assert NAME in await opened.text()
+    clock.advance(days=9)
+    assert await purge(client) == 1
+
+    ours = [r for r in caplog.records if r.name != "mail.log"]  # mail.log: the test SMTP server
+    assert any("sent" in r.getMessage() for r in ours)  # the mail job did log
+    assert any("retention" in r.getMessage() for r in ours)  # and so did the purge
+    leaks = [
+        f"{r.name}: {r.getMessage()[:200]}"
+        for r in ours
+        if any(p in r.getMessage() for p in (NAME, EMAIL, PHONE, "Mustermann"))
+    ]
+    assert leaks == []

@@ -1,0 +1,408 @@
+"""Staff login over HTTP (password, TOTP enrolment and codes, lockout), the clerk CLI
+and the production-mode settings check."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from office.db import create_engine, session_factory
+from office.errors import AccountLocked, AuthFailed
+from office.models import Clerk, ClerkHours
+from office.staff import Staff
+from signalling.app import create_app
+from signalling.cli import main
+from signalling.settings import Mode, Settings
+from tests.support import Clock, csrf_of
+
+PASSWORD = "correct horse battery"  # the `clerk` fixture's
+LOCKED = AccountLocked.message
+GENERIC = AuthFailed.message
+
+
+async def form_token(client: TestClient[Any, Any], path: str = "/anmelden") -> str:
+    page = await client.get(path)
+    assert page.status == 200
+    return csrf_of(await page.text())
+
+
+async def post_login(
+    client: TestClient[Any, Any], username: str = "anna", password: str = PASSWORD
+) -> ClientResponse:
+    data = {"csrf": await form_token(client), "username": username, "password": password}
+    return await client.post("/anmelden", data=data, allow_redirects=False)
+
+
+async def post_code(client: TestClient[Any, Any], path: str, code: str) -> ClientResponse:
+    data = {"csrf": await form_token(client), "code": code}
+    return await client.post(path, data=data, allow_redirects=False)
+
+
+def code_at(secret: str, clock: Clock) -> str:
+    return pyotp.TOTP(secret).at(clock().timestamp())
+
+
+def wrong_code(secret: str, clock: Clock) -> str:
+    """Six digits that are none of the codes accepted around now."""
+    totp = pyotp.TOTP(secret)
+    accepted = {totp.at(clock().timestamp() + d) for d in (-30, 0, 30)}
+    return next(c for c in (f"{n:06d}" for n in range(10**6)) if c not in accepted)
+
+
+async def enrol(client: TestClient[Any, Any], clock: Clock) -> tuple[str, ClientResponse]:
+    """First login of a clerk without a second factor; returns the secret and the reply."""
+    response = await post_login(client)
+    assert response.status == 303
+    assert response.headers["Location"] == "/anmelden/einrichten"
+    page = await client.get("/anmelden/einrichten")
+    assert page.status == 200
+    html = await page.text()
+    assert re.search(r"<svg[^>]*>.*</svg>", html, re.DOTALL), "no inline SVG QR code"
+    match = re.search(r'<code class="bb-secret">([A-Z2-7]{16,})</code>', html)
+    assert match, "the secret is not shown"
+    secret = match.group(1)
+    return secret, await post_code(client, "/anmelden/einrichten", code_at(secret, clock))
+
+
+def session_cookie(client: TestClient[Any, Any]) -> str:
+    cookies = {c.key: c.value for c in client.session.cookie_jar}
+    return cookies.get("bb_staff", "")
+
+
+async def test_first_login_enrols_and_opens_a_strict_session(
+    client: TestClient[Any, Any], clerk: int, clock: Clock
+) -> None:
+    _secret, response = await enrol(client, clock)
+    assert response.status == 303
+    assert response.headers["Location"] == "/sachbearbeitung"
+    cookie = response.cookies["bb_staff"]
+    assert cookie.value and cookie["httponly"] is True
+    assert cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    raw = [h for h in response.headers.getall("Set-Cookie") if h.startswith("bb_staff=")]
+    assert len(raw) == 1 and "HttpOnly" in raw[0] and "SameSite=Strict" in raw[0]
+    home = await client.get("/sachbearbeitung", allow_redirects=False)
+    assert home.status == 200
+    assert "Anna A." in await home.text()
+
+
+async def test_logout_ends_the_session_for_good(
+    client: TestClient[Any, Any], clerk: int, clock: Clock
+) -> None:
+    _, response = await enrol(client, clock)
+    assert response.status == 303
+    token = session_cookie(client)
+    assert token
+
+    # The cookie set by hand is what identifies the clerk …
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({"bb_staff": token})
+    assert (await client.get("/sachbearbeitung", allow_redirects=False)).status == 200
+
+    logout = await client.post(
+        "/abmelden",
+        data={"csrf": await form_token(client, "/sachbearbeitung")},
+        allow_redirects=False,
+    )
+    assert logout.status == 303 and logout.headers["Location"] == "/anmelden"
+    deleted = logout.cookies["bb_staff"]
+    assert deleted.value == "" and deleted["max-age"] == "0"
+    client.session.cookie_jar.clear()  # as the browser does on that reply
+    home = await client.get("/sachbearbeitung", allow_redirects=False)
+    assert home.status == 303 and home.headers["Location"] == "/anmelden"
+
+    # … and after logout the same value opens nothing.
+    client.session.cookie_jar.update_cookies({"bb_staff": token})
+    replayed = await client.get("/sachbearbeitung", allow_redirects=False)
+    assert replayed.status == 303 and replayed.headers["Location"] == "/anmelden"
+
+
+async def test_second_login_asks_for_a_fresh_code(
+    client: TestClient[Any, Any], clerk: int, clock: Clock
+) -> None:
+    secret, response = await enrol(client, clock)
+    assert response.status == 303
+    await client.post(
+        "/abmelden",
+        data={"csrf": await form_token(client, "/sachbearbeitung")},
+        allow_redirects=False,
+    )
+
+    again = await post_login(client)
+    assert again.status == 303 and again.headers["Location"] == "/anmelden/code"
+    assert (await client.get("/anmelden/code")).status == 200
+
+    # The code used for the enrolment is spent: a replay is refused.
+    replay = await post_code(client, "/anmelden/code", code_at(secret, clock))
+    assert replay.status == 401
+    assert "Der Code stimmt nicht" in await replay.text()
+    assert session_cookie(client) == ""
+
+    wrong = await post_code(client, "/anmelden/code", wrong_code(secret, clock))
+    assert wrong.status == 401
+    assert session_cookie(client) == ""
+
+    clock.advance(seconds=30)
+    fresh = code_at(secret, clock)
+    accepted = await post_code(client, "/anmelden/code", fresh)
+    assert accepted.status == 303 and accepted.headers["Location"] == "/sachbearbeitung"
+    assert (await client.get("/sachbearbeitung", allow_redirects=False)).status == 200
+
+    # Nor can that code be used twice.
+    client.session.cookie_jar.clear()
+    assert (await post_login(client)).headers["Location"] == "/anmelden/code"
+    twice = await post_code(client, "/anmelden/code", fresh)
+    assert twice.status == 401
+    assert session_cookie(client) == ""
+
+
+async def test_wrong_enrolment_code_is_refused(
+    client: TestClient[Any, Any], clerk: int, clock: Clock
+) -> None:
+    response = await post_login(client)
+    assert response.headers["Location"] == "/anmelden/einrichten"
+    html = await (await client.get("/anmelden/einrichten")).text()
+    match = re.search(r'<code class="bb-secret">([A-Z2-7]+)</code>', html)
+    assert match
+    refused = await post_code(client, "/anmelden/einrichten", wrong_code(match.group(1), clock))
+    assert refused.status == 401
+    assert "Der Code stimmt nicht" in await refused.text()
+    assert session_cookie(client) == ""
+    home = await client.get("/sachbearbeitung", allow_redirects=False)
+    assert home.status == 303 and home.headers["Location"] == "/anmelden"
+
+
+async def test_code_page_without_a_password_goes_back_to_login(
+    client: TestClient[Any, Any], clerk: int
+) -> None:
+    for path in ("/anmelden/code", "/anmelden/einrichten"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/anmelden"
+
+
+async def test_five_wrong_passwords_lock_the_account_for_15_minutes(
+    client: TestClient[Any, Any], clerk: int, clock: Clock
+) -> None:
+    for _ in range(5):
+        response = await post_login(client, password="wrong password!")
+        assert response.status == 401
+        assert GENERIC in await response.text()
+
+    locked = await post_login(client)
+    assert locked.status == 401
+    assert LOCKED in await locked.text()
+
+    clock.advance(minutes=14, seconds=59)
+    still = await post_login(client)
+    assert still.status == 401 and LOCKED in await still.text()
+
+    clock.advance(seconds=1)
+    open_again = await post_login(client)
+    assert open_again.status == 303
+    assert open_again.headers["Location"] == "/anmelden/einrichten"
+
+
+async def test_four_wrong_passwords_do_not_lock(
+    client: TestClient[Any, Any], clerk: int, clock: Clock
+) -> None:
+    for _ in range(4):
+        assert (await post_login(client, password="wrong password!")).status == 401
+    assert (await post_login(client)).status == 303
+
+
+async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(
+    client: TestClient[Any, Any], clerk: int
+) -> None:
+    wrong_password = await post_login(client, password="wrong password!")
+    unknown_user = await post_login(client, username="mallory", password="wrong password!")
+    assert wrong_password.status == unknown_user.status == 401
+    first, second = await wrong_password.text(), await unknown_user.text()
+    assert GENERIC in first and GENERIC in second
+    assert first == second
+
+
+async def test_start_page_without_a_session_redirects_to_login(
+    client: TestClient[Any, Any], clerk: int
+) -> None:
+    response = await client.get("/sachbearbeitung", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/anmelden"
+    client.session.cookie_jar.update_cookies({"bb_staff": "forged-session-value"})
+    forged = await client.get("/sachbearbeitung", allow_redirects=False)
+    assert forged.status == 303 and forged.headers["Location"] == "/anmelden"
+
+
+async def test_login_rate_limit(client: TestClient[Any, Any], clerk: int) -> None:
+    statuses = [(await post_login(client, username="nobody")).status for _ in range(21)]
+    assert statuses == [401] * 20 + [429]
+    # Even the right password is not checked any more from this client.
+    assert (await post_login(client)).status == 429
+
+
+# -- the clerk command -----------------------------------------------------------------
+
+
+def _cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    for name in ("BB_DATABASE_URL", "BB_SECRET_KEY", "BB_TOWN_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BB_MODE", "demo")
+    monkeypatch.setenv("BB_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+
+def _list_line(capsys: pytest.CaptureFixture[str], username: str) -> str:
+    assert main(["clerk", "list"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if f" {username} " in ln]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+async def _bob(database_url: str) -> tuple[Clerk, list[ClerkHours]]:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            bob = await session.scalar(select(Clerk).where(Clerk.username == "bob"))
+            assert bob is not None
+            hours = (
+                await session.scalars(
+                    select(ClerkHours)
+                    .where(ClerkHours.clerk_id == bob.id)
+                    .order_by(ClerkHours.weekday)
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    return bob, list(hours)
+
+
+async def _enrol_bob(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        staff = Staff(session_factory(engine))
+        accepted = await staff.check_password("bob", "bobs-long-password")
+        assert accepted.needs_enrolment
+        uri = await staff.start_enrolment(accepted.clerk_id)
+        secret = uri.split("secret=", 1)[1].split("&", 1)[0]
+        await staff.confirm_enrolment(accepted.clerk_id, pyotp.TOTP(secret).now())
+    finally:
+        await engine.dispose()
+
+
+def test_clerk_command_add_list_reset(
+    database_url: str,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _cli_env(monkeypatch, tmp_path, database_url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("bobs-long-password\n"))
+    added = main(
+        [
+            "clerk",
+            "add",
+            "bob",
+            "--skills",
+            "meldewesen",
+            "--hours",
+            "mon-fri 08:00-16:00",
+            "--password-stdin",
+        ]
+    )
+    assert added == 0
+    assert re.fullmatch(r"created clerk bob \(id \d+\)\n", capsys.readouterr().out)
+
+    line = _list_line(capsys, "bob")
+    assert line.split()[1:] == ["bob", "clerk", "active", "no", "2FA", "meldewesen"]
+    bob, hours = asyncio.run(_bob(database_url))
+    assert bob.display_name == "bob" and bob.password_hash != "bobs-long-password"
+    assert [(h.weekday, h.start.isoformat(), h.end.isoformat()) for h in hours] == [
+        (d, "08:00:00", "16:00:00") for d in range(5)
+    ]
+
+    asyncio.run(_enrol_bob(database_url))
+    assert _list_line(capsys, "bob").split()[4:] == ["2FA", "meldewesen"]
+
+    assert main(["clerk", "reset-2fa", "bob"]) == 0
+    assert "second factor of bob reset" in capsys.readouterr().out
+    assert _list_line(capsys, "bob").split()[4:] == ["no", "2FA", "meldewesen"]
+    bob, _ = asyncio.run(_bob(database_url))
+    assert bob.totp_secret is None and not bob.totp_enabled
+
+    assert main(["clerk", "reset-2fa", "nobody"]) != 0
+    assert "Kein Konto" in capsys.readouterr().err
+
+
+def test_clerk_command_refuses_a_short_password(
+    database_url: str,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _cli_env(monkeypatch, tmp_path, database_url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    assert main(["clerk", "add", "carl", "--password-stdin"]) != 0
+    captured = capsys.readouterr()
+    assert "Das Passwort braucht mindestens 12 Zeichen." in captured.err
+    assert "created" not in captured.out
+    assert main(["clerk", "list"]) == 0
+    assert "carl" not in capsys.readouterr().out
+
+
+# -- settings ----------------------------------------------------------------------------
+
+
+REQUIRED = ("BB_SECRET_KEY", "BB_SMTP_HOST", "BB_MAIL_FROM", "BB_PUBLIC_URL")
+
+
+def _bare_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **values: Any) -> Settings:
+    for name in (*REQUIRED, "BB_MODE", "BB_SMTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings(
+        _env_file=None,
+        mode=Mode.PRODUCTION,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        **values,
+    )
+
+
+def test_production_mode_names_every_missing_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = _bare_production(monkeypatch, tmp_path)
+    with pytest.raises(SystemExit) as refused:
+        create_app(settings)
+    text = str(refused.value.code)
+    assert "production" in text
+    for name in REQUIRED:
+        assert name in text
+
+
+def test_production_mode_names_only_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = _bare_production(
+        monkeypatch,
+        tmp_path,
+        secret_key="change-me-change-me-change-me-change-me",
+        smtp_host="mail.example.org",
+        mail_from="buergerbuero@example.org",
+        public_url="http://termine.example.org",
+    )
+    with pytest.raises(SystemExit) as refused:
+        create_app(settings)
+    text = str(refused.value.code)
+    assert "BB_SECRET_KEY" in text and "BB_PUBLIC_URL" in text
+    assert "BB_SMTP_HOST" not in text and "BB_MAIL_FROM" not in text
