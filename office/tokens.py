@@ -6,6 +6,7 @@ join link) is refused everywhere else (say, as a login cookie).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -37,6 +38,7 @@ class Signer:
     def issue(self, audience: Audience, subject: str, expires_at: datetime, **claims: Any) -> str:
         payload = {
             **claims,
+            "jti": secrets.token_hex(8),  # every token is unique, even two issued at once
             "aud": audience.value,
             "sub": subject,
             "iat": int(self._now().timestamp()),

@@ -24,3 +24,12 @@ def client_ip(request: web.Request) -> str:
 
 def allow(request: web.Request, action: str, limit: Limit) -> bool:
     return request.app[RATE_LIMITER].allow(f"{action}:{client_ip(request)}", limit)
+
+
+def secure_cookies(request: web.Request) -> bool:
+    """Cookies get the Secure flag when citizens reach us over https.
+
+    Decided by the public URL, not by the request: behind a TLS-terminating proxy
+    the request itself arrives over plain http.
+    """
+    return request.app[SETTINGS].public_url.startswith("https://")

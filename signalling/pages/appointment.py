@@ -15,7 +15,7 @@ from office.errors import OfficeError, TokenInvalid
 from office.models import Appointment
 from office.tokens import Audience
 from signalling import i18n
-from signalling.clients import LINK, allow
+from signalling.clients import LINK, allow, secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK
 from signalling.pages.booking import parse_day, slot_picker
 from signalling.render import error_page, redirect, render
@@ -36,7 +36,7 @@ def _set_session(
 ) -> None:
     token = request.app[APPOINTMENTS].issue_token(appointment, Audience.APPOINTMENT_SESSION)
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="Lax", secure=request.secure, path="/"
+        COOKIE, token, httponly=True, samesite="Lax", secure=secure_cookies(request), path="/"
     )
 
 

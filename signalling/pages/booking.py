@@ -11,7 +11,7 @@ from office.catalogue import Service
 from office.errors import InvalidInput, NotFound, OfficeError
 from office.tokens import Audience
 from signalling import i18n
-from signalling.clients import BOOKING, allow
+from signalling.clients import BOOKING, allow, secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK, SIGNER, TOWN
 from signalling.render import error_page, redirect, render
 
@@ -112,7 +112,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
             samesite="Strict",
             max_age=1800,
             path="/buchung/bestaetigt",
-            secure=request.secure,
+            secure=secure_cookies(request),
         )
         return response
     picker = await slot_picker(request, service, chosen_day)

@@ -13,7 +13,7 @@ from office.errors import AuthFailed, Conflict, OfficeError
 from office.models import Clerk
 from office.tokens import Audience
 from signalling import i18n
-from signalling.clients import LOGIN, allow
+from signalling.clients import LOGIN, allow, secure_cookies
 from signalling.keys import CLOCK, SIGNER, STAFF
 from signalling.render import error_page, redirect, render
 
@@ -56,7 +56,12 @@ async def _start_session(request: web.Request, clerk_id: int) -> web.StreamRespo
     token = await request.app[STAFF].open_session(clerk_id)
     response = redirect(STAFF_HOME)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookies(request),
+        path="/",
     )
     response.del_cookie(PENDING_COOKIE, path="/anmelden")
     return response
@@ -91,7 +96,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         pending,
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=secure_cookies(request),
         max_age=int(PENDING_TTL.total_seconds()),
         path="/anmelden",
     )
