@@ -70,6 +70,20 @@ class AppointmentClosed(Conflict):
     message = "Dieser Termin kann nicht mehr geändert werden."
 
 
+class CheckinNotOpen(Conflict):
+    """Too early: the waiting room opens shortly before the appointment."""
+
+    code = "checkin_not_open"
+    message = "Der Warteraum öffnet erst kurz vor Ihrem Termin."
+
+
+class CheckinClosed(Conflict):
+    """Too late, or the appointment is over, cancelled or marked as a no-show."""
+
+    code = "checkin_closed"
+    message = "Der Warteraum ist für diesen Termin geschlossen."
+
+
 class TokenInvalid(OfficeError):
     """A link token is tampered with, expired, or belongs to a closed appointment."""
 

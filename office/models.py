@@ -55,6 +55,8 @@ class Base(DeclarativeBase):
 class AppointmentStatus(StrEnum):
     BOOKED = "booked"
     CANCELLED = "cancelled"
+    COMPLETED = "completed"  # the call took place
+    NO_SHOW = "no_show"  # not checked in within the grace period
 
 
 class Role(StrEnum):
@@ -84,6 +86,13 @@ class Appointment(Base):
     cancelled_at: Mapped[datetime | None]
     reminder_queued_at: Mapped[datetime | None]
     personal_data_deleted_at: Mapped[datetime | None]
+    # The visit: first check-in to the waiting room, the call, who served.
+    checked_in_at: Mapped[datetime | None]
+    call_started_at: Mapped[datetime | None]
+    call_ended_at: Mapped[datetime | None]
+    clerk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clerks.id", ondelete="SET NULL", name="fk_appointments_clerk_id")
+    )
 
     units: Mapped[list[BookedUnit]] = relationship(
         back_populates="appointment", cascade="all, delete-orphan", passive_deletes=True

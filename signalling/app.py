@@ -42,6 +42,7 @@ from signalling.keys import (
 )
 from signalling.pages import appointment, booking, dev, staff
 from signalling.ratelimit import RateLimiter
+from signalling.realtime.server import attach_realtime
 from signalling.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def create_app(
         await engine.dispose()
 
     app.cleanup_ctx.append(database)
+    attach_realtime(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/town.css", town_css)
     app.router.add_static("/static", PACKAGE_DIR / "static", append_version=True, name="static")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,10 +14,14 @@ from office.catalogue import Town
 from office.outbox import Mailer
 from office.staff import Staff
 from office.tokens import Signer
+from rooms.store import RoomStore
 from signalling.csrf import CsrfGuard
 from signalling.jobs import Jobs
 from signalling.ratelimit import RateLimiter
 from signalling.settings import Settings
+
+if TYPE_CHECKING:
+    from signalling.realtime.lobby import Lobby
 
 SETTINGS = web.AppKey("settings", Settings)
 TOWN = web.AppKey("town", Town)
@@ -31,3 +36,5 @@ APPOINTMENTS = web.AppKey("appointments", Appointments)
 STAFF = web.AppKey("staff", Staff)
 MAILER = web.AppKey("mailer", Mailer)
 JOBS = web.AppKey("jobs", Jobs)
+ROOM_STORE: web.AppKey[RoomStore] = web.AppKey("room_store")
+LOBBY: web.AppKey[Lobby] = web.AppKey("lobby")

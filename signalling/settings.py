@@ -50,6 +50,13 @@ class Settings(BaseSettings):
 
     retention_days: int = Field(default=7, ge=1, le=365)
     reminder_hours: float = Field(default=24, gt=0, le=24 * 14)
+    redis_prefix: str = Field(default="bb", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    stun_urls: list[str] = []  # e.g. ["stun:turn.stadt.de:3478"]
+    turn_urls: list[str] = []  # e.g. ["turn:turn.stadt.de:3478?transport=udp", "turns:…:5349"]
+    turn_secret: SecretStr | None = None  # coturn's static-auth-secret
+    turn_ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 86400)
+    reconnect_grace_seconds: float = Field(default=60, ge=1, le=3600)
+    no_show_grace_minutes: int = Field(default=15, ge=1, le=240)
     behind_proxy: bool = False  # trust X-Forwarded-For/-Proto from the reverse proxy
     log_level: str = "INFO"
 

@@ -1,0 +1,158 @@
+"""The visit: check-in to the waiting room, the call, no-shows, the day's list.
+
+The live queue is in ``rooms``; this records what happened, for the clerk console,
+the statistics and the citizen's own page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from office import audit
+from office.appointments import Appointments
+from office.errors import CheckinClosed, CheckinNotOpen, NotFound
+from office.hours import local_day_bounds
+from office.models import Appointment, AppointmentStatus
+
+
+@dataclass(frozen=True)
+class DayEntry:
+    """One line of the clerk console's list of the day's appointments."""
+
+    appointment_id: str
+    reference: str
+    service_id: str
+    starts_at: datetime
+    status: str  # booked, checked_in, completed, no_show, cancelled
+    name: str | None
+
+
+class Visits:
+    def __init__(self, desk: Appointments) -> None:
+        self.desk = desk
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.desk.sessions
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        return self.desk.now
+
+    async def check_in(self, appointment_id: str) -> Appointment:
+        """Record the first check-in; later ones (reconnects) keep its time."""
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            appointment = await session.get(Appointment, appointment_id, with_for_update=True)
+            if appointment is None or appointment.personal_data_deleted_at is not None:
+                raise NotFound()
+            if appointment.status != AppointmentStatus.BOOKED or appointment.call_ended_at:
+                raise CheckinClosed()
+            window = self.desk.checkin_window(appointment)
+            if appointment.checked_in_at is None:
+                if now < window.start:
+                    raise CheckinNotOpen()
+                if now >= window.end:
+                    raise CheckinClosed()
+                appointment.checked_in_at = now
+                audit.record(
+                    session, now, audit.CITIZEN, "visit.checked_in", f"appointment:{appointment.id}"
+                )
+        return appointment
+
+    async def call_started(self, appointment_id: str, clerk_id: int) -> Appointment:
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            appointment = await session.get(Appointment, appointment_id, with_for_update=True)
+            if appointment is None:
+                raise NotFound()
+            if appointment.call_started_at is None:
+                appointment.call_started_at = now
+            appointment.clerk_id = clerk_id
+            audit.record(
+                session,
+                now,
+                audit.staff_actor(clerk_id),
+                "visit.call_started",
+                f"appointment:{appointment.id}",
+            )
+        return appointment
+
+    async def call_finished(self, appointment_id: str, clerk_id: int) -> None:
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            appointment = await session.get(Appointment, appointment_id, with_for_update=True)
+            if appointment is None:
+                raise NotFound()
+            appointment.call_ended_at = now
+            appointment.status = AppointmentStatus.COMPLETED
+            audit.record(
+                session,
+                now,
+                audit.staff_actor(clerk_id),
+                "visit.call_ended",
+                f"appointment:{appointment.id}",
+            )
+
+    async def mark_no_shows(self, grace: timedelta) -> list[str]:
+        """Appointments nobody checked in to within ``grace`` after their start."""
+        now = self.now()
+        due = (
+            (Appointment.status == AppointmentStatus.BOOKED)
+            & Appointment.checked_in_at.is_(None)
+            & (Appointment.starts_at < now - grace)
+            & (Appointment.starts_at > now - timedelta(days=1))
+        )
+        async with self.sessions() as session, session.begin():
+            ids = list((await session.scalars(select(Appointment.id).where(due))).all())
+            if ids:
+                await session.execute(
+                    update(Appointment)
+                    .where(Appointment.id.in_(ids), due)
+                    .values(status=AppointmentStatus.NO_SHOW)
+                )
+                audit.record(
+                    session, now, audit.SYSTEM, "visit.no_shows", "appointments", count=len(ids)
+                )
+        return ids
+
+    async def day(self, day: date | None = None) -> Sequence[DayEntry]:
+        """The day's appointments in time order, for the clerk console."""
+        tz = self.desk.town.tz
+        bounds = local_day_bounds(day or self.now().astimezone(tz).date(), tz)
+        async with self.sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(Appointment)
+                    .where(
+                        Appointment.starts_at >= bounds.start, Appointment.starts_at < bounds.end
+                    )
+                    .order_by(Appointment.starts_at)
+                )
+            ).all()
+        return [
+            DayEntry(
+                appointment_id=a.id,
+                reference=a.reference,
+                service_id=a.service_id,
+                starts_at=a.starts_at,
+                status="checked_in"
+                if a.status == AppointmentStatus.BOOKED and a.checked_in_at
+                else str(a.status),
+                name=a.name,
+            )
+            for a in rows
+        ]
+
+    async def started_at(self, appointment_id: str) -> datetime | None:
+        appointment = await self.desk.get(appointment_id)
+        return appointment.call_started_at
+
+    @staticmethod
+    def as_timestamp(moment: datetime) -> float:
+        return moment.astimezone(UTC).timestamp()

@@ -1,0 +1,50 @@
+"""Errors of the live rooms, each with a stable code and a German message."""
+
+from __future__ import annotations
+
+
+class RoomError(Exception):
+    """Base of every rooms error."""
+
+    code = "room_error"
+    message = "Der Vorgang ist gerade nicht möglich."
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+
+class QueueEmpty(RoomError):
+    """Nobody waits for the clerk's skills."""
+
+    code = "queue_empty"
+    message = "Im Moment wartet niemand."
+
+
+class NotWaiting(RoomError):
+    """The citizen is not (or no longer) in the waiting room."""
+
+    code = "not_waiting"
+    message = "Diese Person wartet nicht mehr – vielleicht hat eine Kollegin sie übernommen."
+
+
+class ClerkBusy(RoomError):
+    """The clerk is already in a call."""
+
+    code = "clerk_busy"
+    message = "Sie sind bereits in einem Gespräch."
+
+
+class NotInCall(RoomError):
+    """The sender belongs to no call, or not to this one."""
+
+    code = "not_in_call"
+    message = "Sie sind in keinem Gespräch."
+
+
+class SkillMissing(RoomError):
+    """The clerk lacks the skill the citizen's service needs."""
+
+    code = "skill_missing"
+    message = "Für dieses Anliegen fehlt Ihnen die Berechtigung."

@@ -1,0 +1,171 @@
+"""Live state in process memory: the embedded default, for one process.
+
+Atomicity comes from asyncio itself: no method awaits between reading state and
+writing what depends on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import replace
+
+from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
+from rooms.model import Call, ClerkPresence, Route, Ticket
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._waiting: dict[str, Ticket] = {}
+        self._calls: dict[str, Call] = {}
+        self._by_appointment: dict[str, str] = {}
+        self._by_clerk: dict[int, str] = {}
+        self._clerks: dict[int, ClerkPresence] = {}
+        self._epoch = uuid.uuid4().hex
+        self._version = 0
+
+    async def check_in(self, ticket: Ticket) -> Ticket:
+        if (existing := self._waiting.get(ticket.appointment_id)) is not None:
+            return existing
+        if (call := self._call_of_appointment(ticket.appointment_id)) is not None:
+            return call.ticket
+        self._waiting[ticket.appointment_id] = ticket
+        self._version += 1
+        return ticket
+
+    async def leave(self, appointment_id: str) -> bool:
+        if self._waiting.pop(appointment_id, None) is None:
+            return False
+        self._version += 1
+        return True
+
+    async def waiting_ticket(self, appointment_id: str) -> Ticket | None:
+        return self._waiting.get(appointment_id)
+
+    async def waiting(self, skills: Collection[str] | None = None) -> list[Ticket]:
+        tickets = (t for t in self._waiting.values() if skills is None or t.skill in skills)
+        return sorted(tickets, key=Ticket.order)
+
+    def _call_of_appointment(self, appointment_id: str) -> Call | None:
+        call_id = self._by_appointment.get(appointment_id)
+        return None if call_id is None else self._calls.get(call_id)
+
+    def _call_of_clerk(self, clerk_id: int) -> Call | None:
+        call_id = self._by_clerk.get(clerk_id)
+        return None if call_id is None else self._calls.get(call_id)
+
+    def _add_call(self, call: Call) -> None:
+        self._version += 1
+        self._calls[call.call_id] = call
+        self._by_appointment[call.appointment_id] = call.call_id
+        self._by_clerk[call.clerk_id] = call.call_id
+
+    def _pop_call(self, call_id: str) -> Call | None:
+        call = self._calls.pop(call_id, None)
+        if call is not None:
+            self._version += 1
+            if self._by_appointment.get(call.appointment_id) == call_id:
+                del self._by_appointment[call.appointment_id]
+            if self._by_clerk.get(call.clerk_id) == call_id:
+                del self._by_clerk[call.clerk_id]
+        return call
+
+    def _open(self, clerk_id: int, ticket: Ticket, call_id: str, now: float) -> Call:
+        del self._waiting[ticket.appointment_id]
+        call = Call(call_id, ticket.appointment_id, clerk_id, replace(ticket, front=False), now)
+        self._add_call(call)
+        return call
+
+    async def claim_next(
+        self, clerk_id: int, skills: Collection[str], call_id: str, now: float
+    ) -> Call:
+        if self._call_of_clerk(clerk_id) is not None:
+            raise ClerkBusy()
+        candidates = [t for t in self._waiting.values() if t.skill in skills]
+        if not candidates:
+            raise QueueEmpty()
+        return self._open(clerk_id, min(candidates, key=Ticket.order), call_id, now)
+
+    async def claim(
+        self, clerk_id: int, appointment_id: str, skills: Collection[str], call_id: str, now: float
+    ) -> Call:
+        if self._call_of_clerk(clerk_id) is not None:
+            raise ClerkBusy()
+        ticket = self._waiting.get(appointment_id)
+        if ticket is None:
+            raise NotWaiting()
+        if ticket.skill not in skills:
+            raise SkillMissing()
+        return self._open(clerk_id, ticket, call_id, now)
+
+    async def route(self, appointment_id: str | None, clerk_id: int | None) -> Route | None:
+        if appointment_id is not None:
+            call = self._call_of_appointment(appointment_id)
+            return None if call is None else Route(call.call_id, peer_clerk=call.clerk_id)
+        call = self._call_of_clerk(clerk_id) if clerk_id is not None else None
+        return None if call is None else Route(call.call_id, peer_appointment=call.appointment_id)
+
+    async def clerk(self, clerk_id: int) -> ClerkPresence | None:
+        return self._clerks.get(clerk_id)
+
+    async def call(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    async def call_of_appointment(self, appointment_id: str) -> Call | None:
+        return self._call_of_appointment(appointment_id)
+
+    async def call_of_clerk(self, clerk_id: int) -> Call | None:
+        return self._call_of_clerk(clerk_id)
+
+    async def calls(self) -> list[Call]:
+        return sorted(self._calls.values(), key=lambda c: c.started_at)
+
+    async def end_call(self, call_id: str) -> Call | None:
+        return self._pop_call(call_id)
+
+    async def requeue(self, call_id: str) -> Ticket | None:
+        call = self._pop_call(call_id)
+        if call is None:
+            return None
+        ticket = replace(call.ticket, front=True)
+        self._waiting[ticket.appointment_id] = ticket
+        return ticket
+
+    async def restore_call(self, call: Call) -> Call:
+        existing = self._calls.get(call.call_id)
+        if existing is not None:
+            return existing
+        self._waiting.pop(call.appointment_id, None)
+        self._add_call(call)
+        return call
+
+    async def set_clerk(self, presence: ClerkPresence) -> None:
+        if self._clerks.get(presence.clerk_id) != presence:
+            self._version += 1
+        self._clerks[presence.clerk_id] = presence
+
+    async def remove_clerk(self, clerk_id: int) -> None:
+        if self._clerks.pop(clerk_id, None) is not None:
+            self._version += 1
+
+    async def clerks(self) -> list[ClerkPresence]:
+        return sorted(self._clerks.values(), key=lambda p: p.clerk_id)
+
+    async def epoch(self) -> str:
+        return self._epoch
+
+    async def version(self) -> int:
+        return self._version
+
+    async def close(self) -> None:
+        return None
+
+    def flush(self) -> None:
+        """Lose all state, as a restarted Redis would (for tests of the rebuild)."""
+        self._waiting.clear()
+        self._calls.clear()
+        self._by_appointment.clear()
+        self._by_clerk.clear()
+        self._clerks.clear()
+        self._epoch = uuid.uuid4().hex
+        self._version += 1

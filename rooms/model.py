@@ -1,0 +1,138 @@
+"""What lives in the rooms: tickets in waiting rooms, clerks' presence, calls.
+
+All values are plain, frozen and serialisable, so the memory and the Redis store
+hold exactly the same things. Times are UNIX seconds (float, UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+
+class ClerkState(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    AFTER_CALL = "after_call"  # wrap-up work after a call
+    IN_CALL = "in_call"
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"
+    CLERK = "clerk"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A citizen's place in the waiting room. Identity is the appointment."""
+
+    appointment_id: str
+    service_id: str
+    skill: str
+    duration_minutes: int
+    appointment_at: float  # when the appointment is booked for
+    checked_in_at: float  # first check-in; a reconnect keeps it
+    front: bool = False  # sent back by a clerk who dropped out: goes first
+
+    def order(self) -> tuple[int, float, float, str]:
+        """Queue order: returned citizens first, then appointment time, then check-in."""
+        return (
+            0 if self.front else 1,
+            self.appointment_at,
+            self.checked_in_at,
+            self.appointment_id,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ticket:
+        return cls(
+            appointment_id=str(data["appointment_id"]),
+            service_id=str(data["service_id"]),
+            skill=str(data["skill"]),
+            duration_minutes=int(data["duration_minutes"]),
+            appointment_at=float(data["appointment_at"]),
+            checked_in_at=float(data["checked_in_at"]),
+            front=str(data.get("front", False)) in ("True", "true", "1"),
+        )
+
+
+@dataclass(frozen=True)
+class ClerkPresence:
+    clerk_id: int
+    name: str
+    skills: frozenset[str]
+    state: ClerkState
+    since: float
+
+    def with_state(self, state: ClerkState, since: float) -> ClerkPresence:
+        return replace(self, state=state, since=since)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "clerk_id": str(self.clerk_id),
+            "name": self.name,
+            "skills": ",".join(sorted(self.skills)),
+            "state": self.state.value,
+            "since": repr(self.since),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClerkPresence:
+        skills = str(data.get("skills", ""))
+        return cls(
+            clerk_id=int(data["clerk_id"]),
+            name=str(data["name"]),
+            skills=frozenset(s for s in skills.split(",") if s),
+            state=ClerkState(str(data["state"])),
+            since=float(data["since"]),
+        )
+
+
+@dataclass(frozen=True)
+class Call:
+    """A 1:1 call between a clerk and the citizen of one appointment."""
+
+    call_id: str
+    appointment_id: str
+    clerk_id: int
+    ticket: Ticket
+    started_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "appointment_id": self.appointment_id,
+            "clerk_id": self.clerk_id,
+            "ticket": self.ticket.to_dict(),
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Call:
+        return cls(
+            call_id=str(data["call_id"]),
+            appointment_id=str(data["appointment_id"]),
+            clerk_id=int(data["clerk_id"]),
+            ticket=Ticket.from_dict(data["ticket"]),
+            started_at=float(data["started_at"]),
+        )
+
+    def member_role(self, appointment_id: str | None, clerk_id: int | None) -> Role | None:
+        if appointment_id is not None and appointment_id == self.appointment_id:
+            return Role.CITIZEN
+        if clerk_id is not None and clerk_id == self.clerk_id:
+            return Role.CLERK
+        return None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a call member's relayed messages go: the other member of the same call."""
+
+    call_id: str
+    peer_appointment: str | None = None  # set when the sender is the clerk
+    peer_clerk: int | None = None  # set when the sender is the citizen

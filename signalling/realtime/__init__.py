@@ -1,0 +1,1 @@
+"""Socket.IO: the waiting room, the clerk console, the dashboard and call signalling."""

@@ -1,0 +1,265 @@
+"""The three Socket.IO namespaces: who may connect, and which commands each has.
+
+Handlers are thin: validate (``protocol.Command``), then call the lobby. Identity
+comes from the connect handshake's cookie, never from a payload.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from office.appointments import Appointments
+from office.errors import OfficeError
+from office.models import Role as StaffRole
+from office.staff import Staff
+from office.tokens import Audience
+from rooms.model import ClerkState
+from signalling.realtime import protocol
+from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, Lobby
+from signalling.realtime.protocol import (
+    Candidate,
+    Chat,
+    ClerkStateChange,
+    Command,
+    Description,
+    Empty,
+    Payload,
+    Take,
+    TokenBucket,
+)
+
+log = logging.getLogger(__name__)
+
+APPOINTMENT_COOKIE = "bb_termin"
+STAFF_COOKIE = "bb_staff"
+
+
+def _cookie(environ: dict[str, Any], name: str) -> str:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(environ.get("HTTP_COOKIE", ""))
+    except Exception:  # a malformed Cookie header is a missing cookie
+        return ""
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else ""
+
+
+def _check_version(auth: Any) -> None:
+    version = auth.get("v") if isinstance(auth, dict) else None
+    if version != protocol.PROTOCOL_VERSION:
+        raise Refused({"code": "protocol_version", "message": "Bitte laden Sie die Seite neu."})
+
+
+class RealtimeNamespace(socketio.AsyncNamespace):
+    """Routes events to registered commands; everything else gets an error ack."""
+
+    other_events: frozenset[str] = frozenset()  # events of other roles: "forbidden"
+
+    def __init__(self, namespace: str, lobby: Lobby) -> None:
+        super().__init__(namespace)
+        self.lobby = lobby
+        self.members: dict[str, Any] = {}  # sid -> appointment id / clerk id
+        self.buckets: dict[str, TokenBucket] = {}
+        self.commands: dict[str, Command] = {}
+
+    def command(
+        self, event: str, model: type[Payload], handler: Callable[[str, Any], Awaitable[Any]]
+    ) -> None:
+        self.commands[event] = Command(model, handler)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid = args[0]
+        if sid not in self.members:
+            return protocol.FORBIDDEN
+        if len(args) > 2:
+            return protocol.INVALID_PAYLOAD
+        if not self.buckets[sid].take():
+            return protocol.RATE_LIMITED
+        command = self.commands.get(event)
+        if command is None:
+            return protocol.FORBIDDEN if event in self.other_events else protocol.UNKNOWN_EVENT
+        try:
+            return await command(sid, args[1] if len(args) > 1 else None)
+        except Exception:
+            log.exception("%s %s failed", self.namespace, event)
+            return protocol.error(
+                "internal_error", "Interner Fehler. Bitte versuchen Sie es erneut."
+            )
+
+    def _admit(self, sid: str, member: Any) -> None:
+        self.members[sid] = member
+        self.buckets[sid] = TokenBucket()
+
+    def _forget(self, sid: str) -> Any:
+        self.buckets.pop(sid, None)
+        return self.members.pop(sid, None)
+
+
+def _chat(role: str, payload: Chat) -> dict[str, Any]:
+    return {"from": role, "text": payload.text, "at": datetime.now(UTC).isoformat()}
+
+
+class CitizenNamespace(RealtimeNamespace):
+    other_events = frozenset(
+        {"clerk_state", "queue_next", "queue_take", "call_end", "call_requeue"}
+    )
+
+    def __init__(self, lobby: Lobby, desk: Appointments) -> None:
+        super().__init__(CITIZEN_NS, lobby)
+        self.desk = desk
+        self.command("queue_join", Empty, self._join)
+        self.command("queue_leave", Empty, self._leave)
+        self.command("rtc_description", Description, self._relay("rtc_description"))
+        self.command("rtc_candidate", Candidate, self._relay("rtc_candidate"))
+        self.command("chat_send", Chat, self._chat)
+        self.command("call_hangup", Empty, self._hang_up)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        _check_version(auth)
+        try:
+            appointment = await self.desk.open_token(
+                _cookie(environ, APPOINTMENT_COOKIE), Audience.APPOINTMENT_SESSION
+            )
+        except OfficeError:
+            raise Refused(
+                {"code": "not_authorised", "message": "Bitte öffnen Sie den Link aus Ihrer E-Mail."}
+            ) from None
+        self._admit(sid, appointment.id)
+        state = await self.lobby.citizen_connected(sid, appointment)
+        await self.emit("state_synced", state, to=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        appointment_id = self._forget(sid)
+        if appointment_id is not None:
+            await self.lobby.citizen_disconnected(sid, appointment_id)
+
+    async def _join(self, sid: str, _: Empty) -> Any:
+        return await self.lobby.queue_join(self.members[sid])
+
+    async def _leave(self, sid: str, _: Empty) -> Any:
+        return {"left": await self.lobby.queue_leave(self.members[sid])}
+
+    def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
+        async def relay(sid: str, payload: Payload) -> None:
+            await self.lobby.relay_from_citizen(
+                self.members[sid], event, payload.model_dump(exclude_none=True)
+            )
+
+        return relay
+
+    async def _chat(self, sid: str, payload: Chat) -> Any:
+        message = _chat("citizen", payload)
+        await self.lobby.relay_from_citizen(self.members[sid], "chat_received", message)
+        return message
+
+    async def _hang_up(self, sid: str, _: Empty) -> None:
+        await self.lobby.hang_up(self.members[sid])
+
+
+class ClerkNamespace(RealtimeNamespace):
+    other_events = frozenset({"queue_join", "queue_leave", "call_hangup"})
+
+    def __init__(self, lobby: Lobby, staff: Staff) -> None:
+        super().__init__(CLERK_NS, lobby)
+        self.staff = staff
+        self.command("clerk_state", ClerkStateChange, self._state)
+        self.command("queue_next", Empty, self._next)
+        self.command("queue_take", Take, self._take)
+        self.command("rtc_description", Description, self._relay("rtc_description"))
+        self.command("rtc_candidate", Candidate, self._relay("rtc_candidate"))
+        self.command("chat_send", Chat, self._chat)
+        self.command("call_end", Empty, self._end)
+        self.command("call_requeue", Empty, self._requeue)
+        self.command("day_refresh", Empty, self._day)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        _check_version(auth)
+        clerk = await self.staff.session_clerk(_cookie(environ, STAFF_COOKIE))
+        if clerk is None or clerk.role != StaffRole.CLERK:
+            raise Refused({"code": "not_authorised", "message": "Bitte melden Sie sich an."})
+        self._admit(sid, clerk.id)
+        state = await self.lobby.clerk_connected(sid, clerk)
+        await self.emit("state_synced", state, to=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        clerk_id = self._forget(sid)
+        if clerk_id is not None:
+            await self.lobby.clerk_disconnected(sid, clerk_id)
+
+    async def _state(self, sid: str, payload: ClerkStateChange) -> Any:
+        return await self.lobby.set_clerk_state(self.members[sid], ClerkState(payload.state))
+
+    async def _next(self, sid: str, _: Empty) -> Any:
+        return await self.lobby.take(self.members[sid], None)
+
+    async def _take(self, sid: str, payload: Take) -> Any:
+        return await self.lobby.take(self.members[sid], payload.appointment_id)
+
+    def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
+        async def relay(sid: str, payload: Payload) -> None:
+            await self.lobby.relay_from_clerk(
+                self.members[sid], event, payload.model_dump(exclude_none=True)
+            )
+
+        return relay
+
+    async def _chat(self, sid: str, payload: Chat) -> Any:
+        message = _chat("clerk", payload)
+        await self.lobby.relay_from_clerk(self.members[sid], "chat_received", message)
+        return message
+
+    async def _end(self, sid: str, _: Empty) -> Any:
+        return await self.lobby.finish(self.members[sid], requeue=False)
+
+    async def _requeue(self, sid: str, _: Empty) -> Any:
+        return await self.lobby.finish(self.members[sid], requeue=True)
+
+    async def _day(self, sid: str, _: Empty) -> None:
+        await self.lobby.push_day(self.members[sid])
+
+
+class DashboardNamespace(RealtimeNamespace):
+    other_events = frozenset(
+        {
+            "queue_join",
+            "queue_leave",
+            "call_hangup",
+            "clerk_state",
+            "queue_next",
+            "queue_take",
+            "call_end",
+            "call_requeue",
+            "rtc_description",
+            "rtc_candidate",
+            "chat_send",
+        }
+    )
+
+    def __init__(self, lobby: Lobby, staff: Staff) -> None:
+        super().__init__(DASHBOARD_NS, lobby)
+        self.staff = staff
+        self.command("dashboard_refresh", Empty, self._refresh)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        _check_version(auth)
+        clerk = await self.staff.session_clerk(_cookie(environ, STAFF_COOKIE))
+        if clerk is None or clerk.role != StaffRole.ADMIN:
+            raise Refused({"code": "not_authorised", "message": "Nur für die Administration."})
+        self._admit(sid, clerk.id)
+        await self.lobby.dashboard_connected(sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if self._forget(sid) is not None:
+            self.lobby.dashboard_disconnected(sid)
+
+    async def _refresh(self, sid: str, _: Empty) -> None:
+        await self.lobby.dashboard_connected(sid)

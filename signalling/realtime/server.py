@@ -1,0 +1,91 @@
+"""Wiring Socket.IO into the app: the room store, the manager, the namespaces.
+
+With ``REDIS_URL`` the room store is Redis and socket.io's ``AsyncRedisManager``
+carries events between nodes; without it, both live in this process. Transport is
+websocket only, so a load balancer needs no sticky sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import socketio
+from aiohttp import web
+
+from office.visits import Visits
+from rooms.memory import MemoryStore
+from rooms.redis_store import RedisStore
+from rooms.store import RoomStore
+from signalling.keys import APPOINTMENTS, CLOCK, LOBBY, ROOM_STORE, SETTINGS, STAFF, TOWN
+from signalling.realtime.ice import IceConfig
+from signalling.realtime.lobby import Lobby
+from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace, DashboardNamespace
+from signalling.realtime.protocol import MAX_SDP
+from signalling.settings import Settings
+
+
+def room_store_for(settings: Settings) -> RoomStore:
+    if settings.redis_url:
+        return RedisStore.from_url(settings.redis_url, settings.redis_prefix)
+    return MemoryStore()
+
+
+def ice_config(settings: Settings) -> IceConfig:
+    return IceConfig(
+        stun_urls=tuple(settings.stun_urls),
+        turn_urls=tuple(settings.turn_urls),
+        turn_secret=settings.turn_secret.get_secret_value() if settings.turn_secret else None,
+        turn_ttl_seconds=settings.turn_ttl_seconds,
+    )
+
+
+def attach_realtime(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
+        if settings.redis_url
+        else None
+    )
+    public = urlsplit(settings.public_url)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        transports=["websocket"],
+        max_http_buffer_size=2 * MAX_SDP,
+        cors_allowed_origins=[f"{public.scheme}://{public.netloc}"],
+    )
+    sio.attach(app)
+    store = room_store_for(settings)
+    lobby = Lobby(
+        sio,
+        store,
+        Visits(app[APPOINTMENTS]),
+        app[TOWN],
+        ice_config(settings),
+        reconnect_grace=settings.reconnect_grace_seconds,
+        no_show_grace_minutes=settings.no_show_grace_minutes,
+        clock=app[CLOCK],
+    )
+    sio.register_namespace(CitizenNamespace(lobby, app[APPOINTMENTS]))
+    sio.register_namespace(ClerkNamespace(lobby, app[STAFF]))
+    sio.register_namespace(DashboardNamespace(lobby, app[STAFF]))
+    app[ROOM_STORE] = store
+    app[LOBBY] = lobby
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if isinstance(store, RedisStore):
+            try:
+                await store.ping()
+            except Exception as exc:
+                raise SystemExit(f"Redis at REDIS_URL is not reachable: {exc}") from exc
+        lobby.start()
+        yield
+        await lobby.stop()
+        await store.close()
+
+    async def disconnect_sockets(app: web.Application) -> None:
+        await sio.shutdown()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(disconnect_sockets)
