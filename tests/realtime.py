@@ -26,7 +26,7 @@ class Peer:
         self.events: dict[str, list[Any]] = defaultdict(list)
         self._arrived = asyncio.Event()
 
-        @self.client.on("*", namespace=namespace)  # type: ignore[misc]
+        @self.client.on("*", namespace=namespace)  # type: ignore[untyped-decorator]
         async def record(event: str, data: Any = None) -> None:
             self.events[event].append(data)
             self._arrived.set()
