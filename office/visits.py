@@ -149,6 +149,21 @@ class Visits:
             for a in rows
         ]
 
+    async def names(self, appointment_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Name and reference per appointment, for the clerk console."""
+        found: dict[str, tuple[str, str]] = {}
+        async with self.sessions() as session:
+            for start in range(0, len(appointment_ids), 500):
+                chunk = list(appointment_ids[start : start + 500])
+                rows = await session.execute(
+                    select(Appointment.id, Appointment.name, Appointment.reference).where(
+                        Appointment.id.in_(chunk)
+                    )
+                )
+                for appointment_id, name, reference in rows.all():
+                    found[appointment_id] = (name or "", reference)
+        return found
+
     async def started_at(self, appointment_id: str) -> datetime | None:
         appointment = await self.desk.get(appointment_id)
         return appointment.call_started_at

@@ -44,6 +44,7 @@ HEARTBEAT_SECONDS = 20.0
 NO_SHOW_SECONDS = 60.0
 YELLOW_AFTER = 5 * 60  # traffic light: seconds past the appointment time
 RED_AFTER = 15 * 60
+CONSOLE_ROWS = 100  # the console lists the first rows; the total tells how many wait
 
 
 def citizen_room(appointment_id: str) -> str:
@@ -399,6 +400,12 @@ class Lobby:
             },
         }
 
+    async def _load_names(self, appointment_ids: list[str]) -> None:
+        """Fetch names and references of the given appointments not cached yet (one query)."""
+        missing = [i for i in appointment_ids if i not in self._names]
+        if missing:
+            self._names.update(await self.visits.names(missing))
+
     async def _name_of(self, appointment_id: str) -> tuple[str, str]:
         if appointment_id not in self._names:
             try:
@@ -430,6 +437,12 @@ class Lobby:
 
     # -- pushing updates -------------------------------------------------------------
 
+    async def _emit_local(self, event: str, data: Any, sids: set[str], namespace: str) -> None:
+        """Emit to sockets of this node only: every node pushes to its own sockets, so
+        nothing needs to travel through the Redis manager to the others."""
+        for sid in list(sids):
+            await self.sio.emit(event, data, to=sid, namespace=namespace, ignore_queue=True)
+
     async def push_updates(self) -> None:
         """Tell this node's sockets what changed for them, and nothing else."""
         waiting = await self.store.waiting()
@@ -448,6 +461,9 @@ class Lobby:
                     "clerks_online": clerks,
                 }
                 minutes += ticket.duration_minutes
+        live = set(standing) | {c.appointment_id for c in self.calls.values()}
+        for gone in [i for i in self._names if i not in live]:
+            del self._names[gone]  # personal data: kept no longer than needed
         for link in list(self.citizens.values()):
             update = standing.get(link.appointment_id)
             if update is None or update == link.last_sent:
@@ -462,9 +478,11 @@ class Lobby:
             await self._push_dashboard(waiting)
 
     async def _push_clerk_queue(self, link: ClerkLink, waiting: list[Ticket]) -> None:
+        shown = waiting[:CONSOLE_ROWS]
+        await self._load_names([t.appointment_id for t in shown])
         entries = []
-        for ticket in waiting:
-            name, reference = await self._name_of(ticket.appointment_id)
+        for ticket in shown:
+            name, reference = self._names.get(ticket.appointment_id, ("", ""))
             service = self.town.service(ticket.service_id)
             entries.append(
                 {
@@ -480,6 +498,7 @@ class Lobby:
             )
         payload = {
             "waiting": entries,
+            "total": len(waiting),
             "lights": {"yellow_after_seconds": YELLOW_AFTER, "red_after_seconds": RED_AFTER},
         }
         if payload == link.last_sent:
