@@ -154,12 +154,222 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This appointment can no longer be changed.",
     ),
     "waiting_room_title": ("Warteraum", "Waiting room"),
-    "waiting_room_pending": (
-        "Der virtuelle Warteraum ist in dieser Version noch nicht freigeschaltet. "
-        "Die Mitarbeitenden melden sich zur Terminzeit bei Ihnen.",
-        "The virtual waiting room is not enabled in this version yet. "
-        "Staff will contact you at the appointment time.",
+    # The citizen's waiting room and call (templates/waiting_room.html, js/citizen.js).
+    "js_required": (
+        "Für den Videotermin braucht Ihr Browser JavaScript. Bitte schalten Sie es ein.",
+        "The video appointment needs JavaScript in your browser. Please turn it on.",
     ),
+    "device_check_title": ("Kamera und Mikrofon prüfen", "Check camera and microphone"),
+    "device_check_intro": (
+        "Bevor Sie den Warteraum betreten, prüfen wir Kamera und Mikrofon. Ihr Browser "
+        "fragt gleich, ob diese Seite sie benutzen darf: Bitte erlauben Sie das.",
+        "Before you enter the waiting room, we check your camera and microphone. Your "
+        "browser will ask whether this page may use them: please allow it.",
+    ),
+    "device_check_start": ("Kamera und Mikrofon starten", "Start camera and microphone"),
+    "device_check_running": (
+        "Kamera und Mikrofon werden gestartet …",
+        "Starting camera and microphone …",
+    ),
+    "device_check_ok": (
+        "Kamera und Mikrofon funktionieren. Sie können jetzt in den Warteraum.",
+        "Camera and microphone work. You can now enter the waiting room.",
+    ),
+    "own_video": ("Ihr eigenes Kamerabild", "Your own camera picture"),
+    "mic_level": ("Mikrofonpegel", "Microphone level"),
+    "mic_level_hint": (
+        "Sagen Sie ein paar Worte: Der Balken sollte sich bewegen.",
+        "Say a few words: the bar should move.",
+    ),
+    "continue_to_waiting_room": ("Weiter zum Warteraum", "Continue to the waiting room"),
+    "problem_denied_title": (
+        "Kamera und Mikrofon sind blockiert",
+        "Camera and microphone are blocked",
+    ),
+    "problem_denied": (
+        "Ihr Browser hat den Zugriff nicht erlaubt. Geben Sie ihn frei, wie unten "
+        "beschrieben, und starten Sie dann Kamera und Mikrofon erneut.",
+        "Your browser did not allow access. Allow it as described below, then start "
+        "camera and microphone again.",
+    ),
+    "problem_notfound_title": (
+        "Keine Kamera und kein Mikrofon gefunden",
+        "No camera or microphone found",
+    ),
+    "problem_notfound": (
+        "Schließen Sie eine Kamera oder ein Headset an, oder nutzen Sie ein Smartphone "
+        "oder Tablet. Starten Sie dann Kamera und Mikrofon erneut.",
+        "Connect a camera or a headset, or use a smartphone or tablet. Then start "
+        "camera and microphone again.",
+    ),
+    "problem_busy_title": ("Kamera oder Mikrofon ist belegt", "Camera or microphone is in use"),
+    "problem_busy": (
+        "Ein anderes Programm benutzt sie gerade, etwa eine andere Videokonferenz. "
+        "Schließen Sie es und versuchen Sie es erneut.",
+        "Another program is using them, for example another video conference. Close "
+        "it and try again.",
+    ),
+    "problem_unsupported_title": (
+        "Ihr Browser unterstützt keine Videotermine",
+        "Your browser does not support video appointments",
+    ),
+    "problem_unsupported": (
+        "Bitte öffnen Sie den Link in einem aktuellen Chrome, Edge, Firefox, Safari "
+        "oder Samsung Internet.",
+        "Please open the link in a current Chrome, Edge, Firefox, Safari or Samsung Internet.",
+    ),
+    "problem_no_camera": (
+        "Keine Kamera gefunden: Die Sachbearbeitung kann Sie nicht sehen. Für eine "
+        "Identitätsprüfung brauchen Sie eine Kamera.",
+        "No camera found: the clerk cannot see you. An identity check needs a camera.",
+    ),
+    "problem_no_microphone": (
+        "Kein Mikrofon gefunden: Sie hören die Sachbearbeitung und können ihr im Chat schreiben.",
+        "No microphone found: you can hear the clerk and write to them in the chat.",
+    ),
+    "help_title": ("So erlauben Sie Kamera und Mikrofon", "How to allow camera and microphone"),
+    "help_chrome": ("Chrome und Edge am Computer", "Chrome and Edge on a computer"),
+    "help_chrome_text": (
+        "Klicken Sie in der Adresszeile auf das Symbol links neben der Adresse, stellen "
+        "Sie Kamera und Mikrofon auf „Zulassen“ und laden Sie die Seite neu.",
+        "Click the icon left of the address in the address bar, set camera and "
+        "microphone to “Allow” and reload the page.",
+    ),
+    "help_firefox": ("Firefox", "Firefox"),
+    "help_firefox_text": (
+        "Klicken Sie in der Adresszeile auf das durchgestrichene Kamera- oder "
+        "Mikrofonsymbol, heben Sie die Blockierung auf und laden Sie die Seite neu.",
+        "Click the crossed-out camera or microphone icon in the address bar, remove the "
+        "block and reload the page.",
+    ),
+    "help_safari_mac": ("Safari auf dem Mac", "Safari on a Mac"),
+    "help_safari_mac_text": (
+        "Wählen Sie im Menü „Safari“ > „Einstellungen“ > „Websites“, stellen Sie "
+        "Kamera und Mikrofon für diese Seite auf „Erlauben“ und laden Sie sie neu. "
+        "Prüfen Sie auch Systemeinstellungen > Datenschutz & Sicherheit > Kamera und Mikrofon.",
+        "Choose “Safari” > “Settings” > “Websites”, set camera and microphone for this "
+        "site to “Allow” and reload it. Also check System Settings > Privacy & Security "
+        "> Camera and Microphone.",
+    ),
+    "help_safari_ios": ("Safari auf iPhone und iPad", "Safari on iPhone and iPad"),
+    "help_safari_ios_text": (
+        "Tippen Sie in der Adresszeile auf „aA“ > „Website-Einstellungen“ und stellen "
+        "Sie Kamera und Mikrofon auf „Erlauben“. Laden Sie dann die Seite neu.",
+        "Tap “aA” in the address bar > “Website Settings” and set camera and microphone "
+        "to “Allow”. Then reload the page.",
+    ),
+    "help_android": (
+        "Samsung Internet und Chrome auf Android",
+        "Samsung Internet and Chrome on Android",
+    ),
+    "help_android_text": (
+        "Tippen Sie auf das Symbol vor der Adresse > „Berechtigungen“ und erlauben Sie "
+        "Kamera und Mikrofon. Ist das gesperrt: Einstellungen des Telefons > Apps > Ihr "
+        "Browser > Berechtigungen. Laden Sie dann die Seite neu.",
+        "Tap the icon before the address > “Permissions” and allow camera and "
+        "microphone. If that is locked: phone settings > Apps > your browser > "
+        "Permissions. Then reload the page.",
+    ),
+    "queue_joining": ("Sie werden im Warteraum angemeldet …", "Entering the waiting room …"),
+    "queue_position": (
+        "Sie sind an Position {position} der Warteschlange.",
+        "You are number {position} in the queue.",
+    ),
+    "queue_estimate": (
+        "Geschätzte Wartezeit: etwa {minutes} Minuten.",
+        "Estimated wait: about {minutes} minutes.",
+    ),
+    "queue_next_up": ("Sie sind als Nächstes an der Reihe.", "You are next."),
+    "queue_no_clerk": (
+        "Gerade ist niemand von der Sachbearbeitung im Dienst. Bleiben Sie bitte auf "
+        "dieser Seite: Wir rufen Sie auf.",
+        "Nobody from the office is on duty right now. Please stay on this page: we will call you.",
+    ),
+    "waiting_keep_open": (
+        "Lassen Sie diese Seite geöffnet. Wenn Sie an der Reihe sind, ertönt ein Signal "
+        "und das Gespräch beginnt.",
+        "Keep this page open. When it is your turn, a sound plays and the call starts.",
+    ),
+    "notify_button": ("Benachrichtigung erlauben", "Allow notifications"),
+    "notify_default": (
+        "Mit einer Benachrichtigung merken Sie den Aufruf auch in einem anderen Fenster.",
+        "A notification tells you about the call even in another window.",
+    ),
+    "notify_granted": ("Benachrichtigungen sind eingeschaltet.", "Notifications are on."),
+    "notify_denied": (
+        "Benachrichtigungen sind blockiert. Lassen Sie diese Seite sichtbar.",
+        "Notifications are blocked. Keep this page visible.",
+    ),
+    "notify_unsupported": (
+        "Ihr Browser zeigt keine Benachrichtigungen. Lassen Sie diese Seite sichtbar.",
+        "Your browser shows no notifications. Keep this page visible.",
+    ),
+    "leave_waiting_room": ("Warteraum verlassen", "Leave the waiting room"),
+    "returned_requeued_by_clerk": (
+        "Die Sachbearbeitung hat Sie in den Warteraum zurückgesetzt. Sie sind als "
+        "Nächstes an der Reihe.",
+        "The clerk has sent you back to the waiting room. You are next.",
+    ),
+    "returned_clerk_lost": (
+        "Die Verbindung zur Sachbearbeitung ist abgebrochen. Sie sind als Nächstes an der Reihe.",
+        "The connection to the clerk was lost. You are next.",
+    ),
+    "error_checkin_not_open": (
+        "Der Warteraum öffnet erst kurz vor Ihrem Termin. Bitte kommen Sie dann wieder.",
+        "The waiting room opens shortly before your appointment. Please come back then.",
+    ),
+    "error_generic": (
+        "Das hat nicht geklappt. Bitte laden Sie die Seite neu.",
+        "That did not work. Please reload the page.",
+    ),
+    "connection_lost": (
+        "Die Verbindung zum Server ist unterbrochen und wird wiederhergestellt …",
+        "The connection to the server is interrupted and being restored …",
+    ),
+    "connection_refused": (
+        "Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal.",
+        "Please open the link from your email again.",
+    ),
+    "called_title": ("Sie sind an der Reihe", "It is your turn"),
+    "called_body": ("{clerk} ist jetzt für Sie da.", "{clerk} is ready for you now."),
+    "call_title": ("Videogespräch", "Video call"),
+    "call_with": ("Ihre Sachbearbeitung: {clerk}", "Your clerk: {clerk}"),
+    "call_connecting": ("Verbindung wird aufgebaut …", "Connecting …"),
+    "call_connected": ("Verbunden.", "Connected."),
+    "call_peer_left": (
+        "Verbindung zur Sachbearbeitung unterbrochen – bitte warten",
+        "Connection to the clerk interrupted – please wait",
+    ),
+    "remote_video": ("Video der Sachbearbeitung", "The clerk's video"),
+    "microphone_off": ("Mikrofon aus", "Microphone off"),
+    "camera_off": ("Kamera aus", "Camera off"),
+    "hang_up": ("Gespräch verlassen", "Leave the call"),
+    "hang_up_confirm": (
+        "Möchten Sie das Gespräch wirklich verlassen? Ihr Termin ist dann beendet.",
+        "Do you really want to leave the call? Your appointment then ends.",
+    ),
+    "play_blocked": ("Bild und Ton starten", "Start picture and sound"),
+    "chat_title": ("Nachrichten", "Messages"),
+    "chat_label": ("Ihre Nachricht", "Your message"),
+    "chat_send": ("Senden", "Send"),
+    "chat_me": ("Sie", "You"),
+    "chat_clerk": ("Sachbearbeitung", "Clerk"),
+    "chat_failed": ("Die Nachricht wurde nicht gesendet.", "The message was not sent."),
+    "ended_title": ("Ihr Termin ist beendet", "Your appointment has ended"),
+    "ended_thanks": (
+        "Vielen Dank, dass Sie das virtuelle Bürgerbüro genutzt haben.",
+        "Thank you for using the virtual citizens' office.",
+    ),
+    "next_steps": ("Wie es weitergeht", "What happens next"),
+    "delivery_town": (
+        "Das Dokument schickt Ihnen die Stadt per Post.",
+        "The town will send you the document by post.",
+    ),
+    "delivery_bzr": (
+        "Das Bundesamt für Justiz schickt Ihnen das Dokument per Post.",
+        "The Federal Office of Justice will send you the document by post.",
+    ),
+    "back_home": ("Zur Startseite", "To the home page"),
 }
 
 

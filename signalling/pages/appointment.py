@@ -150,7 +150,66 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# The strings citizen.js shows: a JSON island in the page (the CSP runs no inline script).
+WAITING_ROOM_SCRIPT_TEXTS = (
+    "device_check_running",
+    "device_check_ok",
+    "problem_denied_title",
+    "problem_denied",
+    "problem_notfound_title",
+    "problem_notfound",
+    "problem_busy_title",
+    "problem_busy",
+    "problem_unsupported_title",
+    "problem_unsupported",
+    "problem_no_camera",
+    "problem_no_microphone",
+    "queue_joining",
+    "queue_position",
+    "queue_estimate",
+    "queue_next_up",
+    "queue_no_clerk",
+    "notify_default",
+    "notify_granted",
+    "notify_denied",
+    "notify_unsupported",
+    "returned_requeued_by_clerk",
+    "returned_clerk_lost",
+    "error_checkin_not_open",
+    "error_generic",
+    "connection_lost",
+    "connection_refused",
+    "called_title",
+    "called_body",
+    "call_with",
+    "call_connecting",
+    "call_connected",
+    "call_peer_left",
+    "hang_up_confirm",
+    "chat_me",
+    "chat_clerk",
+    "chat_failed",
+)
+
+
 @routes.get("/termin/warteraum")
 async def waiting_room(request: web.Request) -> web.Response:
+    """Device check, waiting room and call: one page that citizen.js switches between."""
     appointment = await current(request)
-    return render(request, "waiting_room.html", _page(request, appointment))
+    page = _page(request, appointment)
+    service = request.app[APPOINTMENTS].service(appointment.service_id)
+    lang = i18n.language(request)
+    texts = {key: i18n.translate(key, lang) for key in WAITING_ROOM_SCRIPT_TEXTS}
+    texts["error_checkin_closed"] = i18n.translate("waiting_room_closed", lang)
+    return render(
+        request,
+        "waiting_room.html",
+        {
+            **page,
+            "service_name": service.display_name(lang),
+            "documents": service.documents,
+            "delivery": service.delivery.value,
+            "language": lang,
+            "script_texts": texts,
+        },
+    )

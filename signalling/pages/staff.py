@@ -1,4 +1,5 @@
-"""Staff login (password, then TOTP; enrolment with a QR code), logout, start page."""
+"""Staff login (password, then TOTP; enrolment with a QR code), logout, the clerk
+console and the admin dashboard (both live over Socket.IO: js/clerk.js, js/dashboard.js)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import segno
 from aiohttp import web
 
 from office.errors import AuthFailed, Conflict, OfficeError
-from office.models import Clerk
+from office.models import Clerk, Role
 from office.tokens import Audience
 from signalling import i18n
 from signalling.clients import LOGIN, allow, secure_cookies
-from signalling.keys import CLOCK, SIGNER, STAFF
+from signalling.keys import CLOCK, SIGNER, STAFF, TOWN
 from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
@@ -22,6 +23,7 @@ SESSION_COOKIE = "bb_staff"
 PENDING_COOKIE = "bb_login"
 PENDING_TTL = timedelta(minutes=5)
 STAFF_HOME = "/sachbearbeitung"
+DASHBOARD = "/dashboard"
 
 
 async def staff_member(request: web.Request) -> Clerk | None:
@@ -186,4 +188,19 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @routes.get(STAFF_HOME, name="staff_home")
 @login_required
 async def staff_home(request: web.Request, clerk: Clerk) -> web.Response:
-    return render(request, "staff/home.html", {"clerk": clerk})
+    """The clerk console; an admin serves no citizens and gets a link to the dashboard."""
+    skills = {s.skill for s in clerk.skills}
+    services = [s.name for s in request.app[TOWN].services if s.skill in skills]
+    return render(
+        request,
+        "staff/console.html",
+        {"clerk": clerk, "is_admin": clerk.role == Role.ADMIN, "services": services},
+    )
+
+
+@routes.get(DASHBOARD, name="dashboard")
+@login_required
+async def dashboard(request: web.Request, clerk: Clerk) -> web.Response:
+    if clerk.role != Role.ADMIN:
+        return error_page(request, 403, "Das Dashboard ist der Administration vorbehalten.")
+    return render(request, "staff/dashboard.html", {"clerk": clerk})

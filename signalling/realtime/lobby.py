@@ -326,6 +326,13 @@ class Lobby:
             raise NotInCall()
         self.calls.pop(call.call_id, None)
         await self.visits.call_finished(appointment_id, call.clerk_id)
+        # The clerk may sit on another node: their presence in the store is the truth.
+        if (link := self.clerks.get(call.clerk_id)) is not None:
+            link.state = ClerkState.AFTER_CALL
+            await self.store.set_clerk(link.presence(self.now()))
+            await self.push_day(call.clerk_id)
+        elif (presence := await self.store.clerk(call.clerk_id)) is not None:
+            await self.store.set_clerk(presence.with_state(ClerkState.AFTER_CALL, self.now()))
         await self.sio.emit(
             "call_ended",
             {"reason": "citizen_left"},

@@ -1,0 +1,456 @@
+/* The video call, shared by the citizen's page and the clerk console.
+ *
+ * Media flows browser to browser; the server only relays our signalling events
+ * (rtc_description, rtc_candidate) to the other member of the call (docs/protocol.md).
+ * Negotiation follows the W3C "perfect negotiation" pattern (WebRTC 1.0, section
+ * 10.7): both sides add their tracks and offer whenever negotiation is needed; on a
+ * collision the polite side (the citizen) gives way and the impolite side (the clerk)
+ * ignores the other offer. That makes the code the same on both sides and lets
+ * either side renegotiate, restart ICE or rejoin after a reload.
+ *
+ * Plain script (no build step): everything is exported on window.BB.
+ */
+"use strict";
+
+(function () {
+  const BB = (window.BB = window.BB || {});
+
+  // -- page helpers -----------------------------------------------------------------
+
+  /** The page's UI strings: a JSON island, because the CSP forbids inline scripts. */
+  BB.texts = function () {
+    const island = document.getElementById("texts");
+    return island ? JSON.parse(island.textContent) : {};
+  };
+
+  /** A Socket.IO connection as docs/protocol.md asks: websocket only, protocol v1. */
+  BB.connect = function (namespace) {
+    return window.io(namespace, { transports: ["websocket"], auth: { v: 1 } });
+  };
+
+  /** Send a command and wait for its ack; resolve with `data` or reject with an
+   * Error carrying the server's stable `code` (and its German `message`). */
+  BB.request = async function (socket, event, payload, timeoutMs = 8000) {
+    let answer;
+    try {
+      answer = await socket.timeout(timeoutMs).emitWithAck(event, payload || {});
+    } catch (timeout) {
+      throw Object.assign(new Error("timeout"), { code: "timeout" });
+    }
+    if (answer && answer.ok) return answer.data;
+    const error = (answer && answer.error) || {};
+    throw Object.assign(new Error(error.message || event), { code: error.code || "unknown" });
+  };
+
+  /** Show one of a page's views (sections with data-view) and move the focus to its
+   * heading, so keyboard and screen-reader users land where the page changed. */
+  BB.showView = function (name) {
+    let shown = null;
+    for (const view of document.querySelectorAll("[data-view]")) {
+      view.hidden = view.dataset.view !== name;
+      if (!view.hidden) shown = view;
+    }
+    const heading = shown && shown.querySelector("[data-focus]");
+    if (heading) heading.focus();
+    return shown;
+  };
+
+  /** Put a short text into a live region. Re-setting the same text is a no-op, so
+   * screen readers are not made to repeat an unchanged status. */
+  BB.say = function (element, text) {
+    if (element && element.textContent !== text) element.textContent = text;
+  };
+
+  // Browsers only let audio start after a user gesture: create the context on the
+  // first click or key press, so a later chime (call, arrival) can sound.
+  let audio = null;
+  BB.audioContext = function () {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Context) audio = new Context();
+    if (audio && audio.state === "suspended") audio.resume().catch(() => {});
+    return audio;
+  };
+  for (const type of ["pointerdown", "keydown"]) {
+    window.addEventListener(type, () => BB.audioContext(), { once: true, capture: true });
+  }
+
+  /** A short two-note chime made with WebAudio: no audio file to ship or cache. */
+  BB.chime = function () {
+    const context = BB.audioContext();
+    if (!context) return;
+    const start = context.currentTime + 0.02;
+    [660, 880].forEach((frequency, index) => {
+      const oscillator = context.createOscillator();
+      const gain = context.createGain();
+      const at = start + index * 0.22;
+      oscillator.type = "sine";
+      oscillator.frequency.value = frequency;
+      // A quick attack and an exponential decay: a soft bell, not a click.
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.3, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.5);
+      oscillator.connect(gain).connect(context.destination);
+      oscillator.start(at);
+      oscillator.stop(at + 0.55);
+    });
+  };
+
+  /** A system notification, only when permitted and the tab is in the background
+   * (in the foreground the page itself shows what happened). */
+  BB.notify = function (title, body) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (!document.hidden) return;
+    try {
+      const note = new Notification(title, { body, tag: "buergerbuero" });
+      note.onclick = () => {
+        window.focus();
+        note.close();
+      };
+    } catch (error) {
+      // Android Chrome allows notifications only from a service worker: the sound
+      // and the title change still tell the user.
+    }
+  };
+
+  /** Wire a button that asks for notification permission, and a status line. */
+  BB.notificationButton = function (button, status, texts) {
+    if (!button) return;
+    const show = () => {
+      const supported = "Notification" in window;
+      const permission = supported ? Notification.permission : "unsupported";
+      button.hidden = permission !== "default";
+      BB.say(status, texts["notify_" + permission] || "");
+    };
+    button.addEventListener("click", async () => {
+      try {
+        await Notification.requestPermission();
+      } finally {
+        show();
+      }
+    });
+    show();
+  };
+
+  /** Camera and microphone. Falls back to what exists when one is missing, and
+   * reports which; rejects (NotAllowedError, NotFoundError, ...) only when neither
+   * can be had. */
+  BB.getMedia = async function () {
+    const video = { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" };
+    const audioConstraints = { echoCancellation: true, noiseSuppression: true };
+    try {
+      return {
+        stream: await navigator.mediaDevices.getUserMedia({ video, audio: audioConstraints }),
+        missing: null,
+      };
+    } catch (error) {
+      if (error.name !== "NotFoundError" && error.name !== "OverconstrainedError") throw error;
+    }
+    try {
+      return {
+        stream: await navigator.mediaDevices.getUserMedia({ audio: audioConstraints }),
+        missing: "camera",
+      };
+    } catch (error) {
+      if (error.name !== "NotFoundError") throw error;
+    }
+    return { stream: await navigator.mediaDevices.getUserMedia({ video }), missing: "microphone" };
+  };
+
+  BB.stopStream = function (stream) {
+    if (stream) for (const track of stream.getTracks()) track.stop();
+  };
+
+  /** Show a stream in a <video>; autoplay may be refused, then `onBlocked` offers a
+   * button (browsers allow playing after a click). */
+  BB.play = function (videoElement, stream, onBlocked) {
+    if (videoElement.srcObject !== stream) videoElement.srcObject = stream;
+    const started = videoElement.play();
+    if (started && started.catch) {
+      started.catch((error) => {
+        if (error.name === "NotAllowedError" && onBlocked) onBlocked();
+      });
+    }
+  };
+
+  // -- the call ---------------------------------------------------------------------
+
+  /**
+   * One call: a peer connection to the other member, rebuilt when either side
+   * rejoins. The local stream may come later than the call (the camera is still
+   * starting when the other side's offer arrives); its tracks are added then.
+   *
+   * options: {polite, iceServers, remoteVideo, container (gets data-call-state:
+   *           "connecting" | "connected" | "ended"), onStateChange(state),
+   *           onPlaybackBlocked() (autoplay refused: offer a button)}
+   */
+  class Call {
+    constructor(socket, options) {
+      this.socket = socket;
+      this.polite = Boolean(options.polite);
+      this.iceServers = options.iceServers || [];
+      this.remoteVideo = options.remoteVideo;
+      this.container = options.container;
+      this.onStateChange = options.onStateChange || (() => {});
+      this.onPlaybackBlocked = options.onPlaybackBlocked;
+      this.localStream = null;
+      this.pc = null;
+      this.closed = false;
+      // Incoming signalling is handled strictly in order, one message at a time:
+      // a candidate must not overtake the description it belongs to.
+      this.inbox = Promise.resolve();
+      this.listeners = {
+        rtc_description: (description) => this.receive({ description }),
+        rtc_candidate: (candidate) => this.receive({ candidate }),
+        // The other side reloaded or reconnected: its old connection is gone.
+        peer_joined: () => this.reset(),
+      };
+      for (const [event, listener] of Object.entries(this.listeners)) socket.on(event, listener);
+      this.start();
+    }
+
+    /** A new RTCPeerConnection with the local tracks, if there are any yet. */
+    start() {
+      const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+      this.pc = pc;
+      this.makingOffer = false;
+      this.ignoreOffer = false;
+      this.pendingCandidates = [];
+      this.remoteStream = null;
+      this.setState("connecting");
+
+      pc.onnegotiationneeded = async () => {
+        try {
+          this.makingOffer = true;
+          await pc.setLocalDescription(); // an offer, created for the current state
+          if (pc === this.pc) this.send("rtc_description", pc.localDescription);
+        } catch (error) {
+          console.warn("negotiation failed", error);
+        } finally {
+          if (pc === this.pc) this.makingOffer = false; // not the flag of a newer connection
+        }
+      };
+      pc.onicecandidate = ({ candidate }) => {
+        if (candidate && pc === this.pc) this.send("rtc_candidate", candidate.toJSON());
+      };
+      pc.oniceconnectionstatechange = () => {
+        // A path that worked may break (network change, NAT timeout): new ICE
+        // credentials make both sides gather and check again. restartIce() fires
+        // negotiationneeded, so the offer goes out through the usual path.
+        if (pc.iceConnectionState === "failed") pc.restartIce();
+        this.updateState(pc);
+      };
+      pc.onconnectionstatechange = () => this.updateState(pc);
+      pc.ontrack = ({ track, streams }) => {
+        if (pc !== this.pc) return;
+        // Keep one stream for the remote video even if the other side's tracks come
+        // without a stream id (or one at a time).
+        const stream = streams[0] || this.remoteStream || new MediaStream();
+        if (!streams[0] && !stream.getTracks().includes(track)) stream.addTrack(track);
+        this.remoteStream = stream;
+        if (this.remoteVideo) BB.play(this.remoteVideo, stream, this.onPlaybackBlocked);
+      };
+
+      if (this.localStream) {
+        for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
+      }
+    }
+
+    /** Start over with a fresh connection (peer_joined, or call_assigned again). */
+    reset(iceServers) {
+      if (this.closed) return;
+      if (iceServers) this.iceServers = iceServers;
+      this.closePeerConnection();
+      this.inbox = Promise.resolve(); // messages for the old connection are moot
+      this.start();
+    }
+
+    /** The local camera and microphone; adding tracks triggers negotiation. */
+    attach(stream) {
+      this.localStream = stream;
+      if (!this.pc || this.closed) return;
+      const sending = new Set(this.pc.getSenders().map((sender) => sender.track));
+      for (const track of stream.getTracks()) {
+        if (!sending.has(track)) this.pc.addTrack(track, stream);
+      }
+    }
+
+    receive(message) {
+      const pc = this.pc;
+      this.inbox = this.inbox
+        .then(() => (pc === this.pc && !this.closed ? this.handle(pc, message) : null))
+        .catch((error) => console.warn("signalling message failed", error));
+    }
+
+    async handle(pc, { description, candidate }) {
+      if (description) {
+        const offerCollision =
+          description.type === "offer" && (this.makingOffer || pc.signalingState !== "stable");
+        this.ignoreOffer = !this.polite && offerCollision;
+        if (this.ignoreOffer) return; // impolite: our own offer wins
+        // Polite on a collision: setRemoteDescription rolls our pending offer back
+        // first (implicit rollback, WebRTC 1.0 4.4.1.5), then takes the other offer.
+        await pc.setRemoteDescription(description);
+        await this.flushCandidates(pc);
+        if (description.type === "offer") {
+          await pc.setLocalDescription(); // the answer
+          if (pc === this.pc) this.send("rtc_description", pc.localDescription);
+        }
+      } else if (candidate) {
+        if (!pc.remoteDescription) {
+          // Not yet anything to add it to: keep it until the description is set.
+          this.pendingCandidates.push(candidate);
+          return;
+        }
+        await this.addCandidate(pc, candidate);
+      }
+    }
+
+    async flushCandidates(pc) {
+      const pending = this.pendingCandidates.splice(0);
+      for (const candidate of pending) await this.addCandidate(pc, candidate);
+    }
+
+    async addCandidate(pc, candidate) {
+      try {
+        await pc.addIceCandidate(candidate);
+      } catch (error) {
+        // Candidates of an offer we ignored, or of a connection the other side has
+        // since replaced, do not fit: expected, not worth a warning.
+        if (!this.ignoreOffer) console.debug("candidate not added", error.message);
+      }
+    }
+
+    send(event, payload) {
+      const message =
+        event === "rtc_description" ? { type: payload.type, sdp: payload.sdp } : dropNulls(payload);
+      BB.request(this.socket, event, message).catch((error) => {
+        // not_in_call: the call ended while this was on its way. Nothing to do.
+        if (error.code !== "not_in_call") console.warn(event, "refused:", error.code);
+      });
+    }
+
+    updateState(pc) {
+      if (pc !== this.pc || this.closed) return;
+      const connected =
+        pc.connectionState === "connected" ||
+        (pc.connectionState === undefined &&
+          ["connected", "completed"].includes(pc.iceConnectionState));
+      this.setState(connected ? "connected" : "connecting");
+    }
+
+    setState(state) {
+      if (this.state === state) return;
+      this.state = state;
+      if (this.container) this.container.dataset.callState = state;
+      this.onStateChange(state);
+    }
+
+    /** Microphone on or off; the track stays, so turning it on needs no renegotiation. */
+    setMicrophone(on) {
+      setEnabled(this.localStream && this.localStream.getAudioTracks(), on);
+    }
+
+    setCamera(on) {
+      setEnabled(this.localStream && this.localStream.getVideoTracks(), on);
+    }
+
+    closePeerConnection() {
+      if (!this.pc) return;
+      this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = null;
+      this.pc.oniceconnectionstatechange = this.pc.onconnectionstatechange = null;
+      this.pc.close();
+      this.pc = null;
+      if (this.remoteVideo) this.remoteVideo.srcObject = null;
+    }
+
+    /** End the call on this page: connection, listeners, camera and microphone. */
+    close() {
+      if (this.closed) return;
+      this.closePeerConnection();
+      for (const [event, listener] of Object.entries(this.listeners))
+        this.socket.off(event, listener);
+      BB.stopStream(this.localStream);
+      this.localStream = null;
+      this.setState("ended");
+      this.closed = true;
+    }
+  }
+
+  function setEnabled(tracks, on) {
+    for (const track of tracks || []) track.enabled = on;
+  }
+
+  /** The server's schema has optional fields; null is not a string, so leave them out. */
+  function dropNulls(object) {
+    return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== null));
+  }
+
+  BB.Call = Call;
+
+  /** Mute and camera buttons: toggle buttons (aria-pressed) with a fixed label, as
+   * WAI-ARIA's button pattern recommends. */
+  BB.mediaToggles = function (getCall, microphoneButton, cameraButton) {
+    const toggle = (button, apply) => {
+      button.addEventListener("click", () => {
+        const off = button.getAttribute("aria-pressed") !== "true";
+        button.setAttribute("aria-pressed", String(off));
+        const call = getCall();
+        if (call) apply(call, !off);
+      });
+    };
+    toggle(microphoneButton, (call, on) => call.setMicrophone(on));
+    toggle(cameraButton, (call, on) => call.setCamera(on));
+    return function reset() {
+      microphoneButton.setAttribute("aria-pressed", "false");
+      cameraButton.setAttribute("aria-pressed", "false");
+    };
+  };
+
+  // -- chat -------------------------------------------------------------------------
+
+  /** The text chat of a call: a form, and a log that screen readers announce. */
+  class Chat {
+    constructor(socket, form, log, labels) {
+      this.socket = socket;
+      this.log = log;
+      this.labels = labels; // {me, citizen, clerk, failed}
+      this.input = form.querySelector("input, textarea");
+      socket.on("chat_received", (message) => this.add(message));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const text = this.input.value.trim();
+        if (!text) return;
+        try {
+          this.add(await BB.request(socket, "chat_send", { text }), true);
+          this.input.value = "";
+        } catch (error) {
+          this.add({ from: "system", text: labels.failed, at: new Date().toISOString() });
+        }
+        this.input.focus();
+      });
+    }
+
+    add(message, mine = false) {
+      const item = document.createElement("li");
+      const who = document.createElement("span");
+      who.className = "bb-chat__from";
+      who.textContent = (mine ? this.labels.me : this.labels[message.from] || "") + ": ";
+      const time = document.createElement("time");
+      time.dateTime = message.at;
+      time.className = "bb-chat__time";
+      time.textContent = new Date(message.at).toLocaleTimeString(document.documentElement.lang, {
+        hour: "2-digit",
+        minute: "2-digit",
+      });
+      item.append(who, document.createTextNode(message.text + " "), time);
+      this.log.append(item);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    clear() {
+      this.log.replaceChildren();
+    }
+  }
+
+  BB.Chat = Chat;
+})();

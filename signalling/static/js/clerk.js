@@ -1,0 +1,322 @@
+/* The clerk console at /sachbearbeitung: status, waiting list, today's appointments,
+ * and the call (docs/protocol.md, namespace /clerk).
+ *
+ * The server pushes whole lists (queue_updated, day_updated); the tables are simply
+ * rebuilt from them. Times are UNIX seconds and shown in the town's time zone.
+ * Needs call.js (window.BB) and the Socket.IO client (window.io).
+ */
+"use strict";
+
+(function () {
+  const BB = window.BB;
+  const texts = BB.texts();
+  const $ = (id) => document.getElementById(id);
+  const fill = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (match, name) => (name in values ? values[name] : match));
+  const timeZone = document.querySelector("[data-timezone]").dataset.timezone;
+  const clock = new Intl.DateTimeFormat("de-DE", { hour: "2-digit", minute: "2-digit", timeZone });
+  const hhmm = (seconds) => clock.format(new Date(seconds * 1000));
+  const now = () => Date.now() / 1000;
+
+  const socket = BB.connect("/clerk");
+  let state = null; // available | away | after_call | in_call
+  let queue = { waiting: [], lights: { yellow_after_seconds: 300, red_after_seconds: 900 } };
+  let call = null;
+  let busy = false; // a take is on its way: no second one
+
+  // -- connection -------------------------------------------------------------------
+
+  socket.on("connect", () => BB.say($("connection"), ""));
+  socket.on("disconnect", (reason) => {
+    if (reason !== "io client disconnect") BB.say($("connection"), texts.connection_lost);
+  });
+  socket.on("connect_error", (error) => {
+    const code = error.data && error.data.code;
+    if (code === "protocol_version") BB.say($("connection"), texts.reload);
+    else if (code) BB.say($("connection"), texts.connection_refused);
+    else BB.say($("connection"), texts.connection_lost);
+  });
+
+  socket.on("state_synced", ({ state: synced, in_call: inCall }) => {
+    // After a reconnect: a call that ended meanwhile is over here too.
+    if (!inCall && call) endCall(null);
+    showState(synced);
+  });
+
+  // -- status -----------------------------------------------------------------------
+
+  function showState(value) {
+    state = value;
+    const inCall = value === "in_call";
+    for (const radio of document.querySelectorAll("input[name=state]")) {
+      radio.checked = radio.value === value;
+      radio.disabled = inCall; // during a call the call decides
+    }
+    BB.say($("state-status"), fill(texts.state_now, { state: texts.states[value] || value }));
+    renderQueue();
+  }
+
+  $("state").addEventListener("change", async (event) => {
+    try {
+      showState((await BB.request(socket, "clerk_state", { state: event.target.value })).state);
+    } catch (error) {
+      note(error);
+      showState(state); // put the radios back to what the server knows
+    }
+  });
+
+  function note(errorOrText) {
+    const text =
+      typeof errorOrText === "string"
+        ? errorOrText
+        : texts.errors[errorOrText.code] || errorOrText.message;
+    BB.say($("console-note"), text);
+  }
+
+  // -- the waiting list -------------------------------------------------------------
+
+  /** How late the office is for this citizen: text first, colour only as a hint. */
+  function light(entry) {
+    const late = now() - entry.appointment_at;
+    const { yellow_after_seconds: yellow, red_after_seconds: red } = queue.lights;
+    if (late >= red)
+      return {
+        level: "red",
+        badge: "danger",
+        text: fill(texts.lights.red, { minutes: Math.round(red / 60) }),
+      };
+    if (late >= yellow)
+      return {
+        level: "yellow",
+        badge: "warning",
+        text: fill(texts.lights.yellow, { minutes: Math.round(yellow / 60) }),
+      };
+    return { level: "green", badge: "success", text: texts.lights.green };
+  }
+
+  function cell(content) {
+    const td = document.createElement("td");
+    td.className = "kern-table__cell";
+    if (content instanceof Node) td.append(content);
+    else td.textContent = content;
+    return td;
+  }
+
+  function badge(kind, text) {
+    const span = document.createElement("span");
+    span.className = `kern-badge kern-badge--${kind}`;
+    const icon = document.createElement("span");
+    icon.className = `kern-icon kern-icon--${kind}`;
+    icon.setAttribute("aria-hidden", "true");
+    const label = document.createElement("span");
+    label.className = "kern-label";
+    label.textContent = text;
+    span.append(icon, label);
+    return span;
+  }
+
+  function renderQueue() {
+    const rows = queue.waiting.map((entry) => {
+      const row = document.createElement("tr");
+      row.className = "kern-table__row";
+      const signal = light(entry);
+      row.dataset.light = signal.level;
+      const service = document.createElement("span");
+      service.textContent = entry.service_name;
+      if (entry.returned) service.append(" ", badge("info", texts.returned));
+      const take = document.createElement("button");
+      take.type = "button";
+      take.className = "kern-btn kern-btn--secondary kern-btn--x-small";
+      take.disabled = busy || call !== null;
+      take.setAttribute("aria-label", fill(texts.take, { name: entry.name || entry.reference }));
+      const takeLabel = document.createElement("span");
+      takeLabel.className = "kern-label";
+      takeLabel.textContent = texts.take_label;
+      take.append(takeLabel);
+      take.addEventListener("click", () =>
+        takeCitizen("queue_take", { appointment_id: entry.appointment_id }),
+      );
+      const action = cell(take);
+      action.classList.add("kern-table__cell--action");
+      row.append(
+        cell(service),
+        cell(entry.name),
+        cell(entry.reference),
+        cell(hhmm(entry.appointment_at)),
+        cell(
+          fill(texts.minutes, {
+            minutes: Math.max(0, Math.floor((now() - entry.checked_in_at) / 60)),
+          }),
+        ),
+        cell(badge(signal.badge, signal.text)),
+        action,
+      );
+      return row;
+    });
+    $("queue-rows").replaceChildren(...rows);
+    const count = queue.waiting.length;
+    BB.say(
+      $("queue-summary"),
+      count === 0
+        ? texts.nobody_waiting
+        : count === 1
+          ? texts.one_waiting
+          : fill(texts.many_waiting, { count }),
+    );
+    $("next").disabled = busy || call !== null || count === 0;
+  }
+
+  socket.on("queue_updated", (update) => {
+    queue = update;
+    renderQueue();
+  });
+  // Waited times and lights move with the clock, not only with pushes.
+  setInterval(renderQueue, 15000);
+
+  socket.on("citizen_arrived", ({ service_name: service }) => {
+    if (!document.hidden) return; // the list itself shows it
+    BB.chime();
+    BB.notify(texts.arrived_title, service);
+  });
+
+  BB.notificationButton($("notify"), $("notify-status"), texts);
+
+  // -- today's appointments ---------------------------------------------------------
+
+  socket.on("day_updated", ({ appointments }) => {
+    const rows = appointments.map((entry) => {
+      const row = document.createElement("tr");
+      row.className = "kern-table__row";
+      row.append(
+        cell(hhmm(entry.starts_at)),
+        cell(entry.service_name),
+        cell(entry.name || "–"),
+        cell(entry.reference),
+        cell(texts.day_status[entry.status] || entry.status),
+      );
+      return row;
+    });
+    $("day-rows").replaceChildren(...rows);
+    $("day-empty").hidden = rows.length > 0;
+  });
+  // No-shows and new bookings happen without a push to this clerk: ask now and then.
+  setInterval(() => socket.connected && BB.request(socket, "day_refresh").catch(() => {}), 120000);
+
+  // -- taking a citizen and the call ------------------------------------------------
+
+  async function takeCitizen(event, payload) {
+    busy = true;
+    renderQueue();
+    note("");
+    try {
+      startCall(await BB.request(socket, event, payload));
+    } catch (error) {
+      note(error);
+    } finally {
+      busy = false;
+      renderQueue();
+    }
+  }
+
+  $("next").addEventListener("click", () => takeCitizen("queue_next", {}));
+
+  const resetToggles = BB.mediaToggles(() => call, $("mute"), $("camera"));
+  const chat = new BB.Chat(socket, $("chat-form"), $("chat-log"), {
+    me: texts.chat_me,
+    citizen: texts.chat_citizen,
+    failed: texts.chat_failed,
+  });
+
+  // Sent again on connect while in a call (a reload): rejoin it.
+  socket.on("call_assigned", (assignment) => {
+    if (call && call.id === assignment.call_id) call.reset(assignment.ice_servers);
+    else startCall(assignment);
+  });
+
+  function startCall(assignment) {
+    if (call) call.close();
+    call = new BB.Call(socket, {
+      polite: assignment.polite,
+      iceServers: assignment.ice_servers,
+      remoteVideo: $("remote-video"),
+      container: $("stage"),
+      onStateChange: (callState) => {
+        if (callState !== "ended") BB.say($("call-status"), texts["call_" + callState]);
+      },
+      onPlaybackBlocked: () => ($("play").hidden = false),
+    });
+    call.id = assignment.call_id;
+    const citizen = assignment.citizen;
+    $("citizen-name").textContent = citizen.name || citizen.reference;
+    $("citizen-service").textContent = citizen.service_name;
+    $("citizen-reference").textContent = citizen.reference;
+    $("citizen-time").textContent = hhmm(citizen.appointment_at);
+    $("citizen-verification").textContent =
+      texts.verification[String(citizen.verification_required)];
+    $("citizen-documents").replaceChildren(
+      ...citizen.documents.map((text) =>
+        Object.assign(document.createElement("li"), { textContent: text }),
+      ),
+    );
+    resetToggles();
+    chat.clear();
+    showState("in_call");
+    BB.showView("call");
+    attachCamera(call);
+  }
+
+  async function attachCamera(forCall) {
+    let stream;
+    try {
+      stream = (await BB.getMedia()).stream;
+    } catch (error) {
+      BB.say($("call-status"), texts.no_camera);
+      return;
+    }
+    if (forCall !== call || forCall.closed) {
+      BB.stopStream(stream); // the call ended while the camera started
+      return;
+    }
+    forCall.attach(stream);
+    BB.play($("local-video"), stream);
+  }
+
+  function endCall(message) {
+    if (call) call.close();
+    call = null;
+    $("local-video").srcObject = null;
+    $("play").hidden = true;
+    BB.showView("console");
+    if (message) note(message);
+    renderQueue();
+  }
+
+  async function finish(event, message) {
+    try {
+      const answer = await BB.request(socket, event);
+      endCall(message);
+      showState(answer.state);
+    } catch (error) {
+      if (error.code === "not_in_call") endCall(texts.errors.not_in_call);
+      else BB.say($("call-status"), texts.errors[error.code] || error.message);
+    }
+  }
+
+  $("end").addEventListener("click", () => finish("call_end", texts.ended_completed));
+  $("requeue").addEventListener("click", () => finish("call_requeue", texts.ended_requeued));
+
+  socket.on("call_ended", () => {
+    // The citizen left; the server has put the clerk into wrap-up, as after call_end.
+    endCall(texts.ended_citizen_left);
+    showState("after_call");
+  });
+
+  socket.on("peer_left", () => BB.say($("call-status"), texts.peer_left));
+
+  $("play").addEventListener("click", () => {
+    $("play").hidden = true;
+    $("remote-video")
+      .play()
+      .catch(() => {});
+  });
+})();

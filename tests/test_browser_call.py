@@ -1,0 +1,411 @@
+"""A whole video appointment in real headless Chromium: device check, waiting room,
+the clerk takes the citizen, both see each other's video, the citizen reloads and the
+call resumes, the clerk ends it. Every view passes axe-core's WCAG 2.1 AA rules.
+
+WebRTC needs only loopback here. Run it in a network namespace that has nothing else
+(shared/TESTING.md), so no candidate ever names the machine's real interfaces:
+
+    unshare --net sh -c 'ip link set lo up && exec .venv/bin/pytest -q tests/test_browser_call.py'
+
+It passes outside one too; Chromium is started with --allow-loopback-in-peer-connection.
+The server runs in-process on the real clock, with its public URL set to its own
+address: the Socket.IO origin check compares the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from office.appointments import Appointments
+from office.catalogue import Town
+from office.models import Appointment, SpecialHours
+from office.staff import WorkingTime
+from office.tokens import Audience
+from signalling.app import create_app
+from signalling.keys import APPOINTMENTS, SESSIONS, STAFF
+from signalling.settings import Mode, Settings
+from tests.browser import accessibility_violations, chromium
+from tests.conftest import REQUIRE_SERVICES, SECRET
+from tests.realtime import book_at
+from tests.support import free_port
+
+WAIT_MS = 10_000  # Playwright's own default is 30 s: fail sooner, and say where
+MEDIA_MS = 20_000  # first frames: ICE and the decoder on a busy 2-core machine
+SERVICE = "meldebescheinigung"  # delivery "town": the city posts the certificate
+FRAME_SIZE = (640, 480)
+
+
+def write_fake_camera(path: Path, frames: int = 60) -> Path:
+    """A .y4m clip for Chromium's fake camera: colour bars that move and change hue,
+    so a frozen picture would show. Plain bytes (4:2:0 planes), no image library."""
+    width, height = FRAME_SIZE
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for index in range(frames):
+            luma_row = bytes(((x + 8 * index) // 40 % 2) * 140 + 50 for x in range(width))
+            out.write(b"FRAME\n")
+            out.write(luma_row * height)
+            out.write(bytes([(64 + 3 * index) % 256]) * (width * height // 4))  # U
+            out.write(bytes([(192 - 2 * index) % 256]) * (width * height // 4))  # V
+    return path
+
+
+# -- an app on the real clock, open all day, on its own port --------------------------
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'call.db'}"
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, port: int) -> Settings:
+    # Demo mode: production insists on an https:// public URL, and the browser must
+    # reach the server at exactly its public URL (the Socket.IO origin check).
+    return Settings(
+        _env_file=None,
+        mode=Mode.DEMO,
+        secret_key=SECRET,
+        database_url=database_url,
+        redis_url=None,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=tmp_path / "var",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, town: Town, engine: AsyncEngine) -> web.Application:
+    bookable_now = town.model_copy(
+        update={"booking": town.booking.model_copy(update={"lead_minutes": 0})}
+    )
+    return create_app(settings, town=bookable_now, run_jobs=False)  # the real clock
+
+
+@pytest.fixture
+async def server(app: web.Application, port: int) -> AsyncIterator[str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+def fake_camera(tmp_path: Path) -> Iterator[Path]:
+    path = write_fake_camera(tmp_path / "camera.y4m")
+    yield path
+    path.unlink()
+
+
+@pytest.fixture
+async def browser(fake_camera: Path) -> AsyncIterator[Browser]:
+    try:
+        async with chromium(fake_camera) as launched:
+            yield launched
+    except FileNotFoundError as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+
+
+async def open_all_day(app: web.Application) -> int:
+    """A clerk who works around the clock, and virtual hours today and tomorrow
+    (special hours open the office even on a Sunday or a holiday). Returns the clerk."""
+    clerk = await app[STAFF].create(
+        "anna",
+        "Anna A.",
+        "correct horse battery",
+        skills=["meldewesen"],
+        hours=[WorkingTime(day, time(0), time(23, 59)) for day in range(7)],
+    )
+    today = datetime.now(app[APPOINTMENTS].town.tz).date()
+    async with app[SESSIONS]() as session, session.begin():
+        for day in (today, today + timedelta(days=1)):
+            session.add(SpecialHours(day=day, start=time(0), end=time(23, 59), note="test"))
+    return clerk.id
+
+
+async def book_soon(desk: Appointments) -> Appointment:
+    """The first free slot whose check-in window is open now (it opens 15 minutes
+    before the start)."""
+    now = datetime.now(UTC)
+    today = now.astimezone(desk.town.tz).date()
+    for day in (today, today + timedelta(days=1)):
+        for slot in await desk.slots(SERVICE, day):
+            if slot.starts_at - now <= timedelta(minutes=14):
+                return await book_at(desk, slot.starts_at, service=SERVICE)
+    raise AssertionError("no slot within the check-in window")
+
+
+# -- what the test looks at ----------------------------------------------------------
+
+
+class Watched:
+    """A page whose script errors and CSP violations fail the test."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        page.set_default_timeout(WAIT_MS)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # An error page's own status ("Failed to load resource: ... 403") is expected.
+        if "Content Security Policy" in message.text or (
+            message.type == "error" and not message.text.startswith("Failed to load resource")
+        ):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+
+async def new_page(context: BrowserContext) -> Watched:
+    return Watched(await context.new_page())
+
+
+async def assert_accessible(page: Page, where: str) -> None:
+    assert await accessibility_violations(page) == [], where
+
+
+async def assert_remote_video_plays(page: Page) -> None:
+    """Frames of the other side arrive and are decoded: the remote <video> has a size,
+    its time runs, and its count of decoded frames grows."""
+    await expect(page.locator("#stage")).to_have_attribute(
+        "data-call-state", "connected", timeout=MEDIA_MS
+    )
+    await page.wait_for_function(
+        "() => { const v = document.getElementById('remote-video');"
+        " return v.videoWidth > 0 && v.currentTime > 0; }",
+        timeout=MEDIA_MS,
+    )
+    before: dict[str, Any] = await page.evaluate(
+        "() => { const v = document.getElementById('remote-video');"
+        " return {time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames}; }"
+    )
+    await page.wait_for_function(
+        "b => { const v = document.getElementById('remote-video');"
+        " return v.currentTime > b.time"
+        " && v.getVideoPlaybackQuality().totalVideoFrames > b.frames; }",
+        arg=before,
+        timeout=WAIT_MS,
+    )
+    assert await page.evaluate("document.getElementById('remote-video').videoWidth") > 0
+
+
+# -- the appointment -----------------------------------------------------------------
+
+
+async def test_citizen_and_clerk_hold_a_video_appointment(
+    app: web.Application, server: str, browser: Browser
+) -> None:
+    desk = app[APPOINTMENTS]
+    clerk_id = await open_all_day(app)
+    appointment = await book_soon(desk)
+
+    # The citizen opens the mailed link and enters the waiting room.
+    citizen_context = await browser.new_context()
+    citizen = await new_page(citizen_context)
+    page = citizen.page
+    await page.goto(f"{server}/t/{desk.issue_token(appointment, Audience.JOIN_LINK)}")
+    await page.wait_for_url("**/termin", timeout=WAIT_MS)
+    await page.get_by_role("link", name="Warteraum betreten").click()
+    await page.wait_for_url("**/termin/warteraum", timeout=WAIT_MS)
+
+    # 1. Device check: the camera preview runs, then on to the waiting room.
+    await page.get_by_role("button", name="Kamera und Mikrofon starten").click()
+    await expect(page.get_by_text("Kamera und Mikrofon funktionieren.")).to_be_visible()
+    await page.wait_for_function(
+        "() => document.getElementById('preview').videoWidth > 0", timeout=WAIT_MS
+    )
+    await assert_accessible(page, "device check")
+    await page.get_by_role("button", name="Weiter zum Warteraum").click()
+
+    # 2. Waiting: first in line (no clerk on duty yet, so no estimate).
+    await expect(page.locator("#queue-status")).to_contain_text("Position 1")
+    await expect(page.get_by_role("heading", name="Warteraum")).to_be_focused()
+    await assert_accessible(page, "waiting room")
+
+    # The clerk logs in and sees the citizen waiting.
+    clerk_context = await browser.new_context()
+    session = await app[STAFF].open_session(clerk_id)
+    await clerk_context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
+    clerk = await new_page(clerk_context)
+    console = clerk.page
+    await console.goto(f"{server}/sachbearbeitung")
+    take = console.get_by_role("button", name="Erika Mustermann aufrufen")
+    await expect(take).to_be_visible()
+    await expect(console.locator("#queue-rows tr")).to_have_attribute("data-light", "green")
+    if appointment.starts_at.astimezone(desk.town.tz).date() == datetime.now(desk.town.tz).date():
+        # (Booked for just after midnight, it is on tomorrow's list.)
+        await expect(console.locator("#day-rows")).to_contain_text(appointment.reference)
+    await expect(console.get_by_role("radio", name="Verfügbar")).to_be_checked()
+    await expect(page.locator("#queue-status")).to_contain_text("Sie sind als Nächstes")
+    await assert_accessible(console, "clerk console")
+
+    # 3. The clerk takes the citizen: both see and hear each other.
+    await take.click()
+    await expect(
+        console.get_by_role("heading", name="Gespräch mit Erika Mustermann")
+    ).to_be_visible()
+    await expect(page.get_by_role("heading", name="Videogespräch")).to_be_focused()
+    assert (await page.title()).startswith("Sie sind an der Reihe")
+    await assert_remote_video_plays(page)
+    await assert_remote_video_plays(console)
+    await assert_accessible(page, "citizen's call view")
+    await assert_accessible(console, "clerk's call view")
+
+    # The chat goes both ways.
+    await page.get_by_label("Ihre Nachricht").fill("Guten Tag!")
+    await page.get_by_role("button", name="Senden").click()
+    await expect(console.locator("#chat-log")).to_contain_text("Guten Tag!")
+
+    # 4. The citizen reloads mid-call: no device check, straight back into the call.
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    await assert_remote_video_plays(page)
+    await assert_remote_video_plays(console)
+
+    # 5. The clerk ends the call; the citizen learns what happens next.
+    await console.get_by_role("button", name="Gespräch beenden").click()
+    await expect(page.get_by_text("Das Dokument schickt Ihnen die Stadt per Post.")).to_be_visible()
+    await expect(console.get_by_role("radio", name="Nachbearbeitung")).to_be_checked()
+    await assert_accessible(page, "after the call")
+    assert (await desk.get(appointment.id)).status == "completed"
+
+    assert citizen.problems == [] and clerk.problems == []
+    await citizen_context.close()
+    await clerk_context.close()
+
+
+async def test_clerk_reloads_sends_back_and_the_citizen_leaves_in_english(
+    app: web.Application, server: str, browser: Browser
+) -> None:
+    desk = app[APPOINTMENTS]
+    clerk_id = await open_all_day(app)
+    appointment = await book_soon(desk)
+
+    citizen_context = await browser.new_context()
+    await citizen_context.add_cookies(
+        [
+            {
+                "name": "bb_termin",
+                "value": desk.issue_token(appointment, Audience.APPOINTMENT_SESSION),
+                "url": server,
+            }
+        ]
+    )
+    citizen = await new_page(citizen_context)
+    page = citizen.page
+    await page.goto(f"{server}/termin/warteraum?lang=en")
+    await page.get_by_role("button", name="Start camera and microphone").click()
+    await page.get_by_role("button", name="Continue to the waiting room").click()
+    await expect(page.locator("#queue-status")).to_contain_text("You are number 1")
+
+    clerk_context = await browser.new_context()
+    session = await app[STAFF].open_session(clerk_id)
+    await clerk_context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
+    clerk = await new_page(clerk_context)
+    console = clerk.page
+    await console.goto(f"{server}/sachbearbeitung")
+    await console.get_by_role("button", name="Nächste Person aufrufen").click()
+    await assert_remote_video_plays(page)
+    await assert_remote_video_plays(console)
+
+    # The clerk reloads: the citizen is told and the call comes back by itself.
+    await console.reload()
+    await expect(
+        console.get_by_role("heading", name="Gespräch mit Erika Mustermann")
+    ).to_be_visible()
+    await assert_remote_video_plays(console)
+    await assert_remote_video_plays(page)
+
+    # Back to the waiting room, at the front; the clerk calls again.
+    await console.get_by_role("button", name="Zurück in den Warteraum").click()
+    await expect(page.locator("#queue-note")).to_contain_text("sent you back")
+    await expect(page.locator("#queue-status")).to_contain_text("You are number 1")
+    await expect(console.get_by_role("radio", name="Nachbearbeitung")).to_be_checked()
+    await console.get_by_role("button", name="Nächste Person aufrufen").click()
+    await assert_remote_video_plays(page)
+
+    # The citizen leaves the call (and confirms it).
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Leave the call").click()
+    await expect(page.get_by_text("The town will send you the document by post.")).to_be_visible()
+    await expect(console.get_by_text("Die Person hat das Gespräch verlassen.")).to_be_visible()
+    await expect(console.get_by_role("radio", name="Nachbearbeitung")).to_be_checked()
+    await assert_accessible(page, "after the call, in English")
+
+    assert citizen.problems == [] and clerk.problems == []
+    await citizen_context.close()
+    await clerk_context.close()
+
+
+DENY_MEDIA = """
+navigator.mediaDevices.getUserMedia = () =>
+  Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+"""
+
+
+async def test_device_check_explains_a_blocked_camera(
+    app: web.Application, server: str, browser: Browser
+) -> None:
+    desk = app[APPOINTMENTS]
+    await open_all_day(app)
+    appointment = await book_soon(desk)
+    context = await browser.new_context()
+    token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
+    await context.add_cookies([{"name": "bb_termin", "value": token, "url": server}])
+    await context.add_init_script(DENY_MEDIA)  # as if the user had clicked "Block"
+    watched = await new_page(context)
+    page = watched.page
+    await page.goto(f"{server}/termin/warteraum")
+
+    await page.get_by_role("button", name="Kamera und Mikrofon starten").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Kamera und Mikrofon sind blockiert")
+    await expect(page.get_by_text("Safari auf iPhone und iPad")).to_be_visible()
+    await expect(page.get_by_role("button", name="Weiter zum Warteraum")).to_be_disabled()
+    await assert_accessible(page, "device check, camera blocked")
+    assert watched.problems == []
+    await context.close()
+
+
+async def test_dashboard_is_for_admins_only(
+    app: web.Application, server: str, browser: Browser
+) -> None:
+    from office.models import Role
+
+    clerk_id = await open_all_day(app)
+    admin = await app[STAFF].create("ada", "Ada Admin", "correct horse battery", role=Role.ADMIN)
+    context = await browser.new_context()
+    watched = await new_page(context)
+    page = watched.page
+
+    await page.goto(f"{server}/dashboard")
+    assert page.url.endswith("/anmelden")
+
+    clerk_session = await app[STAFF].open_session(clerk_id)
+    await context.add_cookies([{"name": "bb_staff", "value": clerk_session, "url": server}])
+    response = await page.goto(f"{server}/dashboard")
+    assert response is not None and response.status == 403
+
+    admin_session = await app[STAFF].open_session(admin.id)
+    await context.add_cookies([{"name": "bb_staff", "value": admin_session, "url": server}])
+    await page.goto(f"{server}/sachbearbeitung")
+    await page.get_by_role("link", name="Zum Dashboard").click()
+    await page.wait_for_url("**/dashboard", timeout=WAIT_MS)
+    await expect(page.locator("#queue-rows")).to_contain_text("Meldebescheinigung")
+    await assert_accessible(page, "dashboard")
+    assert watched.problems == []
+    await context.close()
