@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -36,3 +37,22 @@ async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
             lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
         )
     assert differences == []
+
+
+def test_every_static_file_a_template_names_exists() -> None:
+    """A stylesheet or script left out of the repository (say, by an ignore rule)
+    would leave pages unstyled or dead in a fresh clone, with no error anywhere."""
+    templates = (ROOT / "signalling" / "templates").rglob("*.html")
+    named = {
+        match
+        for template in templates
+        for match in re.findall(r"static\('([^']+)'\)", template.read_text())
+    }
+    assert named, "the templates name no static files: the pattern is out of date"
+    static = ROOT / "signalling" / "static"
+    assert sorted(p for p in named if not (static / p).is_file()) == []
+    fonts = (static / "vendor/kern-ux-native/dist/fonts/fira-sans.css").read_text()
+    referenced = re.findall(r"url\(\"?\./([^\")]+)\"?\)", fonts)
+    assert referenced and all(
+        (static / "vendor/kern-ux-native/dist/fonts" / f).is_file() for f in referenced
+    )
