@@ -51,16 +51,21 @@ def _cookie(environ: dict[str, Any], name: str) -> str:
     return morsel.value if morsel is not None else ""
 
 
+def refusal(code: str, message: str) -> Refused:
+    """A refused connection; the client's connect_error gets ``data: {code, message}``."""
+    return Refused(message, {"code": code, "message": message})
+
+
 def _check_version(auth: Any) -> None:
     version = auth.get("v") if isinstance(auth, dict) else None
     if version != protocol.PROTOCOL_VERSION:
-        raise Refused({"code": "protocol_version", "message": "Bitte laden Sie die Seite neu."})
+        raise refusal("protocol_version", "Bitte laden Sie die Seite neu.")
 
 
 class RealtimeNamespace(socketio.AsyncNamespace):
     """Routes events to registered commands; everything else gets an error ack."""
 
-    other_events: frozenset[str] = frozenset()  # events of other roles: "forbidden"
+    other_events: frozenset[str] = frozenset()  # other roles' commands: "forbidden"
 
     def __init__(self, namespace: str, lobby: Lobby) -> None:
         super().__init__(namespace)
@@ -75,9 +80,13 @@ class RealtimeNamespace(socketio.AsyncNamespace):
         self.commands[event] = Command(model, handler)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
         sid = args[0]
+        if event in ("connect", "disconnect"):
+            # python-socketio also routes a *client's* event of that name here. The real
+            # ones arrive while the socket is still connecting or already leaving.
+            if self.server.manager.is_connected(sid, self.namespace):
+                return protocol.UNKNOWN_EVENT
+            return await super().trigger_event(event, *args)
         if sid not in self.members:
             return protocol.FORBIDDEN
         if len(args) > 2:
@@ -109,10 +118,6 @@ def _chat(role: str, payload: Chat) -> dict[str, Any]:
 
 
 class CitizenNamespace(RealtimeNamespace):
-    other_events = frozenset(
-        {"clerk_state", "queue_next", "queue_take", "call_end", "call_requeue"}
-    )
-
     def __init__(self, lobby: Lobby, desk: Appointments) -> None:
         super().__init__(CITIZEN_NS, lobby)
         self.desk = desk
@@ -130,9 +135,7 @@ class CitizenNamespace(RealtimeNamespace):
                 _cookie(environ, APPOINTMENT_COOKIE), Audience.APPOINTMENT_SESSION
             )
         except OfficeError:
-            raise Refused(
-                {"code": "not_authorised", "message": "Bitte öffnen Sie den Link aus Ihrer E-Mail."}
-            ) from None
+            raise refusal("not_authorised", "Bitte öffnen Sie den Link aus Ihrer E-Mail.") from None
         self._admit(sid, appointment.id)
         state = await self.lobby.citizen_connected(sid, appointment)
         await self.emit("state_synced", state, to=sid)
@@ -166,8 +169,6 @@ class CitizenNamespace(RealtimeNamespace):
 
 
 class ClerkNamespace(RealtimeNamespace):
-    other_events = frozenset({"queue_join", "queue_leave", "call_hangup"})
-
     def __init__(self, lobby: Lobby, staff: Staff) -> None:
         super().__init__(CLERK_NS, lobby)
         self.staff = staff
@@ -185,7 +186,7 @@ class ClerkNamespace(RealtimeNamespace):
         _check_version(auth)
         clerk = await self.staff.session_clerk(_cookie(environ, STAFF_COOKIE))
         if clerk is None or clerk.role != StaffRole.CLERK:
-            raise Refused({"code": "not_authorised", "message": "Bitte melden Sie sich an."})
+            raise refusal("not_authorised", "Bitte melden Sie sich an.")
         self._admit(sid, clerk.id)
         state = await self.lobby.clerk_connected(sid, clerk)
         await self.emit("state_synced", state, to=sid)
@@ -228,22 +229,6 @@ class ClerkNamespace(RealtimeNamespace):
 
 
 class DashboardNamespace(RealtimeNamespace):
-    other_events = frozenset(
-        {
-            "queue_join",
-            "queue_leave",
-            "call_hangup",
-            "clerk_state",
-            "queue_next",
-            "queue_take",
-            "call_end",
-            "call_requeue",
-            "rtc_description",
-            "rtc_candidate",
-            "chat_send",
-        }
-    )
-
     def __init__(self, lobby: Lobby, staff: Staff) -> None:
         super().__init__(DASHBOARD_NS, lobby)
         self.staff = staff
@@ -253,7 +238,7 @@ class DashboardNamespace(RealtimeNamespace):
         _check_version(auth)
         clerk = await self.staff.session_clerk(_cookie(environ, STAFF_COOKIE))
         if clerk is None or clerk.role != StaffRole.ADMIN:
-            raise Refused({"code": "not_authorised", "message": "Nur für die Administration."})
+            raise refusal("not_authorised", "Nur für die Administration.")
         self._admit(sid, clerk.id)
         await self.lobby.dashboard_connected(sid)
 
@@ -263,3 +248,10 @@ class DashboardNamespace(RealtimeNamespace):
 
     async def _refresh(self, sid: str, _: Empty) -> None:
         await self.lobby.dashboard_connected(sid)
+
+
+def forbid_other_roles(namespaces: list[RealtimeNamespace]) -> None:
+    """Each namespace answers another role's command with ``forbidden``."""
+    every = {event for ns in namespaces for event in ns.commands}
+    for ns in namespaces:
+        ns.other_events = frozenset(every - set(ns.commands))

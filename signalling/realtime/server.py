@@ -20,7 +20,12 @@ from rooms.store import RoomStore
 from signalling.keys import APPOINTMENTS, CLOCK, LOBBY, ROOM_STORE, SETTINGS, STAFF, TOWN
 from signalling.realtime.ice import IceConfig
 from signalling.realtime.lobby import Lobby
-from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace, DashboardNamespace
+from signalling.realtime.namespaces import (
+    CitizenNamespace,
+    ClerkNamespace,
+    DashboardNamespace,
+    forbid_other_roles,
+)
 from signalling.realtime.protocol import MAX_SDP
 from signalling.settings import Settings
 
@@ -67,9 +72,14 @@ def attach_realtime(app: web.Application) -> None:
         no_show_grace_minutes=settings.no_show_grace_minutes,
         clock=app[CLOCK],
     )
-    sio.register_namespace(CitizenNamespace(lobby, app[APPOINTMENTS]))
-    sio.register_namespace(ClerkNamespace(lobby, app[STAFF]))
-    sio.register_namespace(DashboardNamespace(lobby, app[STAFF]))
+    namespaces = [
+        CitizenNamespace(lobby, app[APPOINTMENTS]),
+        ClerkNamespace(lobby, app[STAFF]),
+        DashboardNamespace(lobby, app[STAFF]),
+    ]
+    forbid_other_roles(namespaces)
+    for namespace in namespaces:
+        sio.register_namespace(namespace)
     app[ROOM_STORE] = store
     app[LOBBY] = lobby
 
