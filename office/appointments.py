@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -147,7 +148,13 @@ class Appointments:
             join=f"{base}/t/{token}", delete=f"{base}/t/{token}?next=loeschen", booking=f"{base}/"
         )
 
-    def enqueue_mail(self, session: AsyncSession, kind: MailKind, appointment: Appointment) -> None:
+    def enqueue_mail(
+        self,
+        session: AsyncSession,
+        kind: MailKind,
+        appointment: Appointment,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         """Queue a mail about the appointment in the caller's transaction."""
         message = compose(
             kind,
@@ -157,6 +164,7 @@ class Appointments:
             service=self.service(appointment.service_id),
             links=self.links(appointment),
             now=self.now(),
+            extra=extra,
         )
         enqueue(session, kind, message, self.now(), appointment.id)
 

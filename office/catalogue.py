@@ -104,6 +104,19 @@ class BookingRules(_Frozen):
     checkin_after_minutes: int = Field(default=15, ge=0, le=240)
 
 
+class VerificationRules(_Frozen):
+    """How identities are checked: admissible documents, security features, questions."""
+
+    admissible_documents: tuple[str, ...] = ("id_card", "passport")
+    # Per document type, the security features a clerk can ask the citizen to show;
+    # three are picked at random for each check.
+    security_features: dict[str, tuple[str, ...]] = {}
+    features_per_check: int = Field(default=3, ge=1, le=10)
+    # Prompts for the clerk; the answers are never stored, only passed/failed.
+    security_questions: tuple[str, ...] = ()
+    code_minutes: int = Field(default=10, ge=1, le=60)  # lifetime of the emailed code
+
+
 class Town(_Frozen):
     """Everything a town configures."""
 
@@ -112,6 +125,7 @@ class Town(_Frozen):
     regular_hours: tuple[HoursRule, ...] = ()
     virtual_hours: tuple[HoursRule, ...] = Field(min_length=1)
     closing_days: tuple[date, ...] = ()
+    verification: VerificationRules = VerificationRules()
     services: tuple[Service, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -34,6 +34,7 @@ class MailKind(StrEnum):
     CONFIRMATION = "confirmation"
     REMINDER = "reminder"
     CANCELLATION = "cancellation"
+    VERIFICATION_CODE = "verification_code"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def compose(
     service: Service,
     links: Links,
     now: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> EmailMessage:
     """Render one mail to the appointment's address."""
     if appointment.email is None:
@@ -85,6 +87,7 @@ def compose(
         "delete_url": links.delete,
         "booking_url": links.booking,
         "retention_days": settings.retention_days,
+        **(extra or {}),
     }
     rendered = _templates.get_template(f"{kind.value}.{language}.txt").render(context)
     subject_line, _, body = rendered.partition("\n")
@@ -94,12 +97,14 @@ def compose(
     message["To"] = appointment.email
     message["Date"] = rfc2822_date(now)
     # Stable per appointment, link version and kind: a resent mail is recognisable.
+    # (A code mail is new every time: its id carries the time.)
+    stamp = f".{int(now.timestamp())}" if kind is MailKind.VERIFICATION_CODE else ""
     message["Message-ID"] = (
-        f"<{kind.value}.{appointment.id}.{appointment.token_id}@{settings.domain}>"
+        f"<{kind.value}.{appointment.id}.{appointment.token_id}{stamp}@{settings.domain}>"
     )
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
-    if kind is not MailKind.REMINDER:
+    if kind in (MailKind.CONFIRMATION, MailKind.CANCELLATION):
         message.add_attachment(
             calendar_event(kind, town, settings, appointment, service, links, now),
             subtype="calendar",
