@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -264,6 +265,26 @@ class VerificationStep(Base):
     step: Mapped[str] = mapped_column(String(32))
     passed: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Capture(Base):
+    """An ID-document or face capture of a verification, encrypted (AES-GCM).
+
+    Only ciphertext is stored; the image inside is already marked "KOPIE" (and the
+    card access number blacked out), as the law on ID-card copies asks.
+    """
+
+    __tablename__ = "captures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    verification_id: Mapped[str] = mapped_column(
+        ForeignKey("verifications.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # front, back, face, tilt_a, tilt_b
+    content_type: Mapped[str] = mapped_column(String(32), default="image/jpeg")
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AuditEntry(Base):

@@ -22,6 +22,7 @@ class Audience(StrEnum):
     APPOINTMENT_SESSION = "bb:appointment-session"  # the citizen's cookie after opening it
     LOGIN_SECOND_FACTOR = "bb:login-2fa"  # between password and TOTP code
     BOOKING_RECEIPT = "bb:booking-receipt"  # shows the confirmation page once after booking
+    CAPTURE_VIEW = "bb:capture-view"  # a short-lived link to one ID capture
 
 
 class Signer:

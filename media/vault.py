@@ -1,0 +1,185 @@
+"""Encrypted storage of ID captures, with access control and an audit of every view.
+
+Captures are AES-GCM encrypted with a key from configuration (``BB_CAPTURE_KEY``);
+the capture's id and kind are the associated data, so a ciphertext cannot be moved to
+another record. Only the clerk who runs the verification and admins may see a
+capture, through a link valid for a few minutes; every view and every refusal goes
+to the audit log. Captures are deleted after the retention period, or with the
+verification's case.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import delete, select
+
+from media.copies import Image, black_out_can, encode_jpeg, mark_as_copy
+from office import audit
+from office.appointments import Appointments
+from office.errors import NotFound, OfficeError
+from office.models import Capture, Clerk, Role, VerificationRecord
+from office.tokens import Audience, Signer
+
+log = logging.getLogger(__name__)
+
+LINK_TTL = timedelta(minutes=5)
+KINDS = ("front", "back", "face", "tilt_a", "tilt_b")
+
+
+class CaptureForbidden(OfficeError):
+    """The viewer may not see this capture."""
+
+    code = "capture_forbidden"
+    message = "Sie dürfen diese Aufnahme nicht sehen."
+
+
+def load_key(encoded: str) -> bytes:
+    """A 256-bit key, given as base64 (``BB_CAPTURE_KEY``)."""
+    key = base64.b64decode(encoded, validate=True)
+    if len(key) != 32:
+        raise ValueError("BB_CAPTURE_KEY must be 32 bytes, base64-encoded")
+    return key
+
+
+@dataclass(frozen=True)
+class StoredCapture:
+    capture_id: str
+    kind: str
+
+
+class CaptureVault:
+    def __init__(self, desk: Appointments, key: bytes, signer: Signer) -> None:
+        self.desk = desk
+        self._aead = AESGCM(key)
+        self.signer = signer
+
+    @staticmethod
+    def _associated(capture_id: str, kind: str) -> bytes:
+        return f"capture:{capture_id}:{kind}".encode()
+
+    async def store(
+        self, verification_id: str, kind: str, image: Image, *, german_id_front: bool = False
+    ) -> StoredCapture:
+        """Mark the image as a copy (and black out the CAN), encrypt and keep it."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown capture kind {kind!r}")
+        if german_id_front:
+            image = black_out_can(image)
+        data = encode_jpeg(mark_as_copy(image))
+        capture_id = str(uuid.uuid4())
+        nonce = secrets.token_bytes(12)
+        ciphertext = self._aead.encrypt(nonce, data, self._associated(capture_id, kind))
+        now = self.desk.now()
+        async with self.desk.sessions() as session, session.begin():
+            if await session.get(VerificationRecord, verification_id) is None:
+                raise NotFound()
+            session.add(
+                Capture(
+                    id=capture_id,
+                    verification_id=verification_id,
+                    kind=kind,
+                    nonce=nonce,
+                    ciphertext=ciphertext,
+                    created_at=now,
+                )
+            )
+            audit.record(
+                session,
+                now,
+                audit.SYSTEM,
+                "capture.stored",
+                f"capture:{capture_id}",
+                verification=verification_id,
+                kind=kind,
+            )
+        return StoredCapture(capture_id, kind)
+
+    async def _check_viewer(self, capture_id: str, viewer: Clerk) -> Capture:
+        async with self.desk.sessions() as session:
+            capture = await session.get(Capture, capture_id)
+            record = (
+                await session.get(VerificationRecord, capture.verification_id) if capture else None
+            )
+        if capture is None or record is None:
+            raise NotFound()
+        allowed = viewer.role == Role.ADMIN or (
+            viewer.role == Role.CLERK and record.clerk_id == viewer.id
+        )
+        if not allowed:
+            await self._audit(viewer, "capture.refused", capture_id)
+            raise CaptureForbidden()
+        return capture
+
+    async def link(self, capture_id: str, viewer: Clerk) -> str:
+        """A token for the viewer to see the capture once within a few minutes."""
+        await self._check_viewer(capture_id, viewer)
+        return self.signer.issue(
+            Audience.CAPTURE_VIEW, capture_id, self.desk.now() + LINK_TTL, viewer=viewer.id
+        )
+
+    async def open(self, token: str, viewer: Clerk) -> bytes:
+        """The decrypted JPEG behind a link, for the viewer the link was made for."""
+        claims = self.signer.verify(Audience.CAPTURE_VIEW, token)
+        capture_id = str(claims["sub"])
+        if claims.get("viewer") != viewer.id:
+            await self._audit(viewer, "capture.refused", capture_id)
+            raise CaptureForbidden()
+        capture = await self._check_viewer(capture_id, viewer)
+        try:
+            data = self._aead.decrypt(
+                capture.nonce, capture.ciphertext, self._associated(capture.id, capture.kind)
+            )
+        except InvalidTag:
+            log.error("capture %s does not decrypt: wrong key or tampered", capture.id)
+            raise NotFound() from None
+        await self._audit(viewer, "capture.viewed", capture_id)
+        return data
+
+    async def _audit(self, viewer: Clerk, action: str, capture_id: str) -> None:
+        now = self.desk.now()
+        async with self.desk.sessions() as session, session.begin():
+            audit.record(
+                session, now, audit.staff_actor(viewer.id), action, f"capture:{capture_id}"
+            )
+
+    async def purge(self, retention: timedelta) -> int:
+        """Delete captures older than the retention period; returns how many."""
+        now = self.desk.now()
+        async with self.desk.sessions() as session, session.begin():
+            old = (
+                await session.scalars(
+                    select(Capture.id).where(Capture.created_at < now - retention)
+                )
+            ).all()
+            if old:
+                await session.execute(delete(Capture).where(Capture.id.in_(old)))
+                audit.record(
+                    session, now, audit.SYSTEM, "capture.purged", "captures", count=len(old)
+                )
+        return len(old)
+
+    async def delete_for(self, verification_id: str) -> int:
+        """Delete a verification's captures (its case is closed)."""
+        now = self.desk.now()
+        async with self.desk.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(Capture).where(Capture.verification_id == verification_id)
+            )
+            count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            audit.record(
+                session,
+                now,
+                audit.SYSTEM,
+                "capture.deleted",
+                f"verification:{verification_id}",
+                count=count,
+            )
+        return count
