@@ -131,7 +131,10 @@ class Verifications:
     # -- the clerk's steps -----------------------------------------------------------
 
     async def start(self, appointment_id: str, clerk_id: int, document_type: str) -> Checklist:
-        """Open a check for the citizen's document; picks the security features to ask."""
+        """Open a check for the citizen's document; picks the security features to ask.
+
+        A check still in progress for the appointment is given up first (a new document,
+        or the clerk starts over): there is at most one pending check per appointment."""
         if document_type not in self.rules.admissible_documents:
             message = "Dieses Dokument wird für die Identitätsprüfung nicht akzeptiert."
             raise InvalidInput({"document_type": message})
@@ -153,6 +156,18 @@ class Verifications:
         async with self.desk.sessions() as session, session.begin():
             if await session.get(Appointment, appointment_id) is None:
                 raise NotFound()
+            for pending in (
+                await session.scalars(
+                    select(VerificationRecord).where(
+                        VerificationRecord.appointment_id == appointment_id,
+                        VerificationRecord.outcome == Outcome.PENDING,
+                    )
+                )
+            ).all():
+                pending.outcome = Outcome.FAILED
+                pending.failure_reason = "Neu begonnen"
+                pending.finished_at = now
+                pending.otp_hash = None
             session.add(record)
             audit.record(
                 session,
@@ -315,6 +330,19 @@ class Verifications:
                 f"verification:{record.id}",
             )
         return await self.checklist(verification_id)
+
+    async def current(self, appointment_id: str) -> str | None:
+        """The appointment's verification still in progress, if any."""
+        async with self.desk.sessions() as session:
+            return await session.scalar(
+                select(VerificationRecord.id)
+                .where(
+                    VerificationRecord.appointment_id == appointment_id,
+                    VerificationRecord.outcome == Outcome.PENDING,
+                )
+                .order_by(VerificationRecord.started_at.desc())
+                .limit(1)
+            )
 
     async def of_appointment(self, appointment_id: str) -> Sequence[str]:
         async with self.desk.sessions() as session:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import socketio
 from aiohttp import web
 
+from office.verification import Verifications
 from office.visits import Visits
 from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
@@ -27,6 +28,7 @@ from signalling.realtime.namespaces import (
     forbid_other_roles,
 )
 from signalling.realtime.protocol import MAX_SDP
+from signalling.realtime.verification import register_verification
 from signalling.settings import Settings
 
 
@@ -43,6 +45,10 @@ def ice_config(settings: Settings) -> IceConfig:
         turn_secret=settings.turn_secret.get_secret_value() if settings.turn_secret else None,
         turn_ttl_seconds=settings.turn_ttl_seconds,
     )
+
+
+def secret_of(app: web.Application) -> str:
+    return app[SETTINGS].signing_key()
 
 
 def attach_realtime(app: web.Application) -> None:
@@ -72,11 +78,10 @@ def attach_realtime(app: web.Application) -> None:
         no_show_grace_minutes=settings.no_show_grace_minutes,
         clock=app[CLOCK],
     )
-    namespaces = [
-        CitizenNamespace(lobby, app[APPOINTMENTS]),
-        ClerkNamespace(lobby, app[STAFF]),
-        DashboardNamespace(lobby, app[STAFF]),
-    ]
+    citizens = CitizenNamespace(lobby, app[APPOINTMENTS])
+    clerks = ClerkNamespace(lobby, app[STAFF])
+    register_verification(citizens, clerks, lobby, Verifications(app[APPOINTMENTS], secret_of(app)))
+    namespaces = [citizens, clerks, DashboardNamespace(lobby, app[STAFF])]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
         sio.register_namespace(namespace)
