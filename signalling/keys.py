@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from media.capture import CaptureRegistry
+from media.vault import CaptureVault
 from office.appointments import Appointments
 from office.catalogue import Town
 from office.outbox import Mailer
@@ -38,3 +40,5 @@ MAILER = web.AppKey("mailer", Mailer)
 JOBS = web.AppKey("jobs", Jobs)
 ROOM_STORE: web.AppKey[RoomStore] = web.AppKey("room_store")
 LOBBY: web.AppKey[Lobby] = web.AppKey("lobby")
+CAPTURES = web.AppKey("captures", CaptureRegistry)
+VAULT = web.AppKey("vault", CaptureVault)

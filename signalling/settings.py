@@ -8,6 +8,7 @@ deployment needs is missing, and says what.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     turn_ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 86400)
     reconnect_grace_seconds: float = Field(default=60, ge=1, le=3600)
     no_show_grace_minutes: int = Field(default=15, ge=1, le=240)
+    capture_key: SecretStr | None = None  # base64 of 32 random bytes (AES-256-GCM)
+    capture_retention_days: int = Field(default=7, ge=1, le=90)
+    max_capture_sessions: int = Field(default=10, ge=1, le=200)
+    capture_allow_loopback: bool = False  # tests in a loopback-only namespace; never in production
     behind_proxy: bool = False  # trust X-Forwarded-For/-Proto from the reverse proxy
     log_level: str = "INFO"
 
@@ -94,7 +99,26 @@ class Settings(BaseSettings):
             found.append("BB_MAIL_FROM must be the sender address, e.g. buergerbuero@stadt.de")
         if not self.public_url.startswith("https://"):
             found.append("BB_PUBLIC_URL must be the https:// address citizens use")
+        if not self.capture_key:
+            found.append(
+                "BB_CAPTURE_KEY must be set (base64 of 32 random bytes) to encrypt ID captures"
+            )
+        if self.capture_allow_loopback:
+            found.append("BB_CAPTURE_ALLOW_LOOPBACK is for tests only and must be off")
         return found
+
+    def capture_key_bytes(self) -> bytes:
+        """The capture encryption key. In demo mode a random one is kept in the data folder."""
+        if self.capture_key is not None:
+            return base64.b64decode(self.capture_key.get_secret_value(), validate=True)
+        if not self.demo:
+            raise RuntimeError("BB_CAPTURE_KEY is not set")
+        path = self.data_dir / "demo-capture-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            path.chmod(0o600)
+        return base64.b64decode(path.read_text().strip())
 
     def signing_key(self) -> str:
         """The secret for tokens. In demo mode a random one is kept in the data folder."""

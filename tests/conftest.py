@@ -35,6 +35,7 @@ from tests.support import POSTGRES_ADMIN_URL, Clock, SmtpServer
 
 REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("BB_REQUIRE_SERVICES"))
 SECRET = "test-secret-key-0123456789abcdefghijklmnop"
+CAPTURE_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 test bytes
 
 
 def _unavailable(what: str, why: Exception) -> None:
@@ -128,6 +129,7 @@ def settings(database_url: str, smtp: SmtpServer, tmp_path: Path) -> Settings:
         smtp_port=smtp.port,
         smtp_tls="none",
         mail_from="buergerbuero@ostfildern.test",
+        capture_key=CAPTURE_KEY,
     )
 
 

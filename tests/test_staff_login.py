@@ -363,7 +363,7 @@ def test_clerk_command_refuses_a_short_password(
 # -- settings ----------------------------------------------------------------------------
 
 
-REQUIRED = ("BB_SECRET_KEY", "BB_SMTP_HOST", "BB_MAIL_FROM", "BB_PUBLIC_URL")
+REQUIRED = ("BB_SECRET_KEY", "BB_SMTP_HOST", "BB_MAIL_FROM", "BB_PUBLIC_URL", "BB_CAPTURE_KEY")
 
 
 def _bare_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **values: Any) -> Settings:

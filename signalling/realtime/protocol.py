@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from media.capture import CaptureError
 from office.errors import OfficeError
 from rooms.errors import RoomError
 
@@ -113,5 +114,5 @@ class Command:
             return INVALID_PAYLOAD
         try:
             return ok(await self.handler(sid, payload))
-        except (RoomError, OfficeError) as exc:
+        except (RoomError, OfficeError, CaptureError) as exc:
             return error(exc.code, exc.message)

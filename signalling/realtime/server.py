@@ -12,13 +12,28 @@ from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
+from aiortc import RTCIceServer
 
+from media.capture import CaptureRegistry
+from media.vault import CaptureVault
 from office.verification import Verifications
 from office.visits import Visits
 from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
 from rooms.store import RoomStore
-from signalling.keys import APPOINTMENTS, CLOCK, LOBBY, ROOM_STORE, SETTINGS, STAFF, TOWN
+from signalling.keys import (
+    APPOINTMENTS,
+    CAPTURES,
+    CLOCK,
+    LOBBY,
+    ROOM_STORE,
+    SETTINGS,
+    SIGNER,
+    STAFF,
+    TOWN,
+    VAULT,
+)
+from signalling.realtime.capture import register_capture
 from signalling.realtime.ice import IceConfig
 from signalling.realtime.lobby import Lobby
 from signalling.realtime.namespaces import (
@@ -80,7 +95,17 @@ def attach_realtime(app: web.Application) -> None:
     )
     citizens = CitizenNamespace(lobby, app[APPOINTMENTS])
     clerks = ClerkNamespace(lobby, app[STAFF])
-    register_verification(citizens, clerks, lobby, Verifications(app[APPOINTMENTS], secret_of(app)))
+    checks = Verifications(app[APPOINTMENTS], secret_of(app))
+    register_verification(citizens, clerks, lobby, checks)
+    captures = CaptureRegistry(
+        max_sessions=settings.max_capture_sessions,
+        ice_servers=[RTCIceServer(urls=url) for url in settings.stun_urls],
+        allow_loopback=settings.capture_allow_loopback,
+    )
+    vault = CaptureVault(app[APPOINTMENTS], settings.capture_key_bytes(), app[SIGNER])
+    register_capture(citizens, clerks, lobby, checks, captures, vault, app[STAFF])
+    app[CAPTURES] = captures
+    app[VAULT] = vault
     namespaces = [citizens, clerks, DashboardNamespace(lobby, app[STAFF])]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
@@ -96,6 +121,7 @@ def attach_realtime(app: web.Application) -> None:
                 raise SystemExit(f"Redis at REDIS_URL is not reachable: {exc}") from exc
         lobby.start()
         yield
+        await captures.close_all()
         await lobby.stop()
         await store.close()
 
