@@ -109,6 +109,9 @@ class Lobby:
         self._version: int | None = None
         self._epoch: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # Set after a change made on this node: its updates go out at once, while
+        # changes made on other nodes are noticed at the next poll.
+        self._changed = asyncio.Event()
 
     def now(self) -> float:
         return self.clock().timestamp()
@@ -169,9 +172,10 @@ class Lobby:
             checked_in_at=appointment.checked_in_at.timestamp(),  # the first check-in
         )
         stored = await self.store.check_in(ticket)
+        self._changed.set()
         if (link := self.citizens.get(appointment_id)) is not None:
             link.ticket = stored
-            link.last_sent = None
+            link.last_sent = None  # every socket of the citizen hears the standing
         if await self.store.call_of_appointment(appointment_id) is not None:
             return {"state": "in_call"}
         waiting = await self.store.waiting([stored.skill])
@@ -180,7 +184,9 @@ class Lobby:
     async def queue_leave(self, appointment_id: str) -> bool:
         if (link := self.citizens.get(appointment_id)) is not None:
             link.ticket = None
-        return await self.store.leave(appointment_id)
+        left = await self.store.leave(appointment_id)
+        self._changed.set()
+        return left
 
     # -- clerks --------------------------------------------------------------------
 
@@ -270,6 +276,7 @@ class Lobby:
             state = ClerkState.IN_CALL  # the call decides while it lasts
         link.state = state
         await self.store.set_clerk(link.presence(self.now()))
+        self._changed.set()
         return {"state": state.value}
 
     async def take(self, clerk_id: int, appointment_id: str | None) -> dict[str, Any]:
@@ -282,6 +289,7 @@ class Lobby:
                 clerk_id, appointment_id, link.skills, call_id, self.now()
             )
         self.calls[call.call_id] = call
+        self._changed.set()
         link.state = ClerkState.IN_CALL
         await self.store.set_clerk(link.presence(self.now()))
         await self.visits.call_started(call.appointment_id, clerk_id)
@@ -314,6 +322,7 @@ class Lobby:
                 namespace=CITIZEN_NS,
             )
         self.calls.pop(call.call_id, None)
+        self._changed.set()
         link.state = ClerkState.AFTER_CALL
         await self.store.set_clerk(link.presence(self.now()))
         await self.push_day(clerk_id)
@@ -615,7 +624,9 @@ class Lobby:
                 raise
             except Exception:
                 log.exception("lobby watch failed; retrying")
-            await asyncio.sleep(POLL_SECONDS)
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), POLL_SECONDS)
 
     async def _heartbeat(self) -> None:
         while True:
