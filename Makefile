@@ -23,11 +23,13 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The WebRTC call test runs in a network namespace with only loopback (see
+# The WebRTC browser tests run in a network namespace with only loopback (see
 # tests/test_browser_call.py): nothing binds the machine's real interfaces.
+WEBRTC_TESTS := tests/test_browser_call.py tests/test_browser_verification.py
+
 test: check
-	$(BIN)/pytest -n 2 --ignore=tests/test_browser_call.py
-	unshare --net --map-root-user sh -c 'ip link set lo up && exec $(BIN)/pytest tests/test_browser_call.py'
+	$(BIN)/pytest -n 2 $(addprefix --ignore=,$(WEBRTC_TESTS))
+	unshare --net --map-root-user sh -c 'ip link set lo up && exec $(BIN)/pytest $(WEBRTC_TESTS)'
 
 bench: $(STAMP)
 	$(BIN)/python bench/booking.py

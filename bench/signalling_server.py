@@ -17,8 +17,8 @@ bench) closes, so it never outlives a bench that died.
 from __future__ import annotations
 
 import argparse
-import base64
 import asyncio
+import base64
 import logging
 import os
 import signal

@@ -370,6 +370,62 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The Federal Office of Justice will send you the document by post.",
     ),
     "back_home": ("Zur Startseite", "To the home page"),
+    # Identity verification during the call (verification.js)
+    "verification_title": ("Identitätsprüfung", "Identity check"),
+    "verification_consent_title": (
+        "Einwilligung zur Aufnahme Ihres Ausweises",
+        "Consent to copies of your ID document",
+    ),
+    "verification_consent_document": ("Dokument:", "Document:"),
+    "verification_consent_text": (
+        "Ihre Sachbearbeitung möchte Ihre Identität prüfen. Dafür nimmt sie über Ihre "
+        "Kamera Kopien Ihres Dokuments auf. Jede Aufnahme wird als Kopie gekennzeichnet, "
+        "verschlüsselt gespeichert und nach spätestens 7 Tagen gelöscht.",
+        "Your clerk would like to check your identity and will take copies of your "
+        "document through your camera. Every capture is marked as a copy, stored "
+        "encrypted and deleted after at most 7 days.",
+    ),
+    "verification_consent_accept": ("Einverstanden", "I agree"),
+    "verification_capture_hint": (
+        "Bitte halten Sie Ihren Ausweis in die Kamera.",
+        "Please hold your ID document up to the camera.",
+    ),
+    "verification_consented": (
+        "Danke. Die Kamera wird für die Aufnahme verbunden …",
+        "Thank you. The camera is being connected for the capture …",
+    ),
+    "verification_capture_ready": (
+        "Die Kamera ist für die Aufnahme verbunden.",
+        "The camera is connected for the capture.",
+    ),
+    "verification_capture_failed": (
+        "Die Kamera ließ sich für die Aufnahme nicht verbinden.",
+        "The camera could not be connected for the capture.",
+    ),
+    "verification_code_label": (
+        "Bestätigungscode aus Ihrer E-Mail (6 Ziffern)",
+        "Confirmation code from your email (6 digits)",
+    ),
+    "verification_code_submit": ("Code prüfen", "Check code"),
+    "verification_code_format": (
+        "Bitte geben Sie die 6 Ziffern aus der E-Mail ein.",
+        "Please enter the 6 digits from the email.",
+    ),
+    "verification_code_passed": ("Der Code ist richtig.", "The code is correct."),
+    "verification_code_wrong": (
+        "Der Code ist nicht richtig. Bitte versuchen Sie es noch einmal.",
+        "The code is not correct. Please try again.",
+    ),
+    "verification_outcome_verified": (
+        "Ihre Identität ist verifiziert.",
+        "Your identity is verified.",
+    ),
+    "verification_outcome_failed": (
+        "Ihre Identität konnte nicht bestätigt werden.",
+        "Your identity could not be confirmed.",
+    ),
+    "verification_document_id_card": ("Personalausweis", "Identity card"),
+    "verification_document_passport": ("Reisepass", "Passport"),
 }
 
 

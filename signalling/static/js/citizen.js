@@ -24,6 +24,7 @@
   let checkStream = null; // the device check's camera and microphone
   let stopMeter = () => {};
   let peerAway = false; // the clerk's connection dropped; they have a grace period
+  const verification = new BB.CitizenVerification(socket, () => call); // verification.js
 
   function show(name) {
     view = name;
@@ -195,6 +196,7 @@
     if (call && call.id === assignment.call_id) {
       // Our socket reconnected: the clerk was told (peer_joined) and starts over too.
       call.reset(assignment.ice_servers);
+      verification.callStarted(assignment);
       return;
     }
     startCall(assignment);
@@ -217,6 +219,7 @@
       onPlaybackBlocked: () => ($("play").hidden = false),
     });
     call.id = assignment.call_id;
+    verification.callStarted(assignment);
     resetToggles();
     chat.clear();
     $("call-with").textContent = fill("call_with", { clerk: assignment.clerk_name });
@@ -255,6 +258,7 @@
   function endCall() {
     if (call) call.close();
     call = null;
+    verification.callEnded();
     $("local-video").srcObject = null;
     $("play").hidden = true;
     document.title = pageTitle;

@@ -23,6 +23,7 @@
   let queue = { waiting: [], lights: { yellow_after_seconds: 300, red_after_seconds: 900 } };
   let call = null;
   let busy = false; // a take is on its way: no second one
+  const verification = new BB.ClerkVerification(socket); // verification.js
 
   // -- connection -------------------------------------------------------------------
 
@@ -260,6 +261,7 @@
     );
     resetToggles();
     chat.clear();
+    verification.callStarted();
     showState("in_call");
     BB.showView("call");
     attachCamera(call);
@@ -284,6 +286,7 @@
   function endCall(message) {
     if (call) call.close();
     call = null;
+    verification.callEnded();
     $("local-video").srcObject = null;
     $("play").hidden = true;
     BB.showView("console");

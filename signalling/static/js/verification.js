@@ -1,0 +1,469 @@
+/* Identity verification during a call (docs/protocol.md, "Identity verification").
+ *
+ * Loaded by both pages after call.js. The clerk drives a checklist
+ * (BB.ClerkVerification); the citizen consents, sends the camera to the server's own
+ * receive-only peer for the captures, and types the mailed code
+ * (BB.CitizenVerification). Texts come from a JSON island (#verification-texts),
+ * because the CSP runs no inline script.
+ */
+"use strict";
+
+(function () {
+  const BB = (window.BB = window.BB || {});
+  const $ = (id) => document.getElementById(id);
+  const GATHERING_MS = 3000;
+
+  function verificationTexts() {
+    const island = $("verification-texts");
+    return island ? JSON.parse(island.textContent) : {};
+  }
+
+  function element(tag, properties, ...children) {
+    const node = Object.assign(document.createElement(tag), properties || {});
+    node.append(...children);
+    return node;
+  }
+
+  function button(label, className, ariaLabel) {
+    const node = element("button", { type: "button", className: "kern-btn " + className });
+    node.append(element("span", { className: "kern-label", textContent: label }));
+    if (ariaLabel) node.setAttribute("aria-label", ariaLabel);
+    return node;
+  }
+
+  /** An analysis object of any shape as a definition list: nested objects nest,
+   * lists become lines. Keys are shown as they come (they are the server's). */
+  function describe(value, texts) {
+    if (value === null || value === undefined) return document.createTextNode("–");
+    if (Array.isArray(value)) {
+      if (value.every((item) => item === null || typeof item !== "object")) {
+        const lines = element("span", { className: "bb-verification__lines" });
+        lines.textContent = value.map((item) => String(item)).join("\n");
+        return lines;
+      }
+      const list = element("ol", { className: "kern-list" });
+      for (const item of value) list.append(element("li", {}, describe(item, texts)));
+      return list;
+    }
+    if (typeof value === "object") {
+      const list = element("dl", { className: "bb-verification__analysis" });
+      for (const [key, inner] of Object.entries(value)) {
+        list.append(
+          element("dt", { textContent: (texts.analysis_keys || {})[key] || key }),
+          element("dd", {}, describe(inner, texts)),
+        );
+      }
+      return list;
+    }
+    if (typeof value === "boolean") return document.createTextNode(value ? texts.yes : texts.no);
+    return document.createTextNode(String(value));
+  }
+
+  // -- the clerk --------------------------------------------------------------------
+
+  class ClerkVerification {
+    constructor(socket) {
+      this.socket = socket;
+      this.texts = verificationTexts();
+      this.rows = new Map();
+      this.checklist = null;
+      this.inCall = false;
+
+      $("verification-start").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const chosen = document.querySelector("input[name=document_type]:checked");
+        if (chosen) this.start(chosen.value);
+      });
+      for (const capture of document.querySelectorAll("[data-capture]")) {
+        capture.addEventListener("click", () => this.capture(capture.dataset.capture));
+      }
+      $("verification-send-code").addEventListener("click", () => this.sendCode());
+      $("verification-verified").addEventListener("click", () => this.finish("verified"));
+      $("verification-failed").addEventListener("click", () => this.finish("failed"));
+      socket.on("verification_updated", (checklist) => {
+        if (this.inCall) this.render(checklist);
+      });
+    }
+
+    say(text) {
+      BB.say($("verification-status"), text || "");
+    }
+
+    error(error) {
+      this.say((this.texts.errors || {})[error.code] || error.message || this.texts.failed);
+    }
+
+    /** A new call: nothing checked yet. */
+    callStarted() {
+      this.inCall = true;
+      this.reset();
+    }
+
+    callEnded() {
+      this.inCall = false;
+      this.reset();
+    }
+
+    reset() {
+      this.checklist = null;
+      this.rows.clear();
+      $("verification-steps").replaceChildren();
+      $("verification-features").replaceChildren();
+      $("verification-captures").replaceChildren();
+      $("verification-body").hidden = true;
+      $("verification-reason").value = "";
+      this.clearReasonError();
+      BB.say($("verification-outcome"), "");
+      this.say("");
+    }
+
+    async start(documentType) {
+      try {
+        const checklist = await BB.request(this.socket, "verification_start", {
+          document_type: documentType,
+        });
+        this.rows.clear();
+        $("verification-steps").replaceChildren();
+        $("verification-captures").replaceChildren();
+        BB.say($("verification-outcome"), "");
+        $("verification-body").hidden = false;
+        this.render(checklist);
+        this.say(this.texts.started);
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    render(checklist) {
+      this.checklist = checklist;
+      const texts = this.texts;
+      $("verification-document").textContent =
+        (texts.documents || {})[checklist.document_type] || checklist.document_type;
+      const features = checklist.security_features.map((feature) =>
+        element("li", { textContent: feature }),
+      );
+      $("verification-features").replaceChildren(...features);
+      for (const [step, state] of Object.entries(checklist.steps)) {
+        const row = this.rows.get(step) || this.addRow(step);
+        const label = state === true ? texts.passed : state === false ? texts.failed_state : texts.open;
+        row.state.textContent = label;
+        row.item.dataset.state = state === true ? "passed" : state === false ? "failed" : "open";
+      }
+      const pending = checklist.outcome === "pending";
+      for (const control of document.querySelectorAll("#verification-body [data-pending-only]")) {
+        control.disabled = !pending;
+      }
+      for (const row of this.rows.values()) {
+        for (const control of row.buttons) control.disabled = !pending;
+      }
+      const missing = checklist.missing.map((step) => (texts.steps || {})[step] || step);
+      $("verification-missing").textContent = missing.length
+        ? texts.missing + " " + missing.join(", ")
+        : texts.nothing_missing;
+      const outcome = (texts.outcomes || {})[checklist.outcome];
+      BB.say($("verification-outcome"), pending ? "" : outcome || checklist.outcome);
+    }
+
+    addRow(step) {
+      const texts = this.texts;
+      const name = (texts.steps || {})[step] || step;
+      const item = element("li", { className: "bb-verification__step" });
+      item.dataset.step = step;
+      const state = element("span", { className: "bb-verification__state" });
+      const head = element("span", { className: "bb-verification__name", textContent: name });
+      item.append(head, document.createTextNode(": "), state);
+      const buttons = [];
+      if (!(texts.citizen_steps || []).includes(step)) {
+        const actions = element("span", { className: "bb-verification__actions" });
+        const yes = button(texts.record_passed, "kern-btn--secondary kern-btn--x-small",
+          name + ": " + texts.record_passed);
+        const no = button(texts.record_failed, "kern-btn--tertiary kern-btn--x-small",
+          name + ": " + texts.record_failed);
+        yes.addEventListener("click", () => this.record(step, true));
+        no.addEventListener("click", () => this.record(step, false));
+        actions.append(yes, no);
+        buttons.push(yes, no);
+        item.append(actions);
+      } else {
+        item.append(element("span", { className: "kern-hint", textContent: " " + texts.by_citizen }));
+      }
+      $("verification-steps").append(item);
+      const row = { item, state, buttons };
+      this.rows.set(step, row);
+      return row;
+    }
+
+    async record(step, passed) {
+      try {
+        this.render(await BB.request(this.socket, "verification_record", { step, passed }));
+        this.say("");
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    async capture(kind) {
+      const germanId =
+        kind === "front" && this.checklist !== null && this.checklist.document_type === "id_card";
+      this.say(this.texts.capturing);
+      let shot;
+      try {
+        shot = await BB.request(this.socket, "capture_take", { kind, german_id: germanId }, 20000);
+      } catch (error) {
+        this.error(error);
+        return;
+      }
+      const texts = this.texts;
+      const name = (texts.kinds || {})[shot.kind] || shot.kind;
+      const figure = element("figure", { className: "bb-verification__capture" });
+      figure.dataset.kind = shot.kind;
+      const image = element("img", {
+        src: shot.view_url,
+        alt: texts.capture_alt.replace("{kind}", name),
+        className: "bb-verification__image",
+      });
+      const caption = element("figcaption", {
+        textContent: name + " · " + shot.width + " × " + shot.height + " px",
+      });
+      figure.append(image, caption);
+      const analysis = shot.analysis || {};
+      if (Object.keys(analysis).length) figure.append(describe(analysis, texts));
+      else figure.append(element("p", { className: "kern-hint", textContent: texts.no_analysis }));
+      $("verification-captures").prepend(figure);
+      this.say(texts.captured.replace("{kind}", name));
+    }
+
+    async sendCode() {
+      try {
+        await BB.request(this.socket, "verification_send_code");
+        this.say(this.texts.code_sent);
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    clearReasonError() {
+      const field = $("verification-reason");
+      field.removeAttribute("aria-invalid");
+      $("verification-reason-error").hidden = true;
+    }
+
+    async finish(outcome) {
+      const field = $("verification-reason");
+      const reason = field.value.trim();
+      this.clearReasonError();
+      if (outcome === "failed" && !reason) {
+        field.setAttribute("aria-invalid", "true");
+        $("verification-reason-error").hidden = false;
+        field.focus();
+        return;
+      }
+      const payload = reason ? { outcome, reason } : { outcome };
+      try {
+        this.render(await BB.request(this.socket, "verification_finish", payload));
+        this.say("");
+      } catch (error) {
+        this.error(error);
+      }
+    }
+  }
+
+  BB.ClerkVerification = ClerkVerification;
+
+  // -- the citizen ------------------------------------------------------------------
+
+  /** The citizen's camera to the server's receive-only peer. */
+  class CapturePeer {
+    constructor(socket, iceServers, fallbackTrack) {
+      this.socket = socket;
+      this.iceServers = iceServers || [];
+      this.fallbackTrack = fallbackTrack;
+      this.pc = null;
+      this.track = null;
+      this.closed = false;
+    }
+
+    async cameraTrack() {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({
+          video: { width: { ideal: 1920 }, height: { ideal: 1080 } },
+        });
+        return stream.getVideoTracks()[0];
+      } catch (error) {
+        const track = this.fallbackTrack();
+        return track ? track.clone() : null; // a clone: stopping it leaves the call's own
+      }
+    }
+
+    async open() {
+      const track = await this.cameraTrack();
+      if (!track) throw Object.assign(new Error("no camera"), { code: "no_camera" });
+      if (this.closed) {
+        track.stop();
+        return;
+      }
+      this.track = track;
+      const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+      this.pc = pc;
+      // A document, not a face: keep every pixel (text, MRZ) and drop frames instead
+      // of resolution while the bandwidth estimate ramps up.
+      if ("contentHint" in track) track.contentHint = "detail";
+      const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+      await keepResolution(transceiver.sender);
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc, GATHERING_MS);
+      if (this.closed) return;
+      const answer = await BB.request(
+        this.socket,
+        "capture_offer",
+        { sdp: pc.localDescription.sdp },
+        20000,
+      );
+      if (this.closed) return;
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    }
+
+    close() {
+      this.closed = true;
+      if (this.pc) this.pc.close();
+      if (this.track) this.track.stop();
+      this.pc = null;
+      this.track = null;
+    }
+  }
+
+  async function keepResolution(sender) {
+    try {
+      const parameters = sender.getParameters();
+      parameters.degradationPreference = "maintain-resolution";
+      await sender.setParameters(parameters);
+    } catch (error) {
+      // Not every browser lets this be set before negotiation; the hint still helps.
+    }
+  }
+
+  /** Wait for ICE gathering to complete, at most `ms` (the offer then carries what
+   * was gathered so far). */
+  function gathered(pc, ms) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (pc.iceGatheringState !== "complete") return;
+        clearTimeout(timer);
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }, ms);
+      pc.addEventListener("icegatheringstatechange", done);
+    });
+  }
+
+  class CitizenVerification {
+    /** getCall(): the current BB.Call (for its camera track) or null. */
+    constructor(socket, getCall) {
+      this.socket = socket;
+      this.getCall = getCall;
+      this.texts = verificationTexts();
+      this.iceServers = [];
+      this.peer = null;
+
+      socket.on("verification_consent_requested", ({ document_type: type }) => {
+        this.closePeer();
+        $("verification-panel").hidden = false;
+        $("consent-panel").hidden = false;
+        $("consent-document").textContent = (this.texts.documents || {})[type] || type;
+        $("capture-hint").hidden = true;
+        $("code-form").hidden = true;
+        BB.say($("verification-outcome"), "");
+        BB.say($("verification-status"), "");
+        $("consent-heading").focus();
+      });
+      $("consent-accept").addEventListener("click", () => this.consent());
+      socket.on("verification_code_requested", () => {
+        $("verification-panel").hidden = false;
+        $("code-form").hidden = false;
+        BB.say($("code-result"), "");
+        $("code-input").value = "";
+        $("code-input").focus();
+      });
+      $("code-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.sendCode();
+      });
+      socket.on("verification_finished", ({ outcome }) => {
+        this.closePeer();
+        $("verification-panel").hidden = false;
+        $("consent-panel").hidden = true;
+        $("capture-hint").hidden = true;
+        $("code-form").hidden = true;
+        BB.say($("verification-outcome"), (this.texts.outcomes || {})[outcome] || outcome);
+      });
+    }
+
+    callStarted(assignment) {
+      this.iceServers = assignment.ice_servers || [];
+    }
+
+    callEnded() {
+      this.closePeer();
+      $("verification-panel").hidden = true;
+      $("consent-panel").hidden = true;
+      $("capture-hint").hidden = true;
+      $("code-form").hidden = true;
+    }
+
+    async consent() {
+      const status = $("verification-status");
+      try {
+        await BB.request(this.socket, "verification_consent");
+      } catch (error) {
+        BB.say(status, error.message || this.texts.failed);
+        return;
+      }
+      $("consent-panel").hidden = true;
+      $("capture-hint").hidden = false;
+      BB.say(status, this.texts.consented);
+      this.closePeer();
+      const call = this.getCall();
+      const peer = new CapturePeer(this.socket, this.iceServers, () => {
+        const stream = call && call.localStream;
+        return stream ? stream.getVideoTracks()[0] : null;
+      });
+      this.peer = peer;
+      try {
+        await peer.open();
+        if (peer === this.peer && !peer.closed) BB.say(status, this.texts.capture_ready);
+      } catch (error) {
+        if (peer === this.peer) BB.say(status, this.texts.capture_failed);
+        console.warn("capture peer failed", error.code || error);
+      }
+    }
+
+    async sendCode() {
+      const input = $("code-input");
+      const code = input.value.trim();
+      if (!/^\d{6}$/.test(code)) {
+        BB.say($("code-result"), this.texts.code_format);
+        input.focus();
+        return;
+      }
+      try {
+        const { passed } = await BB.request(this.socket, "verification_code", { code });
+        BB.say($("code-result"), passed ? this.texts.code_passed : this.texts.code_wrong);
+        if (passed) $("code-form").hidden = true;
+      } catch (error) {
+        BB.say($("code-result"), error.message || this.texts.failed);
+      }
+    }
+
+    closePeer() {
+      if (this.peer) this.peer.close();
+      this.peer = null;
+    }
+  }
+
+  BB.CitizenVerification = CitizenVerification;
+})();
