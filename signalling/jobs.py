@@ -40,8 +40,19 @@ class Jobs:
         self.reminders = Job(
             "reminders", 60.0, lambda: reminders.queue_reminders(desk, reminder_lead)
         )
-        self.purge = Job("purge", 3600.0, lambda: retention.purge(desk, retention_days))
+        self._purges: list[Callable[[], Awaitable[object]]] = [
+            lambda: retention.purge(desk, retention_days)
+        ]
+        self.purge = Job("purge", 3600.0, self._purge_all)
         self._tasks: list[asyncio.Task[None]] = []
+
+    def also_purge(self, purge: Callable[[], Awaitable[object]]) -> None:
+        """Add a deletion to the hourly purge (e.g. ID captures past their period)."""
+        self._purges.append(purge)
+
+    async def _purge_all(self) -> None:
+        for purge in self._purges:
+            await purge()
 
     @property
     def all(self) -> tuple[Job, ...]:

@@ -7,6 +7,7 @@ import base64
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -154,3 +155,18 @@ async def test_captures_are_deleted_after_the_retention_period(
 def test_the_key_must_be_256_bits() -> None:
     with pytest.raises(ValueError):
         load_key(base64.b64encode(b"short").decode())
+
+
+async def test_the_hourly_purge_deletes_old_captures(
+    client: Any, verification: str, desk: Appointments, clock: Clock
+) -> None:
+    from signalling.keys import JOBS, VAULT
+
+    await client.app[VAULT].store(verification, "front", card())
+    await client.app[JOBS].purge.run()
+    async with desk.sessions() as session:
+        assert len((await session.scalars(select(Capture.id))).all()) == 1
+    clock.advance(days=7, minutes=1)
+    await client.app[JOBS].purge.run()
+    async with desk.sessions() as session:
+        assert (await session.scalars(select(Capture.id))).all() == []

@@ -8,6 +8,7 @@ websocket only, so a load balancer needs no sticky sessions.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import socketio
@@ -25,6 +26,7 @@ from signalling.keys import (
     APPOINTMENTS,
     CAPTURES,
     CLOCK,
+    JOBS,
     LOBBY,
     ROOM_STORE,
     SETTINGS,
@@ -106,6 +108,8 @@ def attach_realtime(app: web.Application) -> None:
     register_capture(citizens, clerks, lobby, checks, captures, vault, app[STAFF])
     app[CAPTURES] = captures
     app[VAULT] = vault
+    retention = timedelta(days=settings.capture_retention_days)
+    app[JOBS].also_purge(lambda: vault.purge(retention))
     namespaces = [citizens, clerks, DashboardNamespace(lobby, app[STAFF])]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
