@@ -164,6 +164,12 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyse(settings: Settings, args: argparse.Namespace) -> int:
+    from media.cli_analyse import main as analyse  # OpenCV and the OCR model load only here
+
+    return analyse(list(args.images), bool(args.json))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="buergerbuero", description="Virtuelles Bürgerbüro")
     commands = top.add_subparsers(dest="command", required=True)
@@ -177,6 +183,10 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("purge", help="erase personal data past the retention period").set_defaults(
         func=cmd_purge
     )
+    analyse = commands.add_parser("analyse", help="analyse ID document images (support)")
+    analyse.add_argument("images", nargs="+", metavar="IMAGE")
+    analyse.add_argument("--json", action="store_true", help="one JSON object per image")
+    analyse.set_defaults(func=cmd_analyse)
     clerk = commands.add_parser("clerk", help="staff accounts").add_subparsers(
         dest="action", required=True
     )

@@ -1,0 +1,155 @@
+"""Benchmark: document analysis (media.vision) on the ID specimens and on synthetic frames.
+
+Run: ``.venv/bin/python bench/documents.py [--frames N] [--seed S] [--samples DIR]``.
+
+Prints, for the specimens (../shared/data/id-samples) and for ``--frames`` synthetic 720p
+webcam frames made from the flat specimens (perspective, rotation, scale, blur, glare,
+JPEG; media.vision.synthetic):
+
+- MRZ exact-line rate and per-character accuracy (specimens with an ICAO MRZ);
+- invalid check digits caught (specimens whose printed MRZ does not validate);
+- quad IoU >= 0.9 rate (the annotated specimens, and every synthetic frame);
+- milliseconds per stage, p50 / p90 (quad, warp, quality, MRZ, portrait).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from media.vision import analyse, ocr
+from media.vision.analysis import DocumentAnalysis
+from media.vision.quad import Quad, quad_iou
+from media.vision.synthetic import webcam_frame
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "id-samples"
+ICAO = {"TD1", "TD2", "TD3"}
+FLAT = {"flat_specimen_render", "flat_render", "synthetic_render", "flat_scan"}
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.lines = self.exact = self.chars = self.correct = 0
+        self.failures: list[str] = []
+
+    def add(self, name: str, truth: list[str], found: DocumentAnalysis) -> None:
+        result = found.mrz_result
+        read = list(result.lines) if result else list(found.mrz.lines if found.mrz else [])
+        read += [""] * (len(truth) - len(read))
+        for expected, got in zip(truth, read, strict=False):
+            self.lines += 1
+            self.exact += expected == got
+            self.chars += len(expected)
+            # same length: position by position; otherwise nothing counts (a shifted line)
+            if len(got) == len(expected):
+                self.correct += sum(a == b for a, b in zip(expected, got, strict=True))
+        if read[: len(truth)] != truth:
+            self.failures.append(name)
+
+    def report(self, label: str) -> None:
+        if not self.lines:
+            return
+        print(
+            f"{label}: MRZ exact lines {self.exact}/{self.lines} "
+            f"({100 * self.exact / self.lines:.1f} %), characters "
+            f"{100 * self.correct / self.chars:.1f} %"
+        )
+        if self.failures:
+            print(f"  not exact: {', '.join(self.failures)}")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def load(entry: dict[str, Any], flags: int = cv2.IMREAD_COLOR) -> Any:
+    image = cv2.imread(str(SAMPLES / entry["file"]), flags)
+    if image is None:
+        raise SystemExit(f"cannot read {entry['file']}")
+    return image
+
+
+def main() -> None:
+    global SAMPLES
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60, help="synthetic frames (default 60)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--samples", type=Path, default=SAMPLES)
+    args = parser.parse_args()
+    SAMPLES = args.samples
+    entries: list[dict[str, Any]] = json.loads((SAMPLES / "manifest.json").read_text("utf-8"))
+    ocr.engine()  # model load is not part of any frame's time
+    timings: dict[str, list[float]] = defaultdict(list)
+
+    def timed(found: DocumentAnalysis) -> DocumentAnalysis:
+        for stage, ms in found.timings_ms.items():
+            timings[stage].append(ms)
+        timings["quad+warp+quality"].append(
+            sum(found.timings_ms.get(k, 0.0) for k in ("quad", "warp", "quality"))
+        )
+        return found
+
+    # --- specimens as stored
+    specimens, by_capture = Tally(), Tally()
+    invalid_total = invalid_caught = 0
+    quad_hits: list[bool] = []
+    for entry in entries:
+        fmt = str(entry.get("mrz_format") or "").split(" ")[0]
+        if not (entry["mrz"] and fmt in ICAO) and not entry["quad"]:
+            continue
+        found = timed(analyse(load(entry)))
+        if entry["quad"]:
+            quad_hits.append(
+                found.quad is not None and quad_iou(found.quad, Quad.of(entry["quad"])) >= 0.9
+            )
+        if not (entry["mrz"] and fmt in ICAO):
+            continue
+        specimens.add(entry["file"], entry["mrz"], found)
+        if entry["capture"] in FLAT:
+            by_capture.add(entry["file"], entry["mrz"], found)
+        if entry["mrz_valid"] is False:
+            invalid_total += 1
+            result = found.mrz_result
+            invalid_caught += result is not None and not result.valid
+    specimens.report("specimens, all ICAO MRZs")
+    by_capture.report("specimens, flat renders and scans")
+    print(f"invalid check digits caught: {invalid_caught}/{invalid_total}")
+    print(f"annotated quads IoU >= 0.9: {sum(quad_hits)}/{len(quad_hits)}")
+
+    # --- synthetic webcam frames of the flat specimens
+    flat = [e for e in entries if e["capture"] in FLAT and 1.3 < e["width"] / e["height"] < 1.75]
+    rng = np.random.default_rng(args.seed)
+    synthetic, ious = Tally(), []
+    for n in range(args.frames):
+        entry = flat[n % len(flat)]
+        frame = webcam_frame(load(entry, cv2.IMREAD_UNCHANGED), rng)
+        found = timed(analyse(frame.image))
+        ious.append(quad_iou(found.quad, frame.quad) if found.quad else 0.0)
+        fmt = str(entry.get("mrz_format") or "").split(" ")[0]
+        if entry["mrz"] and fmt in ICAO:
+            synthetic.add(f"{entry['file']}#{n}", entry["mrz"], found)
+    if ious:
+        good = sum(iou >= 0.9 for iou in ious)
+        print(
+            f"synthetic frames: quad IoU >= 0.9 {good}/{len(ious)} "
+            f"({100 * good / len(ious):.1f} %), median IoU {statistics.median(ious):.3f}"
+        )
+        synthetic.report("synthetic frames")
+
+    print("ms per stage (p50 / p90):")
+    for stage in ("quad", "warp", "quality", "quad+warp+quality", "mrz", "portrait", "total"):
+        values = timings.get(stage)
+        if values:
+            print(f"  {stage:18} {percentile(values, 50):7.1f} / {percentile(values, 90):7.1f}")
+
+
+if __name__ == "__main__":
+    main()
