@@ -33,6 +33,8 @@ test: check
 
 bench: $(STAMP)
 	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/realtime.py
+	$(BIN)/python bench/documents.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
