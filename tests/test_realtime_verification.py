@@ -43,6 +43,13 @@ async def test_clerk_checks_citizen_consents_and_types_the_code(
     assert started["ok"] is True and len(started["data"]["security_features"]) == 3
     assert (await citizen.next("verification_consent_requested"))["document_type"] == "id_card"
 
+    # A console that reloads mid-call gets the check in progress back.
+    reloaded = Peer("/clerk")
+    await reloaded.connect(base, await staff_cookie(staff, clerk))
+    resumed = await reloaded.call("verification_current")
+    assert resumed["data"]["verification_id"] == started["data"]["verification_id"]
+    await reloaded.disconnect()
+
     early = await anna.call("verification_record", {"step": "front_captured", "passed": True})
     assert early["ok"] is False and early["error"]["code"] == "conflict"
     assert (await citizen.call("verification_consent"))["ok"] is True

@@ -138,6 +138,13 @@ def register_verification(
         await tell_clerk(clerk_id, await checks.checklist(verification_id))
         return {"passed": passed}
 
+    async def resume(sid: str, _: Empty) -> Any:
+        """The check in progress, for a console that reloaded mid-call (or null)."""
+        _clerk, appointment_id = await clerk_call(sid)
+        verification_id = await checks.current(appointment_id)
+        return None if verification_id is None else as_json(await checks.checklist(verification_id))
+
+    clerks.command("verification_current", Empty, resume)
     clerks.command("verification_start", Start, start)
     clerks.command("verification_record", RecordStep, record)
     clerks.command("verification_send_code", Empty, send_code)

@@ -93,10 +93,23 @@
       this.say((this.texts.errors || {})[error.code] || error.message || this.texts.failed);
     }
 
-    /** A new call: nothing checked yet. */
+    /** A call (new, or rejoined after a reload): show the check in progress, if any. */
     callStarted() {
       this.inCall = true;
       this.reset();
+      this.resume();
+    }
+
+    async resume() {
+      try {
+        const checklist = await BB.request(this.socket, "verification_current", {});
+        if (checklist && this.inCall) {
+          $("verification-body").hidden = false;
+          this.render(checklist);
+        }
+      } catch (error) {
+        this.error(error);
+      }
     }
 
     callEnded() {
