@@ -50,9 +50,10 @@ class Jobs:
         """Add a deletion to the hourly purge (e.g. ID captures past their period)."""
         self._purges.append(purge)
 
-    async def _purge_all(self) -> None:
-        for purge in self._purges:
-            await purge()
+    async def _purge_all(self) -> object:
+        """Run every purge; returns the first's result (appointments erased)."""
+        results = [await purge() for purge in self._purges]
+        return results[0]
 
     @property
     def all(self) -> tuple[Job, ...]:

@@ -2,9 +2,11 @@
 
 The citizen's browser sends ``capture_offer`` (a receive-only offer for the server,
 made after its ICE gathering completed) and gets the answer in the ack. The clerk's
-``capture_take`` grabs the newest frame of that peer, analyses it in an executor
-(never on the event loop), marks it as a copy, encrypts and stores it, and answers
-with the analysis and a short-lived link to view it.
+``capture_take`` grabs the newest frame of that peer, finds and flattens the document
+in an executor (never on the event loop), marks it as a copy, encrypts and stores
+it, and answers with the quality verdict and a short-lived link to view it. The MRZ
+is read afterwards and pushed as ``capture_analysed``; it counts as read once two
+captures of the same check agree.
 
 The capture peer lives in the process that holds the citizen's socket; this version
 expects the clerk's socket in the same process (one node, or sticky routing of a
@@ -15,25 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints
 
 from media.capture import CaptureRegistry, CloseReason
 from media.copies import Image
+from media.mrz import MrzResult
 from media.vault import CaptureVault
+from media.vision.analysis import MrzConsensus, analyse
 from office.errors import Conflict
 from office.staff import Staff
 from office.verification import Verifications
 from rooms.errors import NotInCall
-from signalling.realtime.lobby import Lobby
+from signalling.realtime.lobby import CLERK_NS, Lobby, clerk_room
 from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
 from signalling.realtime.protocol import MAX_SDP, Empty, Payload
 
 log = logging.getLogger(__name__)
-
-Analyser = Callable[[Image], dict[str, Any]]
 
 
 class Offer(Payload):
@@ -53,9 +55,11 @@ def register_capture(
     registry: CaptureRegistry,
     vault: CaptureVault,
     staff: Staff,
-    analyse: Analyser | None = None,
 ) -> None:
     store = lobby.store
+    # Per verification: an MRZ counts only when two captures read the same valid lines.
+    consensus: dict[str, MrzConsensus] = {}
+    reading: set[asyncio.Task[None]] = set()
 
     async def offer(sid: str, payload: Offer) -> Any:
         appointment_id: str = citizens.members[sid]
@@ -65,6 +69,27 @@ def register_capture(
             raise Conflict("Es läuft keine Identitätsprüfung.")
         _session, answer = await registry.open(appointment_id, payload.sdp)
         return {"type": "answer", "sdp": answer}
+
+    async def read_mrz(clerk_id: int, verification_id: str, capture_id: str, frame: Image) -> None:
+        """The slow part, after the clerk already has the capture and its verdict."""
+        loop = asyncio.get_running_loop()
+        try:
+            full = await loop.run_in_executor(None, analyse, frame)
+        except Exception:
+            log.exception("MRZ reading of capture %s failed", capture_id)
+            return
+        agreed = consensus.setdefault(verification_id, MrzConsensus()).offer(full.mrz_result)
+        await lobby.sio.emit(
+            "capture_analysed",
+            {
+                "capture_id": capture_id,
+                "analysis": full.to_json(),
+                "mrz_accepted": agreed is not None,
+                "mrz_fields": mrz_fields(agreed) if agreed else None,
+            },
+            to=clerk_room(clerk_id),
+            namespace=CLERK_NS,
+        )
 
     async def take(sid: str, payload: Take) -> Any:
         clerk_id: int = clerks.members[sid]
@@ -79,18 +104,31 @@ def register_capture(
         if frame is None:
             raise Conflict("Von der Kamera der Person kommt noch kein Bild.")
         loop = asyncio.get_running_loop()
-        analysis = await loop.run_in_executor(None, analyse, frame) if analyse else {}
+        # Outline, flattening and quality first (tens of milliseconds); the MRZ follows.
+        quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
+        document = payload.kind in ("front", "back", "tilt_a", "tilt_b")
+        if document and payload.german_id and quick.warped is None:
+            # Without the card's outline the CAN cannot be found, so no copy may be kept.
+            raise Conflict("Der Ausweis ist nicht ganz im Bild. Bitte noch einmal aufnehmen.")
+        image = quick.warped if document and quick.warped is not None else frame
         stored = await vault.store(
-            verification_id, payload.kind, frame, german_id_front=payload.german_id
+            verification_id, payload.kind, image, german_id_front=payload.german_id
         )
+        if document and quick.found:
+            task = asyncio.create_task(
+                read_mrz(clerk_id, verification_id, stored.capture_id, frame)
+            )
+            reading.add(task)
+            task.add_done_callback(reading.discard)
         viewer = await staff.get(clerk_id)
         return {
             "capture_id": stored.capture_id,
             "kind": stored.kind,
             "view_url": f"/erfassungen/{await vault.link(stored.capture_id, viewer)}",
-            "width": int(frame.shape[1]),
-            "height": int(frame.shape[0]),
-            "analysis": analysis,
+            "width": int(image.shape[1]),
+            "height": int(image.shape[0]),
+            "flattened": image is quick.warped,
+            "analysis": quick.to_json(),
         }
 
     async def stop(sid: str, _: Empty) -> Any:
@@ -103,3 +141,16 @@ def register_capture(
     citizens.command("capture_offer", Offer, offer)
     clerks.command("capture_take", Take, take)
     clerks.command("capture_stop", Empty, stop)
+
+
+def mrz_fields(result: MrzResult) -> dict[str, Any]:
+    """The accepted MRZ's fields for the console (dates as ISO strings)."""
+    return {
+        "document_number": result.document_number,
+        "surname": result.surname,
+        "given_names": result.given_names,
+        "birth_date": result.birth_date.isoformat() if result.birth_date else None,
+        "expiry_date": result.expiry_date.isoformat() if result.expiry_date else None,
+        "nationality": result.nationality,
+        "issuing_state": result.issuing_state,
+    }

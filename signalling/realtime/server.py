@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import socketio
@@ -17,7 +16,6 @@ from aiohttp import web
 from aiortc import RTCIceServer
 
 from media.capture import CaptureRegistry
-from media.copies import Image
 from media.vault import CaptureVault
 from office.verification import Verifications
 from office.visits import Visits
@@ -66,13 +64,6 @@ def ice_config(settings: Settings) -> IceConfig:
     )
 
 
-def analyse_capture(frame: Image) -> dict[str, Any]:
-    """What the clerk's console shows of a capture; runs in an executor thread."""
-    from media.vision.analysis import analyse  # loads OpenCV's models on first use
-
-    return analyse(frame).to_json()
-
-
 def secret_of(app: web.Application) -> str:
     return app[SETTINGS].signing_key()
 
@@ -114,9 +105,7 @@ def attach_realtime(app: web.Application) -> None:
         allow_loopback=settings.capture_allow_loopback,
     )
     vault = CaptureVault(app[APPOINTMENTS], settings.capture_key_bytes(), app[SIGNER])
-    register_capture(
-        citizens, clerks, lobby, checks, captures, vault, app[STAFF], analyse=analyse_capture
-    )
+    register_capture(citizens, clerks, lobby, checks, captures, vault, app[STAFF])
     app[CAPTURES] = captures
     app[VAULT] = vault
     retention = timedelta(days=settings.capture_retention_days)

@@ -83,6 +83,8 @@
       socket.on("verification_updated", (checklist) => {
         if (this.inCall) this.render(checklist);
       });
+      // The MRZ is read after the capture's first answer; it arrives on its own.
+      socket.on("capture_analysed", (result) => this.showMrz(result));
     }
 
     say(text) {
@@ -230,6 +232,7 @@
       const name = (texts.kinds || {})[shot.kind] || shot.kind;
       const figure = element("figure", { className: "bb-verification__capture" });
       figure.dataset.kind = shot.kind;
+      figure.dataset.captureId = shot.capture_id;
       const image = element("img", {
         src: shot.view_url,
         alt: texts.capture_alt.replace("{kind}", name),
@@ -244,6 +247,26 @@
       else figure.append(element("p", { className: "kern-hint", textContent: texts.no_analysis }));
       $("verification-captures").prepend(figure);
       this.say(texts.captured.replace("{kind}", name));
+    }
+
+    showMrz(result) {
+      const figure = document.querySelector(
+        `#verification-captures figure[data-capture-id="${CSS.escape(result.capture_id)}"]`
+      );
+      if (!figure) return;
+      const texts = this.texts;
+      const mrz = (result.analysis && result.analysis.mrz) || null;
+      const section = element("section", { className: "bb-verification__mrz" });
+      section.append(element("h4", { className: "kern-heading-small", textContent: "MRZ" }));
+      let status;
+      if (result.mrz_accepted) status = texts.mrz_accepted || "MRZ gelesen: zwei Aufnahmen stimmen überein.";
+      else if (mrz && mrz.valid) status = texts.mrz_once || "MRZ gelesen; zur Sicherheit bitte eine zweite Aufnahme.";
+      else status = texts.mrz_unread || "MRZ nicht lesbar.";
+      section.append(element("p", { className: "kern-body", textContent: status }));
+      if (result.mrz_fields) section.append(describe(result.mrz_fields, texts));
+      else if (mrz) section.append(describe({ lines: mrz.lines, checks: mrz.checks }, texts));
+      figure.append(section);
+      this.say(status);
     }
 
     async sendCode() {
@@ -453,6 +476,26 @@
         if (peer === this.peer) BB.say(status, this.texts.capture_failed);
         console.warn("capture peer failed", error.code || error);
       }
+    }
+
+    showMrz(result) {
+      const figure = document.querySelector(
+        `#verification-captures figure[data-capture-id="${CSS.escape(result.capture_id)}"]`
+      );
+      if (!figure) return;
+      const texts = this.texts;
+      const mrz = (result.analysis && result.analysis.mrz) || null;
+      const section = element("section", { className: "bb-verification__mrz" });
+      section.append(element("h4", { className: "kern-heading-small", textContent: "MRZ" }));
+      let status;
+      if (result.mrz_accepted) status = texts.mrz_accepted || "MRZ gelesen: zwei Aufnahmen stimmen überein.";
+      else if (mrz && mrz.valid) status = texts.mrz_once || "MRZ gelesen; zur Sicherheit bitte eine zweite Aufnahme.";
+      else status = texts.mrz_unread || "MRZ nicht lesbar.";
+      section.append(element("p", { className: "kern-body", textContent: status }));
+      if (result.mrz_fields) section.append(describe(result.mrz_fields, texts));
+      else if (mrz) section.append(describe({ lines: mrz.lines, checks: mrz.checks }, texts));
+      figure.append(section);
+      this.say(status);
     }
 
     async sendCode() {
