@@ -24,8 +24,8 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 # The WebRTC browser tests run in a network namespace with only loopback (see
-# tests/test_browser_call.py): nothing binds the machine's real interfaces.
-WEBRTC_TESTS := tests/test_browser_call.py tests/test_browser_verification.py
+# tests/webrtc/conftest.py): nothing binds the machine's real interfaces.
+WEBRTC_TESTS := tests/webrtc
 
 test: check
 	$(BIN)/pytest -n 2 $(addprefix --ignore=,$(WEBRTC_TESTS))

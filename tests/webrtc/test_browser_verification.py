@@ -13,7 +13,7 @@ Run it in a loopback-only network namespace (capture_allow_loopback is set):
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -22,20 +22,16 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from office.catalogue import Town
 from office.tokens import Audience
 from office.verification import CLERK_STEPS, Step, Verifications
-from signalling.app import create_app
 from signalling.keys import APPOINTMENTS, JOBS, STAFF
-from signalling.settings import Mode, Settings
-from tests.browser import accessibility_violations, chromium
-from tests.conftest import REQUIRE_SERVICES, SECRET
-from tests.support import free_port
-from tests.test_browser_call import MEDIA_MS, WAIT_MS, book_soon, new_page, open_all_day
+from signalling.settings import Settings
+from tests.browser import accessibility_violations
+from tests.conftest import SECRET
+from tests.webrtc.test_browser_call import MEDIA_MS, WAIT_MS, book_soon, new_page, open_all_day
 
-SPECIMEN = Path(__file__).resolve().parents[2] / "shared/data/id-samples/deu_idcard_2021_front.png"
+SPECIMEN = Path(__file__).resolve().parents[3] / "shared/data/id-samples/deu_idcard_2021_front.png"
 FRAME_SIZE = (1280, 720)
 
 # The clerk page's labels for the steps (console.html, #verification-texts).
@@ -77,62 +73,10 @@ def write_card_camera(path: Path, frames: int = 4) -> Path:
 
 
 @pytest.fixture
-def port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def settings(tmp_path: Path, port: int) -> Settings:
-    return Settings(
-        _env_file=None,
-        mode=Mode.DEMO,
-        secret_key=SECRET,
-        database_url=f"sqlite:///{tmp_path / 'verification.db'}",
-        redis_url=None,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=tmp_path / "var",
-        capture_allow_loopback=True,  # the namespace has nothing but loopback
-    )
-
-
-@pytest.fixture
-def database_url(settings: Settings) -> str:
-    return str(settings.database_url)
-
-
-@pytest.fixture
-def app(settings: Settings, town: Town, engine: AsyncEngine) -> web.Application:
-    bookable_now = town.model_copy(
-        update={"booking": town.booking.model_copy(update={"lead_minutes": 0})}
-    )
-    return create_app(settings, town=bookable_now, run_jobs=False)
-
-
-@pytest.fixture
-async def server(app: web.Application, port: int) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
-
-
-@pytest.fixture
 def fake_camera(tmp_path: Path) -> Iterator[Path]:
     path = write_card_camera(tmp_path / "card.y4m")
     yield path
     path.unlink()
-
-
-@pytest.fixture
-async def browser(fake_camera: Path) -> AsyncIterator[Browser]:
-    try:
-        async with chromium(fake_camera) as launched:
-            yield launched
-    except FileNotFoundError as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
 
 
 def mailed_code(outbox: Path) -> str:

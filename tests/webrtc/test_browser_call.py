@@ -14,7 +14,7 @@ address: the Socket.IO origin check compares the two.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,20 +22,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from office.appointments import Appointments
-from office.catalogue import Town
 from office.models import Appointment, SpecialHours
 from office.staff import WorkingTime
 from office.tokens import Audience
-from signalling.app import create_app
 from signalling.keys import APPOINTMENTS, SESSIONS, STAFF
-from signalling.settings import Mode, Settings
-from tests.browser import accessibility_violations, chromium
-from tests.conftest import REQUIRE_SERVICES, SECRET
+from tests.browser import accessibility_violations
 from tests.realtime import book_at
-from tests.support import free_port
 
 WAIT_MS = 10_000  # Playwright's own default is 30 s: fail sooner, and say where
 MEDIA_MS = 20_000  # first frames: ICE and the decoder on a busy 2-core machine
@@ -58,49 +52,7 @@ def write_fake_camera(path: Path, frames: int = 60) -> Path:
     return path
 
 
-# -- an app on the real clock, open all day, on its own port --------------------------
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'call.db'}"
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, port: int) -> Settings:
-    # Demo mode: production insists on an https:// public URL, and the browser must
-    # reach the server at exactly its public URL (the Socket.IO origin check).
-    return Settings(
-        _env_file=None,
-        mode=Mode.DEMO,
-        secret_key=SECRET,
-        database_url=database_url,
-        redis_url=None,
-        public_url=f"http://127.0.0.1:{port}",
-        data_dir=tmp_path / "var",
-    )
-
-
-@pytest.fixture
-def app(settings: Settings, town: Town, engine: AsyncEngine) -> web.Application:
-    bookable_now = town.model_copy(
-        update={"booking": town.booking.model_copy(update={"lead_minutes": 0})}
-    )
-    return create_app(settings, town=bookable_now, run_jobs=False)  # the real clock
-
-
-@pytest.fixture
-async def server(app: web.Application, port: int) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+# -- the fake camera (the app, server and browser come from conftest.py) ---------------
 
 
 @pytest.fixture
@@ -108,17 +60,6 @@ def fake_camera(tmp_path: Path) -> Iterator[Path]:
     path = write_fake_camera(tmp_path / "camera.y4m")
     yield path
     path.unlink()
-
-
-@pytest.fixture
-async def browser(fake_camera: Path) -> AsyncIterator[Browser]:
-    try:
-        async with chromium(fake_camera) as launched:
-            yield launched
-    except FileNotFoundError as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
 
 
 async def open_all_day(app: web.Application) -> int:
