@@ -386,6 +386,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "encrypted and deleted after at most 7 days.",
     ),
     "verification_consent_accept": ("Einverstanden", "I agree"),
+    "verification_guidance_ok": (
+        "Gut so – bitte halten Sie den Ausweis ruhig.",
+        "Good – please hold the document still.",
+    ),
     "verification_capture_hint": (
         "Bitte halten Sie Ihren Ausweis in die Kamera.",
         "Please hold your ID document up to the camera.",

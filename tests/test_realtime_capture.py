@@ -101,6 +101,11 @@ async def test_clerk_captures_the_card_and_only_staff_of_the_call_see_it(
         assert second["mrz_fields"]["document_number"] == "L01X00T47"
         assert second["mrz_fields"]["surname"] == "MUSTERMANN"
 
+        # Meanwhile the citizen is told what the camera shows of the card.
+        guidance = await citizen.next("capture_guidance", within=10)
+        assert guidance["found"] is True
+        assert guidance["verdict"] in ("ok", "retry") and isinstance(guidance["hints"], list)
+
         # The clerk of the call sees the capture through its link; nobody else does.
         seen = await client.get(shot["view_url"], headers={"Cookie": annas_cookie})
         assert seen.status == 200 and seen.headers["Content-Type"] == "image/jpeg"

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints
 
-from media.capture import CaptureRegistry, CloseReason
+from media.capture import CaptureRegistry, CaptureSession, CloseReason
 from media.copies import Image
 from media.mrz import MrzResult
 from media.vault import CaptureVault
@@ -31,11 +31,12 @@ from office.errors import Conflict
 from office.staff import Staff
 from office.verification import Verifications
 from rooms.errors import NotInCall
-from signalling.realtime.lobby import CLERK_NS, Lobby, clerk_room
+from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
 from signalling.realtime.protocol import MAX_SDP, Empty, Payload
 
 log = logging.getLogger(__name__)
+GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
 
 
 class Offer(Payload):
@@ -60,6 +61,32 @@ def register_capture(
     # Per verification: an MRZ counts only when two captures read the same valid lines.
     consensus: dict[str, MrzConsensus] = {}
     reading: set[asyncio.Task[None]] = set()
+    guiding: dict[str, asyncio.Task[None]] = {}
+
+    async def guide(appointment_id: str, session: CaptureSession) -> None:
+        """Tell the citizen, about twice a second, what the camera shows of the document
+        ("Bitte näher an die Kamera", glare …), while the capture peer runs."""
+        loop = asyncio.get_running_loop()
+        last: dict[str, Any] | None = None
+        while not session.closed:
+            frame = session.latest_frame()
+            if frame is not None:
+                quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
+                quality = quick.quality
+                advice = {
+                    "found": quick.found,
+                    "verdict": quality.verdict,
+                    "hints": list(quality.hints),
+                }
+                if advice != last:
+                    last = advice
+                    await lobby.sio.emit(
+                        "capture_guidance",
+                        advice,
+                        to=citizen_room(appointment_id),
+                        namespace=CITIZEN_NS,
+                    )
+            await asyncio.sleep(GUIDANCE_SECONDS)
 
     async def offer(sid: str, payload: Offer) -> Any:
         appointment_id: str = citizens.members[sid]
@@ -67,7 +94,12 @@ def register_capture(
             raise NotInCall()
         if await checks.current(appointment_id) is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")
-        _session, answer = await registry.open(appointment_id, payload.sdp)
+        session, answer = await registry.open(appointment_id, payload.sdp)
+        if (previous := guiding.pop(appointment_id, None)) is not None:
+            previous.cancel()
+        task = asyncio.create_task(guide(appointment_id, session), name=f"guide-{appointment_id}")
+        guiding[appointment_id] = task
+        task.add_done_callback(lambda done: _forget(guiding, appointment_id, done))
         return {"type": "answer", "sdp": answer}
 
     async def read_mrz(clerk_id: int, verification_id: str, capture_id: str, frame: Image) -> None:
@@ -141,6 +173,13 @@ def register_capture(
     citizens.command("capture_offer", Offer, offer)
     clerks.command("capture_take", Take, take)
     clerks.command("capture_stop", Empty, stop)
+
+
+def _forget(tasks: dict[str, asyncio.Task[None]], key: str, done: asyncio.Task[None]) -> None:
+    if tasks.get(key) is done:
+        del tasks[key]
+    if not done.cancelled() and (exc := done.exception()) is not None:
+        log.error("capture guidance for %s failed: %r", key, exc)
 
 
 def mrz_fields(result: MrzResult) -> dict[str, Any]:

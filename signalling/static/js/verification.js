@@ -418,6 +418,14 @@
         $("consent-heading").focus();
       });
       $("consent-accept").addEventListener("click", () => this.consent());
+      // The server looks at the capture camera about twice a second and says what to
+      // change (closer, glare, the whole card in view); the hints come in German.
+      socket.on("capture_guidance", ({ verdict, hints }) => {
+        const hint = $("capture-hint");
+        hint.hidden = false;
+        hint.textContent =
+          verdict === "ok" ? this.texts.guidance_ok : hints[0] || hint.textContent;
+      });
       socket.on("verification_code_requested", () => {
         $("verification-panel").hidden = false;
         $("code-form").hidden = false;
