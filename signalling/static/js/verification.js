@@ -486,26 +486,6 @@
       }
     }
 
-    showMrz(result) {
-      const figure = document.querySelector(
-        `#verification-captures figure[data-capture-id="${CSS.escape(result.capture_id)}"]`
-      );
-      if (!figure) return;
-      const texts = this.texts;
-      const mrz = (result.analysis && result.analysis.mrz) || null;
-      const section = element("section", { className: "bb-verification__mrz" });
-      section.append(element("h4", { className: "kern-heading-small", textContent: "MRZ" }));
-      let status;
-      if (result.mrz_accepted) status = texts.mrz_accepted || "MRZ gelesen: zwei Aufnahmen stimmen überein.";
-      else if (mrz && mrz.valid) status = texts.mrz_once || "MRZ gelesen; zur Sicherheit bitte eine zweite Aufnahme.";
-      else status = texts.mrz_unread || "MRZ nicht lesbar.";
-      section.append(element("p", { className: "kern-body", textContent: status }));
-      if (result.mrz_fields) section.append(describe(result.mrz_fields, texts));
-      else if (mrz) section.append(describe({ lines: mrz.lines, checks: mrz.checks }, texts));
-      figure.append(section);
-      this.say(status);
-    }
-
     async sendCode() {
       const input = $("code-input");
       const code = input.value.trim();
