@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
 from office.appointments import Appointments
@@ -128,6 +129,16 @@ class Verifications:
             )
         return verified is not None
 
+    @staticmethod
+    async def _pending(session: AsyncSession, verification_id: str) -> VerificationRecord:
+        """The verification, locked for the change, or why it cannot change any more."""
+        record = await session.get(VerificationRecord, verification_id, with_for_update=True)
+        if record is None:
+            raise NotFound()
+        if record.outcome != Outcome.PENDING:
+            raise Conflict("Die Identitätsprüfung ist bereits abgeschlossen.")
+        return record
+
     # -- the clerk's steps -----------------------------------------------------------
 
     async def start(self, appointment_id: str, clerk_id: int, document_type: str) -> Checklist:
@@ -193,11 +204,7 @@ class Verifications:
     ) -> None:
         now = self.desk.now()
         async with self.desk.sessions() as session, session.begin():
-            record = await session.get(VerificationRecord, verification_id, with_for_update=True)
-            if record is None:
-                raise NotFound()
-            if record.outcome != Outcome.PENDING:
-                raise Conflict("Die Identitätsprüfung ist bereits abgeschlossen.")
+            record = await self._pending(session, verification_id)
             if step in CAPTURE_STEPS and not any(
                 s.step == Step.CONSENT and s.passed for s in record.steps
             ):
@@ -234,11 +241,7 @@ class Verifications:
         code = f"{secrets.randbelow(10**6):06d}"
         now = self.desk.now()
         async with self.desk.sessions() as session, session.begin():
-            record = await session.get(VerificationRecord, verification_id, with_for_update=True)
-            if record is None:
-                raise NotFound()
-            if record.outcome != Outcome.PENDING:
-                raise Conflict("Die Identitätsprüfung ist bereits abgeschlossen.")
+            record = await self._pending(session, verification_id)
             appointment = await session.get(Appointment, record.appointment_id)
             if appointment is None or appointment.email is None:
                 raise Conflict("Für diesen Termin ist keine E-Mail-Adresse mehr gespeichert.")
@@ -261,11 +264,7 @@ class Verifications:
         code = code.strip()
         now = self.desk.now()
         async with self.desk.sessions() as session, session.begin():
-            record = await session.get(VerificationRecord, verification_id, with_for_update=True)
-            if record is None:
-                raise NotFound()
-            if record.outcome != Outcome.PENDING:
-                raise Conflict("Die Identitätsprüfung ist bereits abgeschlossen.")
+            record = await self._pending(session, verification_id)
             if record.otp_hash is None or record.otp_expires_at is None:
                 raise Conflict("Bitte lassen Sie sich zuerst einen Code senden.")
             if record.otp_expires_at <= now or record.otp_attempts >= MAX_CODE_ATTEMPTS:
@@ -313,11 +312,7 @@ class Verifications:
             raise InvalidInput({"outcome": "Ergebnis: verifiziert oder gescheitert."})
         now = self.desk.now()
         async with self.desk.sessions() as session, session.begin():
-            record = await session.get(VerificationRecord, verification_id, with_for_update=True)
-            if record is None:
-                raise NotFound()
-            if record.outcome != Outcome.PENDING:  # a concurrent finish won
-                raise Conflict("Die Identitätsprüfung ist bereits abgeschlossen.")
+            record = await self._pending(session, verification_id)  # a concurrent finish won?
             record.outcome = outcome
             record.failure_reason = reason.strip()[:300] if reason else None
             record.finished_at = now
