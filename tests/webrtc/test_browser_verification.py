@@ -151,6 +151,10 @@ async def test_clerk_verifies_the_citizens_identity_card(
         "Die Kamera ist für die Aufnahme verbunden.", timeout=MEDIA_MS
     )
     await expect(consent_row).to_contain_text("bestanden")
+    # The server looks at the capture camera and tells the citizen what to change.
+    await expect(page.locator("#capture-guidance")).to_have_text(
+        re.compile(r"\S"), timeout=MEDIA_MS
+    )
 
     # The clerk captures the front until the server's peer has a frame (time-boxed).
     capture = console.locator("#verification-captures figure[data-kind=front]")

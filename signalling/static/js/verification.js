@@ -261,12 +261,13 @@
       let status;
       if (result.mrz_accepted) status = texts.mrz_accepted || "MRZ gelesen: zwei Aufnahmen stimmen überein.";
       else if (mrz && mrz.valid) status = texts.mrz_once || "MRZ gelesen; zur Sicherheit bitte eine zweite Aufnahme.";
-      else status = texts.mrz_unread || "MRZ nicht lesbar.";
+      else status = texts.mrz_unread || "Keine lesbare MRZ auf dieser Aufnahme.";
       section.append(element("p", { className: "kern-body", textContent: status }));
       if (result.mrz_fields) section.append(describe(result.mrz_fields, texts));
       else if (mrz) section.append(describe({ lines: mrz.lines, checks: mrz.checks }, texts));
+      // Only in the capture's own figure: the result arrives whenever the reading is
+      // done, and must not overwrite what the status line says about later actions.
       figure.append(section);
-      this.say(status);
     }
 
     async sendCode() {
@@ -412,6 +413,7 @@
         $("consent-panel").hidden = false;
         $("consent-document").textContent = (this.texts.documents || {})[type] || type;
         $("capture-hint").hidden = true;
+        BB.say($("capture-guidance"), "");
         $("code-form").hidden = true;
         BB.say($("verification-outcome"), "");
         BB.say($("verification-status"), "");
@@ -421,10 +423,8 @@
       // The server looks at the capture camera about twice a second and says what to
       // change (closer, glare, the whole card in view); the hints come in German.
       socket.on("capture_guidance", ({ verdict, hints }) => {
-        const hint = $("capture-hint");
-        hint.hidden = false;
-        hint.textContent =
-          verdict === "ok" ? this.texts.guidance_ok : hints[0] || hint.textContent;
+        if ($("capture-hint").hidden) return; // no capture running on this page
+        BB.say($("capture-guidance"), verdict === "ok" ? this.texts.guidance_ok : hints[0] || "");
       });
       socket.on("verification_code_requested", () => {
         $("verification-panel").hidden = false;
@@ -442,6 +442,7 @@
         $("verification-panel").hidden = false;
         $("consent-panel").hidden = true;
         $("capture-hint").hidden = true;
+        BB.say($("capture-guidance"), "");
         $("code-form").hidden = true;
         BB.say($("verification-outcome"), (this.texts.outcomes || {})[outcome] || outcome);
       });
@@ -456,6 +457,7 @@
       $("verification-panel").hidden = true;
       $("consent-panel").hidden = true;
       $("capture-hint").hidden = true;
+      BB.say($("capture-guidance"), "");
       $("code-form").hidden = true;
     }
 
