@@ -27,7 +27,6 @@ from office.models import Appointment, Role
 from office.staff import Staff
 from rooms.store import RoomStore
 from signalling.realtime.protocol import MAX_SDP
-from tests import realtime_fixtures
 from tests.realtime import Peer, book_at, staff_cookie
 from tests.realtime_fixtures import (
     CANDIDATE,
@@ -41,14 +40,6 @@ from tests.realtime_fixtures import (
     new_peer,
 )
 from tests.support import Clock
-
-# Shared fixtures (tests/realtime_fixtures.py), registered for this module.
-backend_fixture = realtime_fixtures.backend_fixture
-base_fixture = realtime_fixtures.base_fixture
-redis_db_fixture = realtime_fixtures.redis_db_fixture
-settings_fixture = realtime_fixtures.settings_fixture
-settings_update_fixture = realtime_fixtures.settings_update_fixture
-store_fixture = realtime_fixtures.store_fixture
 
 ACK_TIMEOUT = 1.0
 MAX_MESSAGE = 2 * MAX_SDP - 1024  # leaves room for the event name and the framing

@@ -19,7 +19,6 @@ from office.staff import Staff
 from rooms.store import RoomStore
 from signalling.app import create_app
 from signalling.settings import Settings
-from tests import realtime_fixtures
 from tests.realtime import book_at, citizen_cookie, staff_cookie
 from tests.realtime_fixtures import (
     ANSWER,
@@ -40,13 +39,6 @@ from tests.realtime_fixtures import (
     waiting_ids,
 )
 from tests.support import Clock
-
-# Shared fixtures (tests/realtime_fixtures.py), registered for this module.
-backend_fixture = realtime_fixtures.backend_fixture
-base_fixture = realtime_fixtures.base_fixture
-settings_fixture = realtime_fixtures.settings_fixture
-settings_update_fixture = realtime_fixtures.settings_update_fixture
-store_fixture = realtime_fixtures.store_fixture
 
 pytestmark = pytest.mark.parametrize("backend", ["redis"])
 FLUSH_DB = 11

@@ -11,7 +11,6 @@ import pytest
 from office.appointments import Appointments
 from office.staff import Staff
 from rooms.store import RoomStore
-from tests import realtime_fixtures
 from tests.realtime import Peer, book_at, staff_cookie
 from tests.realtime_fixtures import (
     ANSWER,
@@ -31,13 +30,6 @@ from tests.realtime_fixtures import (
     waiting_ids,
 )
 from tests.support import Clock
-
-# Shared fixtures (tests/realtime_fixtures.py), registered for this module.
-backend_fixture = realtime_fixtures.backend_fixture
-base_fixture = realtime_fixtures.base_fixture
-redis_db_fixture = realtime_fixtures.redis_db_fixture
-settings_fixture = realtime_fixtures.settings_fixture
-store_fixture = realtime_fixtures.store_fixture
 
 GRACE = 1.0
 

@@ -15,7 +15,6 @@ from office.models import Role
 from office.staff import Staff
 from rooms.store import RoomStore
 from signalling.keys import LOBBY
-from tests import realtime_fixtures
 from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
 from tests.realtime_fixtures import (
     SLOT,
@@ -32,14 +31,6 @@ from tests.realtime_fixtures import (
     waiting_ids,
 )
 from tests.support import Clock
-
-# Shared fixtures (tests/realtime_fixtures.py), registered for this module.
-backend_fixture = realtime_fixtures.backend_fixture
-base_fixture = realtime_fixtures.base_fixture
-redis_db_fixture = realtime_fixtures.redis_db_fixture
-settings_fixture = realtime_fixtures.settings_fixture
-settings_update_fixture = realtime_fixtures.settings_update_fixture
-store_fixture = realtime_fixtures.store_fixture
 
 
 def standing(position: int, estimate: int | None, online: int) -> dict[str, Any]:
