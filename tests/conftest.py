@@ -65,6 +65,15 @@ def postgres_url() -> Iterator[str]:
         asyncio.run(run(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
         _unavailable(f"PostgreSQL at {admin.render_as_string()}", exc)
+    # A connection that a failed test leaves idle inside a transaction would hold its
+    # row locks for ever and make every later test wait on them: the server ends such
+    # sessions, and a test waiting on a lock fails instead of stalling the run.
+    asyncio.run(
+        run(
+            f"ALTER DATABASE \"{name}\" SET idle_in_transaction_session_timeout = '30s';"
+            f"ALTER DATABASE \"{name}\" SET lock_timeout = '30s'"
+        )
+    )
     url = admin.set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     asyncio.run(_migrate(engine))
