@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import cast
 
@@ -40,6 +42,8 @@ from av import VideoFrame
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
+RECENT_FRAMES = 6  # kept for a capture to choose from ...
+RECENT_SPACING = 0.15  # ... one every 150 ms: about the last second
 PC_CLOSE_SECONDS = 5.0  # aiortc's close() sends DTLS close_notify; never hang shutdown on it
 
 BgrImage = npt.NDArray[np.uint8]
@@ -177,6 +181,10 @@ class CaptureSession:
         self._latest_at: float | None = None
         self._latest_seen = False
         self._converted: tuple[VideoFrame, BgrImage] | None = None
+        # A few earlier frames, spaced out, so a capture can take the sharpest of the
+        # last second instead of whatever frame is newest at the click.
+        self._recent: deque[VideoFrame] = deque(maxlen=RECENT_FRAMES)
+        self._recent_at = -math.inf
 
     # -- negotiation ---------------------------------------------------------------
 
@@ -276,10 +284,14 @@ class CaptureSession:
                 continue
             if self._latest is not None and not self._latest_seen:
                 self.frames_dropped += 1
+            now = time.monotonic()
             self._latest = frame
-            self._latest_at = time.monotonic()
+            self._latest_at = now
             self._latest_seen = False
             self.frames_received += 1
+            if now - self._recent_at >= RECENT_SPACING:
+                self._recent.append(frame)
+                self._recent_at = now
 
     def latest_frame(self) -> BgrImage | None:
         """The newest frame as a read-only BGR array (height x width x 3), or None.
@@ -291,13 +303,31 @@ class CaptureSession:
         if frame is None:
             return None
         self._latest_seen = True
+        return self._convert(frame)
+
+    def _convert(self, frame: VideoFrame) -> BgrImage:
         cached = self._converted
         if cached is not None and cached[0] is frame:
             return cached[1]
         image = cast(BgrImage, frame.to_ndarray(format="bgr24"))  # bgr24 is 8 bits a channel
         image.flags.writeable = False  # shared by every caller: copy before drawing on it
-        self._converted = (frame, image)
+        if frame is self._latest:
+            self._converted = (frame, image)
         return image
+
+    def recent_frames(self) -> list[BgrImage]:
+        """The last second of video as a few BGR arrays, oldest first, newest last.
+
+        Safe to call from an executor thread: the frames are copied out of the
+        session's buffer before they are converted (a few ms each at 720p).
+        """
+        frames = list(self._recent)
+        latest = self._latest
+        if latest is not None and (not frames or frames[-1] is not latest):
+            frames.append(latest)
+        if latest is not None:
+            self._latest_seen = True
+        return [self._convert(frame) for frame in frames]
 
     @property
     def latest_frame_at(self) -> float | None:
@@ -351,6 +381,7 @@ class CaptureSession:
             log.exception("capture %s: closing the peer connection failed", self.key)
         self._latest = None
         self._converted = None
+        self._recent.clear()
         log.info(
             "capture %s closed (%s) after %d frames", self.key, reason.value, self.frames_received
         )

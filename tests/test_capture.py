@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -26,6 +27,8 @@ from aiortc.mediastreams import VideoStreamTrack
 from av import VideoFrame
 
 from media.capture import (
+    RECENT_FRAMES,
+    RECENT_SPACING,
     CaptureError,
     CaptureLimitReached,
     CaptureOfferInvalid,
@@ -259,11 +262,24 @@ async def test_the_newest_frame_arrives_at_full_size_with_the_sent_content(lab: 
     assert later is not None
     assert (citizen.camera.sent - 1 - read_index(later)) % 256 <= 10
 
+    # The last second, spaced out, for a capture to pick the sharpest from.
+    await asyncio.sleep(RECENT_FRAMES * RECENT_SPACING)
+    recent = session.recent_frames()
+    assert 2 <= len(recent) <= RECENT_FRAMES + 1
+    indices = [read_index(frame) for frame in recent]
+    gaps = [(b - a) % 256 for a, b in itertools.pairwise(indices)]
+    assert all(gap >= 1 for gap in gaps), indices  # oldest first, no frame twice
+    assert sum(gaps) <= 2 * 30 * RECENT_FRAMES * RECENT_SPACING  # about the last second
+    newest = session.latest_frame()
+    assert newest is not None  # the newest frame is the last one (or just before it)
+    assert (read_index(newest) - read_index(recent[-1])) % 256 <= 3
+
     assert await registry.close("appt-1", CloseReason.DONE)
     assert closes.of(session) == [CloseReason.DONE]
     assert session.close_reason is CloseReason.DONE
     assert registry.active == 0 and registry.get("appt-1") is None
     assert session.latest_frame() is None  # the frame's memory is released
+    assert session.recent_frames() == []
     assert not await registry.close("appt-1", CloseReason.DONE)
     assert len(closes.calls) == 1
 

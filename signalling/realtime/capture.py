@@ -2,7 +2,7 @@
 
 The citizen's browser sends ``capture_offer`` (a receive-only offer for the server,
 made after its ICE gathering completed) and gets the answer in the ack. The clerk's
-``capture_take`` grabs the newest frame of that peer, finds and flattens the document
+``capture_take`` takes the sharpest of that peer's last few frames, finds and flattens the document
 in an executor (never on the event loop), marks it as a copy, encrypts and stores
 it, and answers with the quality verdict and a short-lived link to view it. The MRZ
 is read afterwards and pushed as ``capture_analysed``; it counts as read once two
@@ -27,6 +27,7 @@ from media.copies import Image
 from media.mrz import MrzResult
 from media.vault import CaptureVault
 from media.vision.analysis import MrzConsensus, analyse
+from media.vision.best import sharpest
 from office.errors import Conflict
 from office.staff import Staff
 from office.verification import Verifications
@@ -37,6 +38,12 @@ from signalling.realtime.protocol import MAX_SDP, Empty, Payload
 
 log = logging.getLogger(__name__)
 GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
+
+
+def best_recent_frame(session: CaptureSession) -> Image | None:
+    """The sharpest frame of about the last second (run it in an executor)."""
+    frames = session.recent_frames()
+    return sharpest(frames) if frames else None
 
 
 class Offer(Payload):
@@ -132,10 +139,12 @@ def register_capture(
         if verification_id is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")
         session = registry.get(route.peer_appointment)
-        frame = session.latest_frame() if session is not None else None
+        loop = asyncio.get_running_loop()
+        frame = None
+        if session is not None:
+            frame = await loop.run_in_executor(None, best_recent_frame, session)
         if frame is None:
             raise Conflict("Von der Kamera der Person kommt noch kein Bild.")
-        loop = asyncio.get_running_loop()
         # Outline, flattening and quality first (tens of milliseconds); the MRZ follows.
         quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
         document = payload.kind in ("front", "back", "tilt_a", "tilt_b")
