@@ -7,17 +7,23 @@ German ID card specimen; the server is the real app.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from av import VideoFrame
 
+from media.capture import RECENT_FRAMES, RECENT_SPACING
+from media.vision.face import find_portrait
+from media.vision.tilt import MIN_TILT
 from office.appointments import Appointments
 from office.staff import Staff
 from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
@@ -26,6 +32,7 @@ from tests.support import Clock
 SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
 SAMPLES = Path(__file__).resolve().parents[2] / "shared/data/id-samples"
 BACK = SAMPLES / "deu_idcard_2021_back.png"  # the side with the MRZ
+FRONT = SAMPLES / "deu_idcard_2021_front.png"  # the side with the portrait
 
 
 class CardCamera(VideoStreamTrack):
@@ -46,6 +53,13 @@ class CardCamera(VideoStreamTrack):
         frame = VideoFrame.from_ndarray(self.frame, format="bgr24")
         frame.pts, frame.time_base = pts, time_base
         return frame
+
+
+async def close_peer(pc: RTCPeerConnection) -> None:
+    """Close the test's own peer, time-boxed: aiortc's close() has been seen to hang
+    when it races the transport's shutdown, and a test must fail, never stall."""
+    async with asyncio.timeout(10):
+        await pc.close()
 
 
 async def test_clerk_captures_the_card_and_only_staff_of_the_call_see_it(
@@ -119,7 +133,7 @@ async def test_clerk_captures_the_card_and_only_staff_of_the_call_see_it(
 
         assert (await anna.call("capture_stop"))["data"] == {"closed": True}
     finally:
-        await pc.close()
+        await close_peer(pc)
         await citizen.disconnect()
         await anna.disconnect()
 
@@ -141,3 +155,156 @@ async def test_malformed_offers_are_refused(
     answer = await citizen.call("capture_offer", payload)
     assert answer["ok"] is False and answer["error"]["code"] == "invalid_payload"
     await citizen.disconnect()
+
+
+# -- automatic capture: the clerk asks, the first frame that passes is kept -----------
+
+DESK = (60, 90, 120)
+
+
+def scene(card_file: Path | None = None, yaw: float = 0.0) -> npt.NDArray[np.uint8]:
+    """A 1280x720 frame: the desk, maybe with the card turned ``yaw`` degrees about its
+    vertical axis, as a camera 13 cm away would see it."""
+    frame = np.full((720, 1280, 3), DESK, dtype=np.uint8)
+    if card_file is None:
+        return frame
+    card = cv2.imread(str(card_file), cv2.IMREAD_COLOR)
+    assert card is not None, card_file
+    height, width = card.shape[:2]
+    corners = np.array([[-428, -270, 0], [428, -270, 0], [428, 270, 0], [-428, 270, 0]], float)
+    rotation, _ = cv2.Rodrigues(np.radians([0.0, yaw, 0.0]))
+    camera = np.array([[800.0, 0, 640], [0, 800.0, 360], [0, 0, 1]])
+    seen, _ = cv2.projectPoints(corners, rotation, np.array([0, 0, 1300.0]), camera, None)
+    source = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    warp = cv2.getPerspectiveTransform(source, seen.reshape(4, 2).astype(np.float32))
+    mask = np.full((height, width), 255, np.uint8)
+    flat = cv2.warpPerspective(card, warp, (1280, 720))
+    inside = cv2.warpPerspective(mask, warp, (1280, 720)) > 0
+    frame[inside] = flat[inside]
+    return frame
+
+
+def face_scene() -> npt.NDArray[np.uint8]:
+    """The citizen looking into the camera: the specimen's portrait, enlarged."""
+    card = cv2.imread(str(FRONT), cv2.IMREAD_COLOR)
+    assert card is not None
+    box = find_portrait(card)
+    assert box is not None
+    x, y, w, h = box
+    pad = w // 2
+    face = card[max(y - pad, 0) : y + h + pad, max(x - pad, 0) : x + w + pad]
+    face = cv2.resize(face, None, fx=560 / face.shape[0], fy=560 / face.shape[0])
+    frame = np.full((720, 1280, 3), DESK, dtype=np.uint8)
+    top, left = (720 - face.shape[0]) // 2, (1280 - face.shape[1]) // 2
+    frame[top : top + face.shape[0], left : left + face.shape[1]] = face
+    return frame
+
+
+class SceneCamera(VideoStreamTrack):
+    """A camera whose picture the test changes by setting ``frame``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frame = scene()
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = VideoFrame.from_ndarray(self.frame, format="bgr24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+@asynccontextmanager
+async def capturing(
+    client: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    camera: VideoStreamTrack,
+) -> AsyncIterator[tuple[Peer, Peer]]:
+    """A call with the identity check started and the citizen's capture peer sending
+    ``camera`` to the server: yields the citizen's and the clerk's sockets."""
+    base = str(client.make_url("/"))
+    appointment = await book_at(desk, SLOT)
+    clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
+    citizen, anna = Peer("/citizen"), Peer("/clerk")
+    await citizen.connect(base, citizen_cookie(desk, appointment))
+    await anna.connect(base, await staff_cookie(staff, clerk))
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver(camera, direction="sendonly")
+    try:
+        await citizen.call("queue_join")
+        await anna.call("queue_next")
+        await anna.call("verification_start", {"document_type": "id_card"})
+        await citizen.call("verification_consent")
+        await pc.setLocalDescription(await pc.createOffer())
+        assert pc.localDescription is not None
+        answered = await citizen.call("capture_offer", {"sdp": pc.localDescription.sdp}, within=15)
+        assert answered["ok"] is True, answered
+        await pc.setRemoteDescription(RTCSessionDescription(**answered["data"]))
+        await citizen.next("capture_guidance", within=15)  # frames arrive and are looked at
+        yield citizen, anna
+    finally:
+        await close_peer(pc)
+        await citizen.disconnect()
+        await anna.disconnect()
+
+
+async def nothing_taken(anna: Peer, seconds: float = 1.5) -> bool:
+    """No automatic capture within ``seconds`` (three looks of the guidance loop)."""
+    before = len(anna.events["capture_taken"])
+    await asyncio.sleep(seconds)
+    return len(anna.events["capture_taken"]) == before
+
+
+async def test_an_armed_capture_waits_for_a_frame_that_passes_and_prompts_the_citizen(
+    client: TestClient[Any, Any], desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    if not (BACK.exists() and FRONT.exists()):
+        pytest.skip(f"the shared specimens are not in {SAMPLES}")
+    camera = SceneCamera()
+    async with capturing(client, desk, staff, clerk, clock, camera) as (citizen, anna):
+        # The back, automatically: nothing is kept while only the desk is in view.
+        armed = await anna.call("capture_auto", {"kind": "back"})
+        assert armed == {"ok": True, "data": {"armed": "back"}}
+        assert await citizen.next("capture_prompt") == {"kind": "back"}
+        assert await nothing_taken(anna)
+        camera.frame = scene(BACK)
+        back = await anna.next("capture_taken", within=10)
+        assert back["kind"] == "back" and back["auto"] is True and back["flattened"] is True
+        assert back["analysis"]["quality"]["verdict"] == "ok"
+        assert await citizen.next("capture_prompt", count=2) == {"kind": None, "taken": "back"}
+        assert await nothing_taken(anna)  # once kept, the request is done
+
+        # The tilt sequence: a flat card is not a tilt; then one way, then the other.
+        assert (await anna.call("capture_auto", {"kind": "tilt_a"}))["ok"] is True
+        assert await nothing_taken(anna)
+        camera.frame = scene(BACK, yaw=30)
+        first = await anna.next("capture_taken", within=10, count=2)
+        assert first["kind"] == "tilt_a" and first["tilt"]["axis"] == "horizontal"
+        assert first["tilt"]["horizontal"] >= MIN_TILT
+        refused = await anna.call("capture_take", {"kind": "tilt_b"}, within=15)
+        assert refused["ok"] is False and refused["error"]["code"] == "conflict"
+        assert "andere Richtung" in refused["error"]["message"]
+        assert (await anna.call("capture_auto", {"kind": "tilt_b"}))["ok"] is True
+        assert await nothing_taken(anna)  # still turned the same way
+        camera.frame = scene(BACK, yaw=-30)
+        second = await anna.next("capture_taken", within=10, count=3)
+        assert second["kind"] == "tilt_b" and second["tilt"]["horizontal"] <= -MIN_TILT
+
+        # The face: the card's guidance gives way to the face's.
+        camera.frame = scene()
+        assert (await anna.call("capture_auto", {"kind": "face"}))["ok"] is True
+        assert await nothing_taken(anna)
+        camera.frame = face_scene()
+        face = await anna.next("capture_taken", within=10, count=4)
+        assert face["kind"] == "face" and face["flattened"] is False
+        x, y, w, _ = face["face"]
+        assert w >= 0.2 * face["height"] and 0 <= x < face["width"] and 0 <= y < face["height"]
+
+        # A capture taken by hand needs a face in the picture too.
+        camera.frame = scene()
+        await asyncio.sleep(2 * RECENT_FRAMES * RECENT_SPACING)  # the face is out of the buffer
+        no_face = await anna.call("capture_take", {"kind": "face"}, within=15)
+        assert no_face["ok"] is False and no_face["error"]["code"] == "conflict"

@@ -8,6 +8,12 @@ it, and answers with the quality verdict and a short-lived link to view it. The 
 is read afterwards and pushed as ``capture_analysed``; it counts as read once two
 captures of the same check agree.
 
+The clerk can also arm an automatic capture (``capture_auto``), as banking apps do:
+the citizen is told what to show, and the guidance loop, which looks at about two
+frames a second anyway, keeps the first frame that passes. The tilt sequence for
+holograms is two captures, ``tilt_a`` and ``tilt_b``, that count only when the
+outline shows the card turned one way and then the other.
+
 The capture peer lives in the process that holds the citizen's socket; this version
 expects the clerk's socket in the same process (one node, or sticky routing of a
 call's two members). Routing ``capture_take`` to another node is not built yet.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -26,8 +33,10 @@ from media.capture import CaptureRegistry, CaptureSession, CloseReason
 from media.copies import Image
 from media.mrz import MrzResult
 from media.vault import CaptureVault
-from media.vision.analysis import MrzConsensus, analyse
+from media.vision.analysis import DocumentAnalysis, MrzConsensus, analyse
 from media.vision.best import sharpest
+from media.vision.face import find_live_face
+from media.vision.tilt import Tilt, tilt_of
 from office.errors import Conflict
 from office.staff import Staff
 from office.verification import Verifications
@@ -38,6 +47,7 @@ from signalling.realtime.protocol import MAX_SDP, Empty, Payload
 
 log = logging.getLogger(__name__)
 GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
+HINT_FACE = "Bitte ohne Ausweis direkt in die Kamera schauen"
 
 
 def best_recent_frame(session: CaptureSession) -> Image | None:
@@ -50,9 +60,23 @@ class Offer(Payload):
     sdp: Annotated[str, StringConstraints(min_length=10, max_length=MAX_SDP)]
 
 
+Kind = Literal["front", "back", "face", "tilt_a", "tilt_b"]
+DOCUMENT_KINDS: frozenset[str] = frozenset({"front", "back", "tilt_a", "tilt_b"})
+TILT_KINDS: frozenset[str] = frozenset({"tilt_a", "tilt_b"})
+
+
 class Take(Payload):
-    kind: Literal["front", "back", "face", "tilt_a", "tilt_b"]
+    kind: Kind
     german_id: bool = False  # the front of a German ID card: black out the CAN
+
+
+@dataclass(frozen=True)
+class Armed:
+    """An automatic capture the clerk asked for, waiting for a frame that passes."""
+
+    clerk_id: int
+    kind: Kind
+    german_id: bool
 
 
 def register_capture(
@@ -63,53 +87,239 @@ def register_capture(
     registry: CaptureRegistry,
     vault: CaptureVault,
     staff: Staff,
-) -> None:
-    store = lobby.store
-    # Per verification: an MRZ counts only when two captures read the same valid lines.
-    consensus: dict[str, MrzConsensus] = {}
-    reading: set[asyncio.Task[None]] = set()
-    guiding: dict[str, asyncio.Task[None]] = {}
+) -> CaptureDesk:
+    desk = CaptureDesk(lobby, checks, registry, vault, staff, citizens, clerks)
+    citizens.command("capture_offer", Offer, desk.offer)
+    clerks.command("capture_take", Take, desk.take)
+    clerks.command("capture_auto", Take, desk.arm)
+    clerks.command("capture_stop", Empty, desk.stop)
+    return desk
 
-    async def guide(appointment_id: str, session: CaptureSession) -> None:
+
+class CaptureDesk:
+    """The capture commands of one process, and what they remember per check."""
+
+    def __init__(
+        self,
+        lobby: Lobby,
+        checks: Verifications,
+        registry: CaptureRegistry,
+        vault: CaptureVault,
+        staff: Staff,
+        citizens: CitizenNamespace,
+        clerks: ClerkNamespace,
+    ) -> None:
+        self._lobby = lobby
+        self._store = lobby.store
+        self._checks = checks
+        self._registry = registry
+        self._vault = vault
+        self._staff = staff
+        self._citizens = citizens
+        self._clerks = clerks
+        # Per verification: an MRZ counts only when two captures read the same valid
+        # lines; the tilt sequence's second angle must turn the other way than the first.
+        self._consensus: dict[str, MrzConsensus] = {}
+        self._first_tilt: dict[str, Tilt] = {}
+        self._reading: set[asyncio.Task[None]] = set()
+        self._guiding: dict[str, asyncio.Task[None]] = {}
+        self._armed: dict[str, Armed] = {}  # per appointment
+
+    # -- the citizen's capture peer --------------------------------------------------
+
+    async def offer(self, sid: str, payload: Offer) -> Any:
+        appointment_id: str = self._citizens.members[sid]
+        if await self._store.route(appointment_id, None) is None:
+            raise NotInCall()
+        if await self._checks.current(appointment_id) is None:
+            raise Conflict("Es läuft keine Identitätsprüfung.")
+        session, answer = await self._registry.open(appointment_id, payload.sdp)
+        if (previous := self._guiding.pop(appointment_id, None)) is not None:
+            previous.cancel()
+        task = asyncio.create_task(
+            self._guide(appointment_id, session), name=f"guide-{appointment_id}"
+        )
+        self._guiding[appointment_id] = task
+        task.add_done_callback(lambda done: _forget(self._guiding, appointment_id, done))
+        return {"type": "answer", "sdp": answer}
+
+    async def _guide(self, appointment_id: str, session: CaptureSession) -> None:
         """Tell the citizen, about twice a second, what the camera shows of the document
-        ("Bitte näher an die Kamera", glare …), while the capture peer runs."""
+        ("Bitte näher an die Kamera", glare …), and take an armed capture when a frame
+        passes, while the capture peer runs."""
         loop = asyncio.get_running_loop()
         last: dict[str, Any] | None = None
         while not session.closed:
             frame = session.latest_frame()
-            if frame is not None:
+            armed = self._armed.get(appointment_id)
+            if frame is not None and armed is not None and armed.kind == "face":
+                box = await loop.run_in_executor(None, find_live_face, frame)
+                advice = _face_advice(box is not None)
+                if box is not None:
+                    await self._take_armed(appointment_id, armed, frame, None)
+            elif frame is not None:
                 quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
-                quality = quick.quality
                 advice = {
                     "found": quick.found,
-                    "verdict": quality.verdict,
-                    "hints": list(quality.hints),
+                    "verdict": quick.quality.verdict,
+                    "hints": list(quick.quality.hints),
                 }
-                if advice != last:
-                    last = advice
-                    await lobby.sio.emit(
-                        "capture_guidance",
-                        advice,
-                        to=citizen_room(appointment_id),
-                        namespace=CITIZEN_NS,
-                    )
+                if armed is not None and _passes(armed.kind, quick):
+                    await self._take_armed(appointment_id, armed, frame, quick)
+            if frame is not None and advice != last:
+                last = advice
+                await self._to_citizen(appointment_id, "capture_guidance", advice)
             await asyncio.sleep(GUIDANCE_SECONDS)
 
-    async def offer(sid: str, payload: Offer) -> Any:
-        appointment_id: str = citizens.members[sid]
-        if await store.route(appointment_id, None) is None:
-            raise NotInCall()
-        if await checks.current(appointment_id) is None:
-            raise Conflict("Es läuft keine Identitätsprüfung.")
-        session, answer = await registry.open(appointment_id, payload.sdp)
-        if (previous := guiding.pop(appointment_id, None)) is not None:
-            previous.cancel()
-        task = asyncio.create_task(guide(appointment_id, session), name=f"guide-{appointment_id}")
-        guiding[appointment_id] = task
-        task.add_done_callback(lambda done: _forget(guiding, appointment_id, done))
-        return {"type": "answer", "sdp": answer}
+    async def _take_armed(
+        self,
+        appointment_id: str,
+        armed: Armed,
+        frame: Image,
+        quick: DocumentAnalysis | None,
+    ) -> None:
+        if self._armed.get(appointment_id) is not armed:
+            return  # disarmed or re-armed while the frame was analysed
+        try:
+            shot = await self.keep(
+                armed.clerk_id, appointment_id, armed.kind, armed.german_id, frame, quick
+            )
+        except Conflict:
+            return  # not this frame (a tilt the wrong way, the card half out): keep looking
+        if self._armed.get(appointment_id) is armed:
+            del self._armed[appointment_id]
+        await self._lobby.sio.emit(
+            "capture_taken",
+            {**shot, "auto": True},
+            to=clerk_room(armed.clerk_id),
+            namespace=CLERK_NS,
+        )
+        await self._to_citizen(
+            appointment_id, "capture_prompt", {"kind": None, "taken": armed.kind}
+        )
 
-    async def read_mrz(clerk_id: int, verification_id: str, capture_id: str, frame: Image) -> None:
+    async def _to_citizen(self, appointment_id: str, event: str, data: Any) -> None:
+        await self._lobby.sio.emit(
+            event, data, to=citizen_room(appointment_id), namespace=CITIZEN_NS
+        )
+
+    # -- the clerk's commands -------------------------------------------------------
+
+    async def _checked_call(self, sid: str) -> tuple[int, str]:
+        """The clerk and the appointment of the call she is in."""
+        clerk_id: int = self._clerks.members[sid]
+        route = await self._store.route(None, clerk_id)
+        if route is None or route.peer_appointment is None:
+            raise NotInCall()
+        return clerk_id, route.peer_appointment
+
+    async def take(self, sid: str, payload: Take) -> Any:
+        clerk_id, appointment_id = await self._checked_call(sid)
+        if await self._checks.current(appointment_id) is None:
+            raise Conflict("Es läuft keine Identitätsprüfung.")
+        session = self._registry.get(appointment_id)
+        loop = asyncio.get_running_loop()
+        frame = None
+        if session is not None:
+            frame = await loop.run_in_executor(None, best_recent_frame, session)
+        if frame is None:
+            raise Conflict("Von der Kamera der Person kommt noch kein Bild.")
+        armed = self._armed.get(appointment_id)
+        if armed is not None and armed.kind == payload.kind:
+            del self._armed[appointment_id]  # taken by hand before a frame passed
+        return await self.keep(clerk_id, appointment_id, payload.kind, payload.german_id, frame)
+
+    async def arm(self, sid: str, payload: Take) -> Any:
+        """Capture ``kind`` automatically from the first frame that passes; the citizen
+        is asked to show it. A new request replaces the waiting one."""
+        clerk_id, appointment_id = await self._checked_call(sid)
+        if await self._checks.current(appointment_id) is None:
+            raise Conflict("Es läuft keine Identitätsprüfung.")
+        if self._registry.get(appointment_id) is None:
+            raise Conflict("Die Kamera der Person ist für die Aufnahme noch nicht verbunden.")
+        self._armed[appointment_id] = Armed(clerk_id, payload.kind, payload.german_id)
+        await self._to_citizen(appointment_id, "capture_prompt", {"kind": payload.kind})
+        return {"armed": payload.kind}
+
+    async def stop(self, sid: str, _: Empty) -> Any:
+        _clerk_id, appointment_id = await self._checked_call(sid)
+        self._armed.pop(appointment_id, None)
+        return {"closed": await self._registry.close(appointment_id, CloseReason.DONE)}
+
+    # -- keeping a capture ------------------------------------------------------------
+
+    async def keep(
+        self,
+        clerk_id: int,
+        appointment_id: str,
+        kind: Kind,
+        german_id: bool,
+        frame: Image,
+        quick: DocumentAnalysis | None = None,
+    ) -> dict[str, Any]:
+        """Check, mark as a copy, encrypt and store one capture taken in this process;
+        the MRZ of a document follows as ``capture_analysed``."""
+        verification_id = await self._checks.current(appointment_id)
+        if verification_id is None:
+            raise Conflict("Es läuft keine Identitätsprüfung.")
+        loop = asyncio.get_running_loop()
+        details: dict[str, Any] = {}
+        if kind == "face":
+            box = await loop.run_in_executor(None, find_live_face, frame)
+            if box is None:
+                raise Conflict("Kein Gesicht im Bild. Bitte direkt in die Kamera schauen.")
+            details["face"] = list(box)
+            image = frame
+            flattened = False
+        else:
+            if quick is None:
+                # Outline, flattening and quality first (tens of ms); the MRZ follows.
+                quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
+            if german_id and quick.warped is None:
+                # Without the card's outline the CAN cannot be found: no copy may be kept.
+                raise Conflict("Der Ausweis ist nicht ganz im Bild. Bitte noch einmal aufnehmen.")
+            if kind in TILT_KINDS:
+                details["tilt"] = self._check_tilt(verification_id, kind, quick).to_json()
+            image = quick.warped if quick.warped is not None else frame
+            flattened = quick.warped is not None
+            details["analysis"] = quick.to_json()
+        stored = await self._vault.store(verification_id, kind, image, german_id_front=german_id)
+        if kind in DOCUMENT_KINDS and quick is not None and quick.found:
+            task = asyncio.create_task(
+                self._read_mrz(clerk_id, verification_id, stored.capture_id, frame)
+            )
+            self._reading.add(task)
+            task.add_done_callback(self._reading.discard)
+        viewer = await self._staff.get(clerk_id)
+        return {
+            "capture_id": stored.capture_id,
+            "kind": stored.kind,
+            "view_url": f"/erfassungen/{await self._vault.link(stored.capture_id, viewer)}",
+            "width": int(image.shape[1]),
+            "height": int(image.shape[0]),
+            "flattened": flattened,
+            **details,
+        }
+
+    def _check_tilt(self, verification_id: str, kind: str, quick: DocumentAnalysis) -> Tilt:
+        if quick.quad is None or quick.quad_source != "outline":
+            raise Conflict("Der Ausweis ist nicht ganz im Bild. Bitte noch einmal aufnehmen.")
+        tilt = tilt_of(quick.quad)
+        if kind == "tilt_a":
+            if not tilt.tilted:
+                raise Conflict("Der Ausweis ist kaum gekippt. Bitte etwas stärker kippen.")
+            self._first_tilt[verification_id] = tilt
+            return tilt
+        first = self._first_tilt.get(verification_id)
+        if first is None:
+            raise Conflict("Bitte zuerst die erste Kippbewegung aufnehmen.")
+        if not tilt.opposite_of(first):
+            raise Conflict("Bitte den Ausweis in die andere Richtung kippen.")
+        return tilt
+
+    async def _read_mrz(
+        self, clerk_id: int, verification_id: str, capture_id: str, frame: Image
+    ) -> None:
         """The slow part, after the clerk already has the capture and its verdict."""
         loop = asyncio.get_running_loop()
         try:
@@ -117,8 +327,9 @@ def register_capture(
         except Exception:
             log.exception("MRZ reading of capture %s failed", capture_id)
             return
-        agreed = consensus.setdefault(verification_id, MrzConsensus()).offer(full.mrz_result)
-        await lobby.sio.emit(
+        consensus = self._consensus.setdefault(verification_id, MrzConsensus())
+        agreed = consensus.offer(full.mrz_result)
+        await self._lobby.sio.emit(
             "capture_analysed",
             {
                 "capture_id": capture_id,
@@ -130,58 +341,20 @@ def register_capture(
             namespace=CLERK_NS,
         )
 
-    async def take(sid: str, payload: Take) -> Any:
-        clerk_id: int = clerks.members[sid]
-        route = await store.route(None, clerk_id)
-        if route is None or route.peer_appointment is None:
-            raise NotInCall()
-        verification_id = await checks.current(route.peer_appointment)
-        if verification_id is None:
-            raise Conflict("Es läuft keine Identitätsprüfung.")
-        session = registry.get(route.peer_appointment)
-        loop = asyncio.get_running_loop()
-        frame = None
-        if session is not None:
-            frame = await loop.run_in_executor(None, best_recent_frame, session)
-        if frame is None:
-            raise Conflict("Von der Kamera der Person kommt noch kein Bild.")
-        # Outline, flattening and quality first (tens of milliseconds); the MRZ follows.
-        quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
-        document = payload.kind in ("front", "back", "tilt_a", "tilt_b")
-        if document and payload.german_id and quick.warped is None:
-            # Without the card's outline the CAN cannot be found, so no copy may be kept.
-            raise Conflict("Der Ausweis ist nicht ganz im Bild. Bitte noch einmal aufnehmen.")
-        image = quick.warped if document and quick.warped is not None else frame
-        stored = await vault.store(
-            verification_id, payload.kind, image, german_id_front=payload.german_id
-        )
-        if document and quick.found:
-            task = asyncio.create_task(
-                read_mrz(clerk_id, verification_id, stored.capture_id, frame)
-            )
-            reading.add(task)
-            task.add_done_callback(reading.discard)
-        viewer = await staff.get(clerk_id)
-        return {
-            "capture_id": stored.capture_id,
-            "kind": stored.kind,
-            "view_url": f"/erfassungen/{await vault.link(stored.capture_id, viewer)}",
-            "width": int(image.shape[1]),
-            "height": int(image.shape[0]),
-            "flattened": image is quick.warped,
-            "analysis": quick.to_json(),
-        }
 
-    async def stop(sid: str, _: Empty) -> Any:
-        clerk_id: int = clerks.members[sid]
-        route = await store.route(None, clerk_id)
-        if route is None or route.peer_appointment is None:
-            raise NotInCall()
-        return {"closed": await registry.close(route.peer_appointment, CloseReason.DONE)}
+def _passes(kind: str, quick: DocumentAnalysis) -> bool:
+    """Whether an armed capture of ``kind`` may take this frame: a document found by
+    its outline, in good quality; for the tilt sequence the outline is enough (a
+    tilted hologram is meant to shine), the angle is checked when it is kept."""
+    if not quick.found or quick.quad_source != "outline":
+        return False
+    return kind in TILT_KINDS or quick.quality.ok
 
-    citizens.command("capture_offer", Offer, offer)
-    clerks.command("capture_take", Take, take)
-    clerks.command("capture_stop", Empty, stop)
+
+def _face_advice(found: bool) -> dict[str, Any]:
+    if found:
+        return {"found": True, "verdict": "ok", "hints": []}
+    return {"found": False, "verdict": "no_face", "hints": [HINT_FACE]}
 
 
 def _forget(tasks: dict[str, asyncio.Task[None]], key: str, done: asyncio.Task[None]) -> None:
