@@ -298,3 +298,15 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(80))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SpentToken(Base):
+    """A one-time token that has been used (its ``jti``), kept until it would have
+    expired anyway. Any node refuses a second use: the insert hits the primary key."""
+
+    __tablename__ = "spent_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(64))
+    spent_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

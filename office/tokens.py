@@ -23,6 +23,7 @@ class Audience(StrEnum):
     LOGIN_SECOND_FACTOR = "bb:login-2fa"  # between password and TOTP code
     BOOKING_RECEIPT = "bb:booking-receipt"  # shows the confirmation page once after booking
     CAPTURE_VIEW = "bb:capture-view"  # a short-lived link to one ID capture
+    CAPTURE_UPLOAD = "bb:capture-upload"  # one upload of a full-resolution photo (single use)
 
 
 class Signer:

@@ -7,11 +7,12 @@ import re
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-_TOKEN_PATH = re.compile(r"^/t/[^/?]+")
+# Join links, capture view links and one-time photo upload links carry tokens.
+_TOKEN_PATH = re.compile(r"^(/t|/erfassungen(?:/hochladen)?)/[^/?]+")
 
 
 def redact(path: str) -> str:
-    return _TOKEN_PATH.sub("/t/…", path)
+    return _TOKEN_PATH.sub(r"\1/…", path)
 
 
 class AccessLogger(AbstractAccessLogger):

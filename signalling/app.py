@@ -40,7 +40,7 @@ from signalling.keys import (
     STAFF,
     TOWN,
 )
-from signalling.pages import appointment, booking, captures, dev, staff
+from signalling.pages import appointment, booking, captures, dev, staff, stills
 from signalling.ratelimit import RateLimiter
 from signalling.realtime.server import attach_realtime
 from signalling.settings import Settings
@@ -163,6 +163,7 @@ def create_app(
     app.router.add_routes(appointment.routes)
     app.router.add_routes(staff.routes)
     app.router.add_routes(captures.routes)
+    app.router.add_routes(stills.routes)
     app.router.add_routes(api.routes)
     if settings.demo:
         app.router.add_routes(dev.routes)

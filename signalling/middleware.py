@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from signalling.render import error_page
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 API_PREFIX = "/api/"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -93,11 +95,28 @@ def _same_origin(request: web.Request) -> bool:
     return origin in allowed
 
 
+_BODY_LIMIT = "bb_body_limit"
+
+
+def allow_large_body(limit: int) -> Callable[[AnyHandler], AnyHandler]:
+    """Let one page take a body of up to ``limit`` bytes (an uploaded photo); every
+    other page keeps the app's small limit. The CSRF check reads the body with it."""
+
+    def mark(handler: AnyHandler) -> AnyHandler:
+        setattr(handler, _BODY_LIMIT, limit)
+        return handler
+
+    return mark
+
+
 @web.middleware
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse cross-site form posts; hand out the CSRF cookie with the first form."""
     guard = request.app[CSRF]
     if request.method in UNSAFE and not is_api(request):
+        limit = getattr(request.match_info.handler, _BODY_LIMIT, None)
+        if isinstance(limit, int):
+            request = request.clone(client_max_size=limit)
         form = await request.post()
         submitted = form.get("csrf")
         if (
