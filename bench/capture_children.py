@@ -1,0 +1,472 @@
+"""Child processes for ``bench/capture_load.py``; started by it, never by hand.
+
+- ``server``: ``signalling.app.create_app`` as ``bench/signalling_server.py`` builds it
+  (production mode, SQLite file prepared by the bench, memory room store, fixed clock),
+  except that the capture registry may use loopback ICE candidates. Production mode
+  refuses ``capture_allow_loopback``; this process alone (a bench, on 127.0.0.1) lifts
+  that one refusal through a ``Settings`` subclass. A control port serves ``GET
+  /stats``: CPU seconds of the whole process and per Python thread group (event loop,
+  default executor, aiortc decoder threads, the rest), frames received per capture
+  session, and what the guidance loop cost (``analyse`` calls and the frame
+  conversions ``latest_frame`` does on the event loop). ``POST /guidance/cached`` and
+  ``/guidance/real`` switch ``analyse`` (guidance only, ``read_mrz=False``) between
+  the real analysis and the answer of the last real one: a diagnostic that leaves the
+  decoding and the conversion in place and takes only the analysis out.
+- ``senders``: the citizens' browsers, as aiortc peers that send a 1280x720 camera
+  showing an ID card specimen. The video is encoded once, at start-up (VP8, about
+  1.5 Mbit/s, a key frame every two seconds, the card moving a few pixels and sensor
+  noise, like a hand-held card on a desk), and then replayed as pre-encoded packets
+  at 30 frames/s: aiortc's own encoder needs about 0.1 s a 720p frame, ten of them
+  would need ten cores. Commands arrive as JSON lines on stdin (``offer``,
+  ``answer``, ``close``, ``stats``); each answer is a JSON line on stdout.
+
+Both stop when their stdin (a pipe from the bench) closes, and on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import fractions
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+from aiohttp import web
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+from av.packet import Packet
+from signalling_server import resident_bytes
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WIDTH, HEIGHT = 1280, 720
+FPS = 30
+LOOP_FRAMES = 60  # two seconds of video, replayed; each loop starts with a key frame
+BITRATE = 1_500_000
+VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
+
+
+# -- the server ----------------------------------------------------------------------------
+
+
+def thread_cpu(native_id: int) -> float:
+    """CPU seconds (user + system) of one thread of this process, 0 once it is gone."""
+    try:
+        with open(f"/proc/self/task/{native_id}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def thread_group(name: str) -> str:
+    if name == "MainThread":
+        return "loop"
+    if name.startswith(("asyncio_", "ThreadPoolExecutor")):  # the loop's default executor
+        return "executor"
+    if name.endswith("-decoder"):  # aiortc's decoder thread per received track
+        return "decoders"
+    return "other_py"
+
+
+class GuidanceProbe:
+    """Counts and times what the guidance loop does per analysed frame."""
+
+    def __init__(self) -> None:
+        self.cached = False
+        self.result: Any = None
+        self.analyses = 0
+        self.analysis_wall = 0.0
+        self.analysis_cpu = 0.0  # thread CPU of the executor thread that ran it
+        self.conversions = 0
+        self.conversion_wall = 0.0  # on the event loop: it blocks everything else
+        self.conversion_max = 0.0
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counters so far; the longest conversion since the previous snapshot."""
+        longest, self.conversion_max = self.conversion_max, 0.0
+        return {
+            "analyses": self.analyses,
+            "analysis_wall": self.analysis_wall,
+            "analysis_cpu": self.analysis_cpu,
+            "conversions": self.conversions,
+            "conversion_wall": self.conversion_wall,
+            "conversion_max": longest,
+        }
+
+
+def install_probe(probe: GuidanceProbe) -> None:
+    """Wrap the guidance loop's ``analyse`` and ``CaptureSession.latest_frame``.
+
+    Both are looked up at call time (a module global, a method), so wrapping them
+    here, in this process only, changes nothing in the project's files.
+    """
+    import signalling.realtime.capture as commands
+    from media.capture import BgrImage, CaptureSession
+    from media.vision import analysis
+    from media.vision.analysis import DocumentAnalysis
+
+    real_analyse = analysis.analyse  # what the commands module imported
+
+    def analyse(
+        image: BgrImage, *, today: date | None = None, read_mrz: bool = True
+    ) -> DocumentAnalysis:
+        if read_mrz:  # a capture_take: never touched
+            return real_analyse(image, today=today, read_mrz=read_mrz)
+        if probe.cached and probe.result is not None:
+            result: DocumentAnalysis = probe.result
+            return result
+        wall, cpu = time.perf_counter(), time.thread_time()
+        result = real_analyse(image, today=today, read_mrz=read_mrz)
+        probe.analysis_cpu += time.thread_time() - cpu
+        probe.analysis_wall += time.perf_counter() - wall
+        probe.analyses += 1  # from several threads: close enough for a bench
+        probe.result = result
+        return result
+
+    real_latest: Callable[[CaptureSession], BgrImage | None] = CaptureSession.latest_frame
+
+    def latest_frame(self: CaptureSession) -> BgrImage | None:
+        started = time.perf_counter()
+        frame = real_latest(self)
+        took = time.perf_counter() - started
+        probe.conversions += 1
+        probe.conversion_wall += took
+        probe.conversion_max = max(probe.conversion_max, took)
+        return frame
+
+    vars(commands)["analyse"] = analyse  # a module global, looked up at each call
+    CaptureSession.latest_frame = latest_frame  # type: ignore[method-assign]
+
+
+def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Application]:
+    # Only what the bench sets: no REDIS_URL, DATABASE_URL or BB_* from the caller's shell.
+    for name in list(os.environ):
+        if name.startswith("BB_") or name in ("REDIS_URL", "DATABASE_URL"):
+            del os.environ[name]
+    from media.capture import CaptureRegistry
+    from signalling.app import create_app
+    from signalling.cli import freeze_heap
+    from signalling.keys import CAPTURES
+    from signalling.settings import Mode, Settings
+
+    class BenchSettings(Settings):
+        """Production settings that accept loopback capture peers (this bench only)."""
+
+        def problems(self) -> list[str]:
+            return [p for p in super().problems() if "CAPTURE_ALLOW_LOOPBACK" not in p]
+
+    now = datetime.fromisoformat(args.now)
+    settings = BenchSettings(
+        _env_file=None,
+        mode=Mode.PRODUCTION,
+        secret_key=os.environ["BENCH_SECRET_KEY"],
+        database_url=f"sqlite:///{args.db}",
+        public_url=args.origin,
+        data_dir=Path(args.db).parent / "var",
+        smtp_host="127.0.0.1",  # never used: the mail job does not run
+        smtp_tls="none",
+        mail_from="bench@example.org",
+        capture_key=base64.b64encode(os.urandom(32)).decode(),
+        max_capture_sessions=args.max_captures,
+        capture_allow_loopback=True,
+        log_level="WARNING",
+    )
+    probe = GuidanceProbe()
+    install_probe(probe)
+    app = create_app(settings, now=lambda: now, run_jobs=False)
+    logging.getLogger("media.capture").setLevel(logging.INFO)  # why a capture session closed
+    app.on_startup.append(freeze_heap)  # as `buergerbuero serve` does
+
+    async def stats(request: web.Request) -> web.Response:
+        groups: dict[str, float] = {}
+        for thread in threading.enumerate():
+            if thread.native_id is not None:
+                group = thread_group(thread.name)
+                groups[group] = groups.get(group, 0.0) + thread_cpu(thread.native_id)
+        registry: CaptureRegistry = app[CAPTURES]
+        return web.json_response(
+            {
+                "cpu": time.process_time(),
+                "rss": resident_bytes(),
+                "threads": groups,
+                "frames": {k: s.frames_received for k, s in registry._sessions.items()},
+                "guidance": probe.snapshot(),
+            }
+        )
+
+    async def guidance(request: web.Request) -> web.Response:
+        probe.cached = request.match_info["mode"] == "cached"
+        return web.json_response({"cached": probe.cached})
+
+    async def cpu(request: web.Request) -> web.Response:  # what realtime.Server.usage reads
+        return web.json_response({"cpu": time.process_time(), "rss": resident_bytes()})
+
+    control = web.Application()
+    control.router.add_get("/cpu", cpu)
+    control.router.add_get("/stats", stats)
+    control.router.add_post("/guidance/{mode:cached|real}", guidance)
+    return app, control
+
+
+async def stdin_closed(loop: asyncio.AbstractEventLoop) -> asyncio.StreamReader:
+    reader = asyncio.StreamReader(limit=2**20)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader
+
+
+async def serve(args: argparse.Namespace) -> None:
+    app, control = server_app(args)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    reader = await stdin_closed(loop)
+
+    async def watch() -> None:
+        await reader.read()
+        stop.set()
+
+    watcher = asyncio.create_task(watch())
+    runners = [web.AppRunner(app, access_log=None), web.AppRunner(control, access_log=None)]
+    ports = []
+    try:
+        for runner in runners:
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            ports.append(runner.addresses[0][1])
+        print(f"READY {ports[0]} {ports[1]}", flush=True)
+        await stop.wait()
+    finally:
+        watcher.cancel()
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+# -- the senders ---------------------------------------------------------------------------
+
+
+def camera_frames(card_file: Path, count: int, seed: int = 7) -> list[np.ndarray[Any, Any]]:
+    """A card on a desk, moving a few pixels in a loop of ``count`` frames, with noise."""
+    card = cv2.imread(str(card_file), cv2.IMREAD_COLOR)
+    if card is None:
+        raise SystemExit(f"cannot read the specimen {card_file}")
+    scale = min(1.0, 0.62 * WIDTH / card.shape[1], 0.75 * HEIGHT / card.shape[0])
+    if scale < 1.0:
+        card = cv2.resize(card, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    height, width = card.shape[:2]
+    desk = np.full((HEIGHT, WIDTH, 3), (60, 90, 120), dtype=np.uint8)
+    rng = np.random.default_rng(seed)
+    frames = []
+    for n in range(count):
+        phase = 2 * math.pi * n / count  # one smooth loop: the replay has no jump
+        dx, dy = round(8 * math.sin(phase)), round(5 * math.cos(phase))
+        top, left = (HEIGHT - height) // 2 + dy, (WIDTH - width) // 2 + dx
+        frame = desk.copy()
+        frame[top : top + height, left : left + width] = card
+        noise = rng.normal(0.0, 2.5, frame.shape)
+        frames.append(np.clip(frame + noise, 0, 255).astype(np.uint8))
+    return frames
+
+
+def encode_loop(card_file: Path) -> list[bytes]:
+    """The camera's loop as VP8 frames (what a browser would send), the first a key frame."""
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height = WIDTH, HEIGHT
+    codec.pix_fmt = "yuv420p"
+    codec.bit_rate = BITRATE
+    codec.time_base = fractions.Fraction(1, FPS)
+    codec.framerate = fractions.Fraction(FPS, 1)
+    codec.gop_size = LOOP_FRAMES
+    codec.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "minrate": str(BITRATE),
+        "maxrate": str(BITRATE),
+        "bufsize": str(BITRATE),
+        "keyint_min": str(LOOP_FRAMES),
+    }
+    packets: list[bytes] = []
+    for n, image in enumerate(camera_frames(card_file, LOOP_FRAMES)):
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
+        frame.pts = n
+        if n == 0:
+            frame.pict_type = av.video.frame.PictureType.I
+        packets.extend(bytes(p) for p in codec.encode(frame))
+    packets.extend(bytes(p) for p in codec.encode(None))
+    if len(packets) != LOOP_FRAMES:
+        raise SystemExit(f"the encoder gave {len(packets)} packets for {LOOP_FRAMES} frames")
+    return packets
+
+
+class ReplayCamera(MediaStreamTrack):
+    """Replays pre-encoded VP8 frames at 30 frames/s, from a key frame on."""
+
+    kind = "video"
+
+    def __init__(self, packets: list[bytes]) -> None:
+        super().__init__()
+        self.packets = packets
+        self.sent = 0
+        self._start: float | None = None
+
+    async def recv(self) -> Packet[Any]:
+        if self.readyState != "live":
+            from aiortc.mediastreams import MediaStreamError
+
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        else:
+            due = self._start + self.sent / FPS
+            if due > now:
+                await asyncio.sleep(due - now)
+        packet = Packet(self.packets[self.sent % len(self.packets)])
+        packet.pts = self.sent * 90000 // FPS
+        packet.time_base = VIDEO_TIME_BASE
+        self.sent += 1
+        return packet
+
+
+class Senders:
+    def __init__(self, packets: list[bytes]) -> None:
+        self.packets = packets
+        self.peers: dict[int, tuple[RTCPeerConnection, ReplayCamera]] = {}
+
+    async def offer(self, k: int) -> dict[str, Any]:
+        from media.capture import include_loopback_candidates
+
+        await self.close(k)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        camera = ReplayCamera(self.packets)
+        transceiver = pc.addTransceiver(camera, direction="sendonly")
+        vp8 = [
+            c
+            for c in RTCRtpSender.getCapabilities("video").codecs
+            if c.mimeType.lower() in ("video/vp8", "video/rtx")
+        ]
+        transceiver.setCodecPreferences(vp8)
+        include_loopback_candidates(pc)  # the browser's --allow-loopback-in-peer-connection
+        self.peers[k] = (pc, camera)
+        await pc.setLocalDescription(await pc.createOffer())
+        assert pc.localDescription is not None
+        return {"sdp": pc.localDescription.sdp}
+
+    async def answer(self, k: int, sdp: str) -> dict[str, Any]:
+        pc, _ = self.peers[k]
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        return {}
+
+    async def close(self, k: int) -> dict[str, Any]:
+        peer = self.peers.pop(k, None)
+        if peer is not None:
+            async with asyncio.timeout(5):
+                await peer[0].close()
+        return {}
+
+    def stats(self) -> dict[str, Any]:
+        times = os.times()
+        return {
+            "cpu": times.user + times.system,
+            "sent": {str(k): camera.sent for k, (_, camera) in self.peers.items()},
+            "states": {str(k): pc.connectionState for k, (pc, _) in self.peers.items()},
+        }
+
+
+async def send(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    packets = encode_loop(Path(args.card))
+    sizes = [len(p) for p in packets]
+    senders = Senders(packets)
+    loop = asyncio.get_running_loop()
+    reader = await stdin_closed(loop)
+    print(
+        json.dumps(
+            {
+                "ready": True,
+                "encode_s": round(time.perf_counter() - started, 2),
+                "kbit_s": round(sum(sizes) * 8 / (len(sizes) / FPS) / 1000),
+                "key_bytes": sizes[0],
+            }
+        ),
+        flush=True,
+    )
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(request: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"id": request["id"]}
+        try:
+            op, k = request["op"], int(request.get("k", -1))
+            if op == "offer":
+                reply.update(await senders.offer(k))
+            elif op == "answer":
+                reply.update(await senders.answer(k, request["sdp"]))
+            elif op == "close":
+                reply.update(await senders.close(k))
+            elif op == "stats":
+                reply.update(senders.stats())
+            else:
+                raise ValueError(f"unknown op {op!r}")
+        except Exception as exc:
+            reply["error"] = repr(exc)
+        print(json.dumps(reply), flush=True)
+
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    async def read() -> None:
+        while line := await reader.readline():
+            task = asyncio.create_task(handle(json.loads(line)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        stop.set()
+
+    reading = asyncio.create_task(read())
+    try:
+        await stop.wait()
+    finally:
+        reading.cancel()
+        for k in list(senders.peers):
+            with contextlib.suppress(Exception):  # shutting down: nothing left to tell
+                await senders.close(k)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="kind", required=True)
+    server = sub.add_parser("server")
+    server.add_argument("--origin", required=True, help="the only accepted Origin")
+    server.add_argument("--db", required=True, help="the prepared SQLite file")
+    server.add_argument("--now", required=True, help="the fixed clock, ISO 8601 with offset")
+    server.add_argument("--max-captures", type=int, default=10)
+    senders = sub.add_parser("senders")
+    senders.add_argument("--card", required=True, help="the ID specimen the camera shows")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(serve(args) if args.kind == "server" else send(args))
+
+
+if __name__ == "__main__":
+    main()
