@@ -21,6 +21,7 @@ import asyncio
 import enum
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -181,6 +182,7 @@ class CaptureSession:
         self._latest_at: float | None = None
         self._latest_seen = False
         self._converted: tuple[VideoFrame, BgrImage] | None = None
+        self._convert_lock = threading.Lock()
         # A few earlier frames, spaced out, so a capture can take the sharpest of the
         # last second instead of whatever frame is newest at the click.
         self._recent: deque[VideoFrame] = deque(maxlen=RECENT_FRAMES)
@@ -297,7 +299,7 @@ class CaptureSession:
         """The newest frame as a read-only BGR array (height x width x 3), or None.
 
         Converted only on demand and cached per frame; the conversion costs a few
-        ms at 720p, so call it from an executor when the event loop matters.
+        ms at 720p (far more when the cores are busy), so call it from an executor.
         """
         frame = self._latest
         if frame is None:
@@ -306,14 +308,18 @@ class CaptureSession:
         return self._convert(frame)
 
     def _convert(self, frame: VideoFrame) -> BgrImage:
-        cached = self._converted
-        if cached is not None and cached[0] is frame:
-            return cached[1]
-        image = cast(BgrImage, frame.to_ndarray(format="bgr24"))  # bgr24 is 8 bits a channel
-        image.flags.writeable = False  # shared by every caller: copy before drawing on it
-        if frame is self._latest:
-            self._converted = (frame, image)
-        return image
+        # One conversion at a time: PyAV reformats a frame through a scaler context it
+        # keeps on the frame, and two threads converting the same frame crash the
+        # process (seen when a capture's executor thread met the guidance loop).
+        with self._convert_lock:
+            cached = self._converted
+            if cached is not None and cached[0] is frame:
+                return cached[1]
+            image = cast(BgrImage, frame.to_ndarray(format="bgr24"))  # 8 bits a channel
+            image.flags.writeable = False  # shared by every caller: copy before drawing on it
+            if frame is self._latest:
+                self._converted = (frame, image)
+            return image
 
     def recent_frames(self) -> list[BgrImage]:
         """The last second of video as a few BGR arrays, oldest first, newest last.

@@ -390,6 +390,30 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Gut so – bitte halten Sie den Ausweis ruhig.",
         "Good – please hold the document still.",
     ),
+    "verification_prompt_front": (
+        "Bitte halten Sie die Vorderseite Ihres Ausweises ruhig in die Kamera.",
+        "Please hold the front of your document still in front of the camera.",
+    ),
+    "verification_prompt_back": (
+        "Bitte drehen Sie den Ausweis um und halten Sie die Rückseite in die Kamera.",
+        "Please turn the document over and hold the back up to the camera.",
+    ),
+    "verification_prompt_tilt_a": (
+        "Bitte kippen Sie den Ausweis langsam zur einen Seite.",
+        "Please slowly tilt the document to one side.",
+    ),
+    "verification_prompt_tilt_b": (
+        "Und jetzt bitte langsam zur anderen Seite kippen.",
+        "Now please slowly tilt it to the other side.",
+    ),
+    "verification_prompt_face": (
+        "Bitte legen Sie den Ausweis beiseite und schauen Sie direkt in die Kamera.",
+        "Please put the document aside and look straight into the camera.",
+    ),
+    "verification_prompt_taken": (
+        "Danke, die Aufnahme ist gemacht.",
+        "Thank you, the picture has been taken.",
+    ),
     "verification_capture_hint": (
         "Bitte halten Sie Ihren Ausweis in die Kamera.",
         "Please hold your ID document up to the camera.",
@@ -405,6 +429,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "verification_capture_failed": (
         "Die Kamera ließ sich für die Aufnahme nicht verbinden.",
         "The camera could not be connected for the capture.",
+    ),
+    "verification_still_sending": ("Foto wird übertragen …", "Sending the photo …"),
+    "verification_still_sent": ("Foto übertragen.", "Photo sent."),
+    "verification_still_failed": (
+        "Das Foto konnte nicht übertragen werden.",
+        "The photo could not be sent.",
     ),
     "verification_code_label": (
         "Bestätigungscode aus Ihrer E-Mail (6 Ziffern)",

@@ -20,10 +20,13 @@ from rooms.store import RoomStore
 from signalling.csrf import CsrfGuard
 from signalling.jobs import Jobs
 from signalling.ratelimit import RateLimiter
+from signalling.realtime.node_bus import NodeBus
 from signalling.settings import Settings
 
 if TYPE_CHECKING:
+    from signalling.realtime.capture import CaptureDesk
     from signalling.realtime.lobby import Lobby
+    from signalling.realtime.stills import StillDesk
 
 SETTINGS = web.AppKey("settings", Settings)
 TOWN = web.AppKey("town", Town)
@@ -42,3 +45,6 @@ ROOM_STORE: web.AppKey[RoomStore] = web.AppKey("room_store")
 LOBBY: web.AppKey[Lobby] = web.AppKey("lobby")
 CAPTURES = web.AppKey("captures", CaptureRegistry)
 VAULT = web.AppKey("vault", CaptureVault)
+NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
+CAPTURE_DESK: web.AppKey[CaptureDesk] = web.AppKey("capture_desk")
+STILLS: web.AppKey[StillDesk] = web.AppKey("stills")

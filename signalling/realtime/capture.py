@@ -14,15 +14,19 @@ frames a second anyway, keeps the first frame that passes. The tilt sequence for
 holograms is two captures, ``tilt_a`` and ``tilt_b``, that count only when the
 outline shows the card turned one way and then the other.
 
-The capture peer lives in the process that holds the citizen's socket; this version
-expects the clerk's socket in the same process (one node, or sticky routing of a
-call's two members). Routing ``capture_take`` to another node is not built yet.
+The capture peer lives in the process that answered the citizen's ``capture_offer``.
+The clerk's commands (``capture_take``, ``capture_auto``, ``capture_stop``) run there
+whichever node holds the clerk's socket: with Redis, the owner node is recorded per
+appointment and a command arriving elsewhere is forwarded to it
+(:mod:`signalling.realtime.capture_routing`). The public methods below do the local
+work; what they push to the clerk goes to her socket.io room, on whichever node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -41,8 +45,10 @@ from office.errors import Conflict
 from office.staff import Staff
 from office.verification import Verifications
 from rooms.errors import NotInCall
+from signalling.realtime.capture_routing import CaptureOwners, CaptureRouter
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
+from signalling.realtime.node_bus import NodeBus
 from signalling.realtime.protocol import MAX_SDP, Empty, Payload
 
 log = logging.getLogger(__name__)
@@ -87,12 +93,16 @@ def register_capture(
     registry: CaptureRegistry,
     vault: CaptureVault,
     staff: Staff,
+    owners: CaptureOwners | None = None,
+    bus: NodeBus | None = None,
 ) -> CaptureDesk:
-    desk = CaptureDesk(lobby, checks, registry, vault, staff, citizens, clerks)
+    """Without ``owners`` and ``bus`` (one process) every command runs where it arrives."""
+    desk = CaptureDesk(lobby, checks, registry, vault, staff, citizens, clerks, owners)
+    router = CaptureRouter(desk._checked_call, owners, bus)
     citizens.command("capture_offer", Offer, desk.offer)
-    clerks.command("capture_take", Take, desk.take)
-    clerks.command("capture_auto", Take, desk.arm)
-    clerks.command("capture_stop", Empty, desk.stop)
+    clerks.command("capture_take", Take, router.command("capture_take", Take, desk.take))
+    clerks.command("capture_auto", Take, router.command("capture_auto", Take, desk.arm))
+    clerks.command("capture_stop", Empty, router.command("capture_stop", Empty, desk.stop))
     return desk
 
 
@@ -108,6 +118,7 @@ class CaptureDesk:
         staff: Staff,
         citizens: CitizenNamespace,
         clerks: ClerkNamespace,
+        owners: CaptureOwners | None = None,
     ) -> None:
         self._lobby = lobby
         self._store = lobby.store
@@ -117,6 +128,7 @@ class CaptureDesk:
         self._staff = staff
         self._citizens = citizens
         self._clerks = clerks
+        self._owners = owners  # with Redis: where other nodes find this node's sessions
         # Per verification: an MRZ counts only when two captures read the same valid
         # lines; the tilt sequence's second angle must turn the other way than the first.
         self._consensus: dict[str, MrzConsensus] = {}
@@ -124,6 +136,15 @@ class CaptureDesk:
         self._reading: set[asyncio.Task[None]] = set()
         self._guiding: dict[str, asyncio.Task[None]] = {}
         self._armed: dict[str, Armed] = {}  # per appointment
+        # Guidance is a courtesy: all sessions share one thread for it, so however many
+        # cameras are connected it takes at most one core's worth of turns (GIL-bound
+        # numpy and OpenCV), and captures, decoding and signalling keep the rest. Under
+        # load each session simply gets fewer looks a second.
+        self._guidance_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guidance")
+
+    def close(self) -> None:
+        """Let the guidance thread go (the sessions' loops have ended at shutdown)."""
+        self._guidance_pool.shutdown(wait=False, cancel_futures=True)
 
     # -- the citizen's capture peer --------------------------------------------------
 
@@ -134,6 +155,8 @@ class CaptureDesk:
         if await self._checks.current(appointment_id) is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")
         session, answer = await self._registry.open(appointment_id, payload.sdp)
+        if self._owners is not None:
+            await self._owners.claim(session)
         if (previous := self._guiding.pop(appointment_id, None)) is not None:
             previous.cancel()
         task = asyncio.create_task(
@@ -149,16 +172,17 @@ class CaptureDesk:
         passes, while the capture peer runs."""
         loop = asyncio.get_running_loop()
         last: dict[str, Any] | None = None
+        looking = self._guidance_pool
         while not session.closed:
-            frame = session.latest_frame()
+            frame = await loop.run_in_executor(looking, session.latest_frame)
             armed = self._armed.get(appointment_id)
             if frame is not None and armed is not None and armed.kind == "face":
-                box = await loop.run_in_executor(None, find_live_face, frame)
+                box = await loop.run_in_executor(looking, find_live_face, frame)
                 advice = _face_advice(box is not None)
                 if box is not None:
                     await self._take_armed(appointment_id, armed, frame, None)
             elif frame is not None:
-                quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
+                quick = await loop.run_in_executor(looking, glance, frame)
                 advice = {
                     "found": quick.found,
                     "verdict": quick.quality.verdict,
@@ -213,8 +237,7 @@ class CaptureDesk:
             raise NotInCall()
         return clerk_id, route.peer_appointment
 
-    async def take(self, sid: str, payload: Take) -> Any:
-        clerk_id, appointment_id = await self._checked_call(sid)
+    async def take(self, clerk_id: int, appointment_id: str, payload: Take) -> Any:
         if await self._checks.current(appointment_id) is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")
         session = self._registry.get(appointment_id)
@@ -229,10 +252,9 @@ class CaptureDesk:
             del self._armed[appointment_id]  # taken by hand before a frame passed
         return await self.keep(clerk_id, appointment_id, payload.kind, payload.german_id, frame)
 
-    async def arm(self, sid: str, payload: Take) -> Any:
+    async def arm(self, clerk_id: int, appointment_id: str, payload: Take) -> Any:
         """Capture ``kind`` automatically from the first frame that passes; the citizen
         is asked to show it. A new request replaces the waiting one."""
-        clerk_id, appointment_id = await self._checked_call(sid)
         if await self._checks.current(appointment_id) is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")
         if self._registry.get(appointment_id) is None:
@@ -241,8 +263,7 @@ class CaptureDesk:
         await self._to_citizen(appointment_id, "capture_prompt", {"kind": payload.kind})
         return {"armed": payload.kind}
 
-    async def stop(self, sid: str, _: Empty) -> Any:
-        _clerk_id, appointment_id = await self._checked_call(sid)
+    async def stop(self, clerk_id: int, appointment_id: str, _: Empty) -> Any:
         self._armed.pop(appointment_id, None)
         return {"closed": await self._registry.close(appointment_id, CloseReason.DONE)}
 
@@ -340,6 +361,11 @@ class CaptureDesk:
             to=clerk_room(clerk_id),
             namespace=CLERK_NS,
         )
+
+
+def glance(frame: Image) -> DocumentAnalysis:
+    """What the guidance needs of a frame: the outline and the quality, no more."""
+    return analyse(frame, read_mrz=False, find_portrait=False)
 
 
 def _passes(kind: str, quick: DocumentAnalysis) -> bool:

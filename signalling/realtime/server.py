@@ -2,7 +2,9 @@
 
 With ``REDIS_URL`` the room store is Redis and socket.io's ``AsyncRedisManager``
 carries events between nodes; without it, both live in this process. Transport is
-websocket only, so a load balancer needs no sticky sessions.
+websocket only, so a load balancer needs no sticky sessions. With Redis each process
+also gets a node id and a :class:`NodeBus`, over which the clerk's capture commands
+reach the node that holds the citizen's capture peer (``capture_routing``).
 """
 
 from __future__ import annotations
@@ -24,18 +26,22 @@ from rooms.redis_store import RedisStore
 from rooms.store import RoomStore
 from signalling.keys import (
     APPOINTMENTS,
+    CAPTURE_DESK,
     CAPTURES,
     CLOCK,
     JOBS,
     LOBBY,
+    NODE_BUS,
     ROOM_STORE,
     SETTINGS,
     SIGNER,
     STAFF,
+    STILLS,
     TOWN,
     VAULT,
 )
 from signalling.realtime.capture import register_capture
+from signalling.realtime.capture_routing import CaptureOwners
 from signalling.realtime.ice import IceConfig
 from signalling.realtime.lobby import Lobby
 from signalling.realtime.namespaces import (
@@ -44,7 +50,9 @@ from signalling.realtime.namespaces import (
     DashboardNamespace,
     forbid_other_roles,
 )
+from signalling.realtime.node_bus import NodeBus, new_node_id
 from signalling.realtime.protocol import MAX_SDP
+from signalling.realtime.stills import register_stills
 from signalling.realtime.verification import register_verification
 from signalling.settings import Settings
 
@@ -99,17 +107,31 @@ def attach_realtime(app: web.Application) -> None:
     clerks = ClerkNamespace(lobby, app[STAFF])
     checks = Verifications(app[APPOINTMENTS], secret_of(app))
     register_verification(citizens, clerks, lobby, checks)
+    bus, owners = None, None
+    if isinstance(store, RedisStore):  # several nodes: capture commands find their peer
+        node_id = new_node_id()
+        bus = NodeBus(store.redis, store.prefix, node_id)
+        owners = CaptureOwners(store, node_id)
+        app[NODE_BUS] = bus
     captures = CaptureRegistry(
         max_sessions=settings.max_capture_sessions,
         ice_servers=[RTCIceServer(urls=url) for url in settings.stun_urls],
         allow_loopback=settings.capture_allow_loopback,
+        on_close=owners.session_closed if owners is not None else None,
     )
     vault = CaptureVault(app[APPOINTMENTS], settings.capture_key_bytes(), app[SIGNER])
-    register_capture(citizens, clerks, lobby, checks, captures, vault, app[STAFF])
+    desk = register_capture(
+        citizens, clerks, lobby, checks, captures, vault, app[STAFF], owners, bus
+    )
+    # Full-resolution photos come over HTTPS (signalling/pages/stills.py), to any node.
+    stills = register_stills(clerks, lobby, checks, desk, app[SIGNER], app[APPOINTMENTS])
     app[CAPTURES] = captures
     app[VAULT] = vault
+    app[CAPTURE_DESK] = desk
+    app[STILLS] = stills
     retention = timedelta(days=settings.capture_retention_days)
     app[JOBS].also_purge(lambda: vault.purge(retention))
+    app[JOBS].also_purge(stills.purge_spent)
     namespaces = [citizens, clerks, DashboardNamespace(lobby, app[STAFF])]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
@@ -123,9 +145,16 @@ def attach_realtime(app: web.Application) -> None:
                 await store.ping()
             except Exception as exc:
                 raise SystemExit(f"Redis at REDIS_URL is not reachable: {exc}") from exc
+        if bus is not None and owners is not None:
+            await bus.start()
+            owners.start()
         lobby.start()
         yield
         await captures.close_all()
+        desk.close()
+        if bus is not None and owners is not None:
+            await owners.stop()  # after close_all: the closed sessions' records are gone
+            await bus.stop()
         await lobby.stop()
         await store.close()
 

@@ -1,8 +1,11 @@
 """The identity check of a video appointment in real headless Chromium: the clerk
 starts it, the citizen consents, the citizen's browser opens the capture peer to the
-server, the clerk captures the front of the German ID card specimen (shown by the
-fake camera) and sees the copy, records the checklist, sends the code; the citizen
-types the code from the mail; the clerk confirms. axe-core checks both panels.
+server, the clerk asks for the data page automatically (the citizen is prompted) and
+captures the German passport specimen (shown by the fake camera) until two captures
+agree on the MRZ: the console shows the flattened copy, its quality verdict and the
+parsed MRZ, and the portrait beside the face. The clerk records the checklist and
+sends the code; the citizen types the code from the mail; the clerk confirms.
+axe-core checks both panels.
 
 Run it in a loopback-only network namespace (capture_allow_loopback is set):
 
@@ -31,7 +34,8 @@ from tests.browser import accessibility_violations
 from tests.conftest import SECRET
 from tests.webrtc.test_browser_call import MEDIA_MS, WAIT_MS, book_soon, new_page, open_all_day
 
-SPECIMEN = Path(__file__).resolve().parents[3] / "shared/data/id-samples/deu_idcard_2021_front.png"
+SPECIMEN = Path(__file__).resolve().parents[3] / "shared/data/id-samples/deu_passport_2024.png"
+MRZ_NUMBER, MRZ_SURNAME = "CZ6311T47", "MUSTERMANN"  # manifest.json's ground truth
 FRAME_SIZE = (1280, 720)
 
 # The clerk page's labels for the steps (console.html, #verification-texts).
@@ -49,18 +53,20 @@ STEP_LABELS = {
     "security_questions": "Sicherheitsfragen beantwortet",
 }
 
+PASSPORT_STEPS = {step: label for step, label in STEP_LABELS.items() if step != "back_captured"}
+
 
 def write_card_camera(path: Path, frames: int = 4) -> Path:
-    """A .y4m clip for Chromium's fake camera: the ID card specimen on a desk."""
+    """A .y4m clip for Chromium's fake camera: the passport specimen on a desk."""
     cv2 = pytest.importorskip("cv2")
     np = pytest.importorskip("numpy")
     if not SPECIMEN.exists():
-        pytest.skip(f"the ID card specimen is missing: {SPECIMEN}")
+        pytest.skip(f"the passport specimen is missing: {SPECIMEN}")
     width, height = FRAME_SIZE
     card = cv2.imread(str(SPECIMEN), cv2.IMREAD_COLOR)
     assert card is not None, SPECIMEN
     scale = min(0.6 * width / card.shape[1], 0.7 * height / card.shape[0])
-    card = cv2.resize(card, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    card = cv2.resize(card, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     frame = np.full((height, width, 3), (60, 90, 120), dtype=np.uint8)
     top, left = (height - card.shape[0]) // 2, (width - card.shape[1]) // 2
     frame[top : top + card.shape[0], left : left + card.shape[1]] = card
@@ -98,7 +104,7 @@ async def assert_accessible(page: Page, where: str) -> None:
     assert await accessibility_violations(page) == [], where
 
 
-async def test_clerk_verifies_the_citizens_identity_card(
+async def test_clerk_verifies_the_citizens_passport(
     app: web.Application, server: str, browser: Browser, settings: Settings
 ) -> None:
     desk = app[APPOINTMENTS]
@@ -127,22 +133,22 @@ async def test_clerk_verifies_the_citizens_identity_card(
         "data-call-state", "connected", timeout=MEDIA_MS
     )
 
-    # The clerk starts the check for an identity card.
+    # The clerk starts the check for a passport.
     panel = console.locator("#verification")
     await expect(panel.get_by_role("heading", name="Identität prüfen")).to_be_visible()
-    await panel.get_by_role("radio", name="Personalausweis").check()
+    await panel.get_by_role("radio", name="Reisepass").check()
     await panel.get_by_role("button", name="Prüfung starten").click()
     await expect(console.locator("#verification-features li")).to_have_count(3)
     consent_row = console.locator("#verification-steps li[data-step=consent]")
     await expect(consent_row).to_contain_text("offen")
     await expect(console.locator("#verification-steps li")).to_have_count(
-        len(STEP_LABELS) + 2  # and the citizen's: consent, one-time code
+        len(PASSPORT_STEPS) + 2  # and the citizen's: consent, one-time code
     )
 
     # The citizen is asked; the panel explains the copies.
     consent = page.locator("#consent-panel")
     await expect(consent).to_be_visible()
-    await expect(consent).to_contain_text("Personalausweis")
+    await expect(consent).to_contain_text("Reisepass")
     await expect(consent).to_contain_text("7 Tagen gelöscht")
     await assert_accessible(page, "citizen's consent panel")
     await page.get_by_role("button", name="Einverstanden").click()
@@ -156,19 +162,33 @@ async def test_clerk_verifies_the_citizens_identity_card(
         re.compile(r"\S"), timeout=MEDIA_MS
     )
 
-    # The clerk captures the front until the server's peer has a frame (time-boxed).
-    capture = console.locator("#verification-captures figure[data-kind=front]")
-    front = panel.get_by_role("button", name="Vorderseite aufnehmen")
+    # Asked for automatically, the citizen is told what to show.
+    await panel.get_by_role("button", name="Vorderseite automatisch aufnehmen").click()
+    await expect(page.locator("#capture-hint")).to_have_text(
+        "Bitte halten Sie die Vorderseite Ihres Ausweises ruhig in die Kamera."
+    )
+    await expect(console.locator("#verification-status")).to_contain_text("Das erste gute Bild")
+
+    # The clerk captures the data page until two captures agree on the MRZ (time-boxed;
+    # the first tries may come before the server's peer has a frame).
+    captures = console.locator("#verification-captures figure[data-kind=front]")
+    front = panel.get_by_role("button", name="Vorderseite aufnehmen", exact=True)
+    accepted = console.locator("#verification-captures .bb-verification__mrz").filter(
+        has_text="zwei Aufnahmen stimmen überein"
+    )
     for _ in range(20):
         await front.click()
         await expect(console.locator("#verification-status")).not_to_have_text(
             "Aufnahme läuft …", timeout=MEDIA_MS
         )
-        if await capture.count():
+        if await accepted.count():
             break
-        await console.wait_for_timeout(500)
-    await expect(capture).to_have_count(1)
-    image = capture.locator("img")
+        await console.wait_for_timeout(700)
+    await expect(accepted.first).to_be_visible(timeout=MEDIA_MS)
+    mrz = await accepted.first.inner_text()
+    assert MRZ_NUMBER in mrz and MRZ_SURNAME in mrz, mrz
+    newest = captures.first
+    image = newest.locator("img")
     await expect(image).to_have_attribute("alt", "Aufnahme Vorderseite (Kopie)")
     await console.wait_for_function(
         "() => { const i = document.querySelector("
@@ -176,15 +196,20 @@ async def test_clerk_verifies_the_citizens_identity_card(
         " return i && i.complete && i.naturalWidth > 0; }",
         timeout=WAIT_MS,
     )
-    # The copy is the card found in the frame, flattened to ID-1's 85.6 x 54 mm.
-    caption = await capture.locator("figcaption").inner_text()
+    # The copy is the page found in the frame, flattened to the passport's 125 x 88 mm,
+    # with its quality verdict.
+    caption = await newest.locator("figcaption").inner_text()
     size = re.search(r"(\d+) × (\d+) px", caption)
     assert size, caption
-    assert abs(int(size.group(1)) / int(size.group(2)) - 85.6 / 54) < 0.02, caption
+    assert abs(int(size.group(1)) / int(size.group(2)) - 125 / 88) < 0.02, caption
+    await expect(newest).to_contain_text(re.compile(r"verdict\s*(ok|retry)"))
+    # The portrait on the page is ready for the comparison with the live face.
+    await expect(console.locator("#verification-portrait")).to_have_attribute("data-drawn", "true")
+    await expect(console.locator("#verification-compare")).to_be_visible()
 
     # Every clerk step passed, by its button.
     assert set(STEP_LABELS) == {step.value for step in CLERK_STEPS}
-    for step, label in STEP_LABELS.items():
+    for step, label in PASSPORT_STEPS.items():
         await panel.get_by_role("button", name=f"{label}: bestanden", exact=True).click()
         row = console.locator(f"#verification-steps li[data-step={step}]")
         await expect(row).to_have_attribute("data-state", "passed")

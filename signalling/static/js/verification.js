@@ -77,6 +77,19 @@
       for (const capture of document.querySelectorAll("[data-capture]")) {
         capture.addEventListener("click", () => this.capture(capture.dataset.capture));
       }
+      for (const capture of document.querySelectorAll("[data-capture-auto]")) {
+        capture.addEventListener("click", () => this.arm(capture.dataset.captureAuto));
+      }
+      for (const capture of document.querySelectorAll("[data-capture-still]")) {
+        capture.addEventListener("click", () => this.still(capture.dataset.captureStill));
+      }
+      // Automatic captures and full-resolution photos arrive when they are kept.
+      socket.on("capture_taken", (shot) => {
+        if (this.inCall) this.showCapture(shot);
+      });
+      socket.on("capture_still_failed", (failure) => {
+        if (this.inCall) this.error(failure);
+      });
       $("verification-send-code").addEventListener("click", () => this.sendCode());
       $("verification-verified").addEventListener("click", () => this.finish("verified"));
       $("verification-failed").addEventListener("click", () => this.finish("failed"));
@@ -125,6 +138,7 @@
       $("verification-steps").replaceChildren();
       $("verification-features").replaceChildren();
       $("verification-captures").replaceChildren();
+      this.clearComparison();
       $("verification-body").hidden = true;
       $("verification-reason").value = "";
       this.clearReasonError();
@@ -140,6 +154,7 @@
         this.rows.clear();
         $("verification-steps").replaceChildren();
         $("verification-captures").replaceChildren();
+        this.clearComparison();
         BB.say($("verification-outcome"), "");
         $("verification-body").hidden = false;
         this.render(checklist);
@@ -217,19 +232,52 @@
       }
     }
 
+    germanIdFront(kind) {
+      return kind === "front" && this.checklist !== null && this.checklist.document_type === "id_card";
+    }
+
+    kindName(kind) {
+      return (this.texts.kinds || {})[kind] || kind;
+    }
+
     async capture(kind) {
-      const germanId =
-        kind === "front" && this.checklist !== null && this.checklist.document_type === "id_card";
       this.say(this.texts.capturing);
       let shot;
       try {
-        shot = await BB.request(this.socket, "capture_take", { kind, german_id: germanId }, 20000);
+        shot = await BB.request(
+          this.socket, "capture_take", { kind, german_id: this.germanIdFront(kind) }, 20000,
+        );
       } catch (error) {
         this.error(error);
         return;
       }
+      this.showCapture(shot);
+    }
+
+    /** Ask the citizen to show `kind`; the server keeps the first frame that passes
+     * and pushes it as capture_taken. */
+    async arm(kind) {
+      try {
+        await BB.request(this.socket, "capture_auto", { kind, german_id: this.germanIdFront(kind) });
+        this.say(this.texts.armed.replace("{kind}", this.kindName(kind)));
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    /** Ask the citizen's device for a full-resolution photo (uploaded over HTTPS). */
+    async still(kind) {
+      try {
+        await BB.request(this.socket, "capture_still", { kind, german_id: this.germanIdFront(kind) });
+        this.say(this.texts.still_requested.replace("{kind}", this.kindName(kind)));
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    showCapture(shot) {
       const texts = this.texts;
-      const name = (texts.kinds || {})[shot.kind] || shot.kind;
+      const name = this.kindName(shot.kind);
       const figure = element("figure", { className: "bb-verification__capture" });
       figure.dataset.kind = shot.kind;
       figure.dataset.captureId = shot.capture_id;
@@ -242,11 +290,39 @@
         textContent: name + " · " + shot.width + " × " + shot.height + " px",
       });
       figure.append(image, caption);
+      if (shot.tilt) figure.append(describe({ [texts.tilt]: shot.tilt }, texts));
       const analysis = shot.analysis || {};
       if (Object.keys(analysis).length) figure.append(describe(analysis, texts));
-      else figure.append(element("p", { className: "kern-hint", textContent: texts.no_analysis }));
+      else if (!shot.face) figure.append(element("p", { className: "kern-hint", textContent: texts.no_analysis }));
       $("verification-captures").prepend(figure);
       this.say(texts.captured.replace("{kind}", name));
+      // The portrait on the document and the live face, side by side for the clerk.
+      if (shot.face) this.compare(image, shot.face, "verification-face");
+      else if (analysis.portrait) this.compare(image, analysis.portrait, "verification-portrait");
+    }
+
+    compare(image, box, canvasId) {
+      const draw = () => {
+        const [x, y, width, height] = box;
+        const canvas = $(canvasId);
+        const scale = 240 / height;
+        canvas.width = Math.round(width * scale);
+        canvas.height = 240;
+        canvas.getContext("2d").drawImage(image, x, y, width, height, 0, 0, canvas.width, canvas.height);
+        canvas.dataset.drawn = "true";
+        $("verification-compare").hidden = false;
+      };
+      if (image.complete && image.naturalWidth) draw();
+      else image.addEventListener("load", draw, { once: true });
+    }
+
+    clearComparison() {
+      for (const id of ["verification-portrait", "verification-face"]) {
+        const canvas = $(id);
+        canvas.width = canvas.height = 0;
+        delete canvas.dataset.drawn;
+      }
+      $("verification-compare").hidden = true;
     }
 
     showMrz(result) {
@@ -323,7 +399,7 @@
     async cameraTrack() {
       try {
         const stream = await navigator.mediaDevices.getUserMedia({
-          video: { width: { ideal: 1920 }, height: { ideal: 1080 } },
+          video: { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 15 } },
         });
         return stream.getVideoTracks()[0];
       } catch (error) {
@@ -373,6 +449,9 @@
     try {
       const parameters = sender.getParameters();
       parameters.degradationPreference = "maintain-resolution";
+      // 15 frames a second are plenty for a document held still, and halve what the
+      // server decodes per camera (bench/capture_load.py).
+      for (const encoding of parameters.encodings || []) encoding.maxFramerate = 15;
       await sender.setParameters(parameters);
     } catch (error) {
       // Not every browser lets this be set before negotiation; the hint still helps.
@@ -398,6 +477,31 @@
     });
   }
 
+  /** The track's current frame at its own resolution, as a JPEG blob. */
+  async function frameAsJpeg(track) {
+    const video = element("video", { muted: true, playsInline: true });
+    video.srcObject = new MediaStream([track]);
+    try {
+      await video.play();
+      if (!video.videoWidth) {
+        await new Promise((resolve) => {
+          video.addEventListener("resize", resolve, { once: true });
+          setTimeout(resolve, GATHERING_MS);
+        });
+      }
+      if (!video.videoWidth) throw new Error("no frame");
+      const canvas = element("canvas", { width: video.videoWidth, height: video.videoHeight });
+      canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+      return await new Promise((resolve, reject) =>
+        canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("no frame"))),
+          "image/jpeg", 0.95),
+      );
+    } finally {
+      video.pause();
+      video.srcObject = null;
+    }
+  }
+
   class CitizenVerification {
     /** getCall(): the current BB.Call (for its camera track) or null. */
     constructor(socket, getCall) {
@@ -406,6 +510,7 @@
       this.texts = verificationTexts();
       this.iceServers = [];
       this.peer = null;
+      this.defaultHint = $("capture-hint").textContent;
 
       socket.on("verification_consent_requested", ({ document_type: type }) => {
         this.closePeer();
@@ -425,6 +530,16 @@
       socket.on("capture_guidance", ({ verdict, hints }) => {
         if ($("capture-hint").hidden) return; // no capture running on this page
         BB.say($("capture-guidance"), verdict === "ok" ? this.texts.guidance_ok : hints[0] || "");
+      });
+      // What to show the camera next (the clerk asked for it), and when it is taken.
+      socket.on("capture_prompt", ({ kind, taken }) => {
+        if ($("capture-hint").hidden) return;
+        const prompts = this.texts.prompts || {};
+        $("capture-hint").textContent = kind ? prompts[kind] || "" : this.texts.prompt_taken;
+      });
+      // The clerk asks for a full-resolution photo: taken here, uploaded once over HTTPS.
+      socket.on("capture_still_requested", ({ kind, upload_url: uploadUrl }) => {
+        if (!$("capture-hint").hidden) this.sendStill(kind, uploadUrl);
       });
       socket.on("verification_code_requested", () => {
         $("verification-panel").hidden = false;
@@ -470,6 +585,7 @@
         return;
       }
       $("consent-panel").hidden = true;
+      $("capture-hint").textContent = this.defaultHint;
       $("capture-hint").hidden = false;
       BB.say(status, this.texts.consented);
       this.closePeer();
@@ -502,6 +618,52 @@
         if (passed) $("code-form").hidden = true;
       } catch (error) {
         BB.say($("code-result"), error.message || this.texts.failed);
+      }
+    }
+
+    /** A photo at the camera's full resolution (ImageCapture where the browser has it,
+     * else the track's current frame through a canvas), posted to `uploadUrl` (the
+     * one-time token is in it; the CSRF token comes with the page). */
+    async sendStill(kind, uploadUrl) {
+      const status = $("verification-status");
+      const prompt = (this.texts.prompts || {})[kind];
+      if (prompt) $("capture-hint").textContent = prompt;
+      BB.say(status, this.texts.still_sending);
+      let track = this.peer && this.peer.track;
+      if (!track || track.readyState !== "live") {
+        const call = this.getCall();
+        const stream = call && call.localStream;
+        track = stream ? stream.getVideoTracks()[0] : null;
+      }
+      try {
+        if (!track) throw new Error("no camera");
+        let photo = null;
+        if (typeof ImageCapture === "function") {
+          try {
+            photo = await new ImageCapture(track).takePhoto();
+          } catch (error) {
+            photo = null; // e.g. not for this camera: the canvas below still works
+          }
+        }
+        if (!photo) photo = await frameAsJpeg(track);
+        const form = new FormData();
+        form.append("csrf", $("verification-panel").dataset.uploadCsrf || "");
+        form.append("photo", photo, "foto." + ((photo.type || "").split("/")[1] || "jpg"));
+        const response = await fetch(uploadUrl, {
+          method: "POST",
+          body: form,
+          credentials: "same-origin",
+        });
+        if (!response.ok) {
+          const body = await response.json().catch(() => null);
+          const error = (body && body.error) || {};
+          BB.say(status, error.message || this.texts.still_failed);
+          return;
+        }
+        BB.say(status, this.texts.still_sent);
+      } catch (error) {
+        BB.say(status, this.texts.still_failed);
+        console.warn("photo upload failed", error);
       }
     }
 

@@ -1,0 +1,178 @@
+"""Requests from one app node to another over Redis pub/sub, answered within a timeout.
+
+Each node subscribes to one channel of its own, ``<prefix>:node:<node id>``, and
+receives there both the requests meant for it and the replies to its own requests:
+
+  request  {"kind": "request", "id", "from": node id, "name", "args", "deadline"}
+  reply    {"kind": "reply", "id", "result"} or {"kind": "reply", "id", "failed": text}
+
+A request waits on a future that the reply resolves; nothing polls. When nobody listens
+on the target's channel (that node is gone) the request fails at once, and when no reply
+comes within the timeout it fails then: both raise :class:`NodeUnreachable`. A node
+does not start a request whose deadline has passed, since its asker has given up on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Awaitable[Any]]
+RETRY_SECONDS = 1.0  # after the subscription's connection failed
+
+
+class NodeUnreachable(Exception):
+    """The node did not answer in time, or nobody listens on its channel."""
+
+
+class NodeRequestFailed(Exception):
+    """The node's handler raised; its log has the details."""
+
+
+def new_node_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class NodeBus:
+    """This node's end of the bus: serves named requests, sends requests to other nodes."""
+
+    def __init__(self, redis: Redis, prefix: str, node_id: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.node_id = node_id
+        self._handlers: dict[str, Handler] = {}
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._serving: set[asyncio.Task[None]] = set()
+        self._pubsub: PubSub | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    def channel(self, node_id: str) -> str:
+        return f"{self.prefix}:node:{node_id}"
+
+    def serve(self, name: str, handler: Handler) -> None:
+        """Answer requests called ``name`` with ``handler(args)``; its result must be JSON."""
+        self._handlers[name] = handler
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(self.channel(self.node_id))
+        self._pubsub = pubsub
+        self._listener = asyncio.create_task(self._listen(pubsub), name=f"node-bus-{self.node_id}")
+
+    async def stop(self) -> None:
+        """Stop listening: requests to this node fail from now on, and so do the
+        requests this node still waits for."""
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        for task in list(self._serving):
+            task.cancel()
+        await asyncio.gather(*self._serving, return_exceptions=True)
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError):  # Redis gone: so is the subscription
+                await self._pubsub.unsubscribe()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._pubsub = None
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(NodeUnreachable("this node's bus stopped"))
+
+    # -- asking ----------------------------------------------------------------------
+
+    async def request(
+        self,
+        node_id: str,
+        name: str,
+        args: Any,
+        timeout: float,  # noqa: ASYNC109 - the timeout travels with the request (deadline)
+    ) -> Any:
+        """Ask ``node_id`` to run ``name`` with ``args``; return its handler's result."""
+        if self._listener is None:
+            raise NodeUnreachable("this node's bus is not running")
+        request_id = uuid.uuid4().hex
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future  # before publishing: the reply may be quick
+        message = {
+            "kind": "request",
+            "id": request_id,
+            "from": self.node_id,
+            "name": name,
+            "args": args,
+            "deadline": time.time() + timeout,
+        }
+        try:
+            async with asyncio.timeout(timeout):
+                listeners = await self.redis.publish(self.channel(node_id), json.dumps(message))
+                if listeners == 0:
+                    raise NodeUnreachable(f"node {node_id} does not listen")
+                return await future
+        except TimeoutError:
+            raise NodeUnreachable(f"node {node_id} did not answer within {timeout} s") from None
+        finally:
+            del self._pending[request_id]
+
+    # -- listening -------------------------------------------------------------------
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._received(message["data"])
+            except RedisError as exc:  # redis-py reconnects and resubscribes on the next read
+                log.warning("node bus %s: Redis failed (%s); listening again", self.node_id, exc)
+                await asyncio.sleep(RETRY_SECONDS)
+
+    def _received(self, data: Any) -> None:
+        try:
+            message = json.loads(data)
+            kind = message["kind"]
+        except (ValueError, TypeError, KeyError):
+            log.warning("node bus %s: dropped a malformed message", self.node_id)
+            return
+        if kind == "reply":
+            future = self._pending.get(message.get("id"))
+            if future is None or future.done():
+                return  # its asker gave up already
+            if "failed" in message:
+                future.set_exception(NodeRequestFailed(str(message["failed"])))
+            else:
+                future.set_result(message.get("result"))
+        elif kind == "request":
+            task = asyncio.create_task(self._answer(message))
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        if time.time() > float(message.get("deadline", 0)):
+            log.warning("node bus %s: %s came too late", self.node_id, message.get("name"))
+            return
+        reply: dict[str, Any] = {"kind": "reply", "id": message.get("id")}
+        handler = self._handlers.get(str(message.get("name")))
+        if handler is None:
+            reply["failed"] = f"no handler for {message.get('name')!r}"
+        else:
+            try:
+                reply["result"] = await handler(message.get("args"))
+            except Exception as exc:
+                log.exception("node bus %s: %s failed", self.node_id, message.get("name"))
+                reply["failed"] = type(exc).__name__
+        try:
+            await self.redis.publish(self.channel(str(message.get("from"))), json.dumps(reply))
+        except RedisError:
+            log.warning("node bus %s: could not reply to %s", self.node_id, message.get("from"))
