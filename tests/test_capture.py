@@ -291,7 +291,8 @@ async def test_the_citizen_closing_its_peer_fails_the_session(lab: Lab) -> None:
     registry, closes = lab.registry()
     citizen, session = await lab.connect(registry, "appt-1")
 
-    await citizen.pc.close()
+    async with asyncio.timeout(CONNECT_SECONDS):  # the test's own peer: never stall
+        await citizen.pc.close()
 
     await until(lambda: bool(closes.calls), CONNECT_SECONDS, "the session to close")
     assert closes.of(session) == [CloseReason.PEER_FAILED]
