@@ -114,6 +114,13 @@ async def test_clerk_captures_the_card_and_only_staff_of_the_call_see_it(
         assert second["mrz_accepted"] is True
         assert second["mrz_fields"]["document_number"] == "L01X00T47"
         assert second["mrz_fields"]["surname"] == "MUSTERMANN"
+        # The booking was made as "Erika Mustermann": the clerk is told the names agree.
+        assert second["name_check"] == {
+            "matches": True,
+            "booking": "ERIKA MUSTERMANN",
+            "mrz": "MUSTERMANN, ERIKA",
+        }
+        assert first["name_check"] is None  # nothing to compare before the MRZ is accepted
 
         # Meanwhile the citizen is told what the camera shows of the card.
         guidance = await citizen.next("capture_guidance", within=10)

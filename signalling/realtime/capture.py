@@ -36,6 +36,7 @@ from pydantic import StringConstraints
 from media.capture import CaptureRegistry, CaptureSession, CloseReason
 from media.copies import Image
 from media.mrz import MrzResult
+from media.mrz_names import compare_with_mrz
 from media.vault import CaptureVault
 from media.vision.analysis import DocumentAnalysis, MrzConsensus, analyse
 from media.vision.best import sharpest
@@ -307,7 +308,7 @@ class CaptureDesk:
         stored = await self._vault.store(verification_id, kind, image, german_id_front=german_id)
         if kind in DOCUMENT_KINDS and quick is not None and quick.found:
             task = asyncio.create_task(
-                self._read_mrz(clerk_id, verification_id, stored.capture_id, frame)
+                self._read_mrz(clerk_id, appointment_id, verification_id, stored.capture_id, frame)
             )
             self._reading.add(task)
             task.add_done_callback(self._reading.discard)
@@ -339,7 +340,12 @@ class CaptureDesk:
         return tilt
 
     async def _read_mrz(
-        self, clerk_id: int, verification_id: str, capture_id: str, frame: Image
+        self,
+        clerk_id: int,
+        appointment_id: str,
+        verification_id: str,
+        capture_id: str,
+        frame: Image,
     ) -> None:
         """The slow part, after the clerk already has the capture and its verdict."""
         loop = asyncio.get_running_loop()
@@ -350,6 +356,12 @@ class CaptureDesk:
             return
         consensus = self._consensus.setdefault(verification_id, MrzConsensus())
         agreed = consensus.offer(full.mrz_result)
+        name_check = None
+        if agreed is not None:
+            # A suggestion for the clerk's "name matches the booking" step.
+            booked = await self._lobby.visits.names([appointment_id])
+            name, _reference = booked.get(appointment_id, ("", ""))
+            name_check = compare_with_mrz(name, agreed).to_json()
         await self._lobby.sio.emit(
             "capture_analysed",
             {
@@ -357,6 +369,7 @@ class CaptureDesk:
                 "analysis": full.to_json(),
                 "mrz_accepted": agreed is not None,
                 "mrz_fields": mrz_fields(agreed) if agreed else None,
+                "name_check": name_check,
             },
             to=clerk_room(clerk_id),
             namespace=CLERK_NS,

@@ -187,6 +187,10 @@ async def test_clerk_verifies_the_citizens_passport(
     await expect(accepted.first).to_be_visible(timeout=MEDIA_MS)
     mrz = await accepted.first.inner_text()
     assert MRZ_NUMBER in mrz and MRZ_SURNAME in mrz, mrz
+    # The booking's name ("Erika Mustermann") is compared with the MRZ's for the clerk.
+    name_check = accepted.first.locator(".bb-verification__name-check")
+    await expect(name_check).to_have_attribute("data-matches", "true")
+    await expect(name_check).to_contain_text("passt zur Buchung")
     newest = captures.first
     image = newest.locator("img")
     await expect(image).to_have_attribute("alt", "Aufnahme Vorderseite (Kopie)")

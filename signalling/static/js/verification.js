@@ -339,6 +339,16 @@
       else if (mrz && mrz.valid) status = texts.mrz_once || "MRZ gelesen; zur Sicherheit bitte eine zweite Aufnahme.";
       else status = texts.mrz_unread || "Keine lesbare MRZ auf dieser Aufnahme.";
       section.append(element("p", { className: "kern-body", textContent: status }));
+      if (result.name_check) {
+        const check = result.name_check;
+        const template = check.matches ? texts.name_matches : texts.name_differs;
+        const line = element("p", {
+          className: "kern-body bb-verification__name-check",
+          textContent: template.replace("{mrz}", check.mrz).replace("{booking}", check.booking),
+        });
+        line.dataset.matches = String(check.matches);
+        section.append(line);
+      }
       if (result.mrz_fields) section.append(describe(result.mrz_fields, texts));
       else if (mrz) section.append(describe({ lines: mrz.lines, checks: mrz.checks }, texts));
       // Only in the capture's own figure: the result arrives whenever the reading is
