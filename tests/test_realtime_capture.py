@@ -21,13 +21,14 @@ from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from av import VideoFrame
 
-from media.capture import RECENT_FRAMES, RECENT_SPACING
+from media.capture import RECENT_FRAMES, RECENT_SPACING, CloseReason
 from media.vision.face import find_portrait
 from media.vision.tilt import MIN_TILT
 from office.appointments import Appointments
 from office.staff import Staff
+from signalling.keys import CAPTURES
 from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
-from tests.support import Clock
+from tests.support import Clock, wait_for
 
 SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
 SAMPLES = Path(__file__).resolve().parents[2] / "shared/data/id-samples"
@@ -229,9 +230,10 @@ async def capturing(
     clerk: int,
     clock: Clock,
     camera: VideoStreamTrack,
-) -> AsyncIterator[tuple[Peer, Peer]]:
+) -> AsyncIterator[tuple[Peer, Peer, str]]:
     """A call with the identity check started and the citizen's capture peer sending
-    ``camera`` to the server: yields the citizen's and the clerk's sockets."""
+    ``camera`` to the server: yields the citizen's and the clerk's sockets and the
+    appointment's id."""
     base = str(client.make_url("/"))
     appointment = await book_at(desk, SLOT)
     clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
@@ -251,7 +253,7 @@ async def capturing(
         assert answered["ok"] is True, answered
         await pc.setRemoteDescription(RTCSessionDescription(**answered["data"]))
         await citizen.next("capture_guidance", within=15)  # frames arrive and are looked at
-        yield citizen, anna
+        yield citizen, anna, appointment.id
     finally:
         await close_peer(pc)
         await citizen.disconnect()
@@ -271,7 +273,7 @@ async def test_an_armed_capture_waits_for_a_frame_that_passes_and_prompts_the_ci
     if not (BACK.exists() and FRONT.exists()):
         pytest.skip(f"the shared specimens are not in {SAMPLES}")
     camera = SceneCamera()
-    async with capturing(client, desk, staff, clerk, clock, camera) as (citizen, anna):
+    async with capturing(client, desk, staff, clerk, clock, camera) as (citizen, anna, _):
         # The back, automatically: nothing is kept while only the desk is in view.
         armed = await anna.call("capture_auto", {"kind": "back"})
         assert armed == {"ok": True, "data": {"armed": "back"}}
@@ -315,3 +317,36 @@ async def test_an_armed_capture_waits_for_a_frame_that_passes_and_prompts_the_ci
         await asyncio.sleep(2 * RECENT_FRAMES * RECENT_SPACING)  # the face is out of the buffer
         no_face = await anna.call("capture_take", {"kind": "face"}, within=15)
         assert no_face["ok"] is False and no_face["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize("how", ["check finished", "call ended"])
+async def test_the_capture_session_ends_with_the_check_or_the_call(
+    client: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    how: str,
+) -> None:
+    """The server closes the session itself, though the citizen's browser keeps
+    sending (a browser that crashed or lost the socket never says goodbye)."""
+    registry = client.app[CAPTURES]
+    async with capturing(client, desk, staff, clerk, clock, SceneCamera()) as (
+        _citizen,
+        anna,
+        appointment_id,
+    ):
+        session = registry.get(appointment_id)
+        assert session is not None and not session.closed
+        if how == "check finished":
+            finished = await anna.call(
+                "verification_finish", {"outcome": "failed", "reason": "Test"}
+            )
+            assert finished["ok"] is True, finished
+            expected = CloseReason.DONE
+        else:
+            assert (await anna.call("call_end"))["ok"] is True
+            expected = CloseReason.CALL_ENDED
+        await wait_for(lambda: session.closed, within=10)
+        assert session.close_reason is expected
+        assert registry.get(appointment_id) is None

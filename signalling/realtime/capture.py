@@ -55,6 +55,9 @@ from signalling.realtime.protocol import MAX_SDP, Empty, Payload
 log = logging.getLogger(__name__)
 GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
 HINT_FACE = "Bitte ohne Ausweis direkt in die Kamera schauen"
+# Every fourth look (about every two seconds) the guidance loop also checks that the
+# call and the check still run: a session must not outlive them.
+LOOKS_PER_STATE_CHECK = 4
 
 
 def best_recent_frame(session: CaptureSession) -> Image | None:
@@ -171,30 +174,61 @@ class CaptureDesk:
         """Tell the citizen, about twice a second, what the camera shows of the document
         ("Bitte näher an die Kamera", glare …), and take an armed capture when a frame
         passes, while the capture peer runs."""
-        loop = asyncio.get_running_loop()
         last: dict[str, Any] | None = None
-        looking = self._guidance_pool
+        verification_id = await self._checks.current(appointment_id)
+        looks = 0
         while not session.closed:
-            frame = await loop.run_in_executor(looking, session.latest_frame)
-            armed = self._armed.get(appointment_id)
-            if frame is not None and armed is not None and armed.kind == "face":
-                box = await loop.run_in_executor(looking, find_live_face, frame)
-                advice = _face_advice(box is not None)
-                if box is not None:
-                    await self._take_armed(appointment_id, armed, frame, None)
-            elif frame is not None:
-                quick = await loop.run_in_executor(looking, glance, frame)
-                advice = {
-                    "found": quick.found,
-                    "verdict": quick.quality.verdict,
-                    "hints": list(quick.quality.hints),
-                }
-                if armed is not None and _passes(armed.kind, quick):
-                    await self._take_armed(appointment_id, armed, frame, quick)
-            if frame is not None and advice != last:
-                last = advice
-                await self._to_citizen(appointment_id, "capture_guidance", advice)
+            looks += 1
+            if looks % LOOKS_PER_STATE_CHECK == 0:
+                ended = await self._ended(appointment_id, verification_id)
+                if ended is not None:
+                    await session.close(ended)
+                    break
+            last = await self._look(appointment_id, session, last)
             await asyncio.sleep(GUIDANCE_SECONDS)
+        if verification_id is not None and await self._ended(appointment_id, verification_id):
+            # The check is over: what this process remembered of it goes too.
+            self._consensus.pop(verification_id, None)
+            self._first_tilt.pop(verification_id, None)
+
+    async def _ended(self, appointment_id: str, verification_id: str | None) -> CloseReason | None:
+        """Why this session should not go on, though its browser still sends: the call
+        ended or the check finished (the browser's own close may never come)."""
+        route = await self._store.route(appointment_id, None)
+        if route is None or route.peer_clerk is None:
+            return CloseReason.CALL_ENDED
+        if await self._checks.current(appointment_id) != verification_id:
+            return CloseReason.DONE
+        return None
+
+    async def _look(
+        self, appointment_id: str, session: CaptureSession, last: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """One look at the newest frame: guidance for the citizen when it changed, and
+        the armed capture when the frame passes. Returns the guidance now shown."""
+        loop = asyncio.get_running_loop()
+        looking = self._guidance_pool
+        frame = await loop.run_in_executor(looking, session.latest_frame)
+        if frame is None:
+            return last
+        armed = self._armed.get(appointment_id)
+        if armed is not None and armed.kind == "face":
+            box = await loop.run_in_executor(looking, find_live_face, frame)
+            advice = _face_advice(box is not None)
+            if box is not None:
+                await self._take_armed(appointment_id, armed, frame, None)
+        else:
+            quick = await loop.run_in_executor(looking, glance, frame)
+            advice = {
+                "found": quick.found,
+                "verdict": quick.quality.verdict,
+                "hints": list(quick.quality.hints),
+            }
+            if armed is not None and _passes(armed.kind, quick):
+                await self._take_armed(appointment_id, armed, frame, quick)
+        if advice != last:
+            await self._to_citizen(appointment_id, "capture_guidance", advice)
+        return advice
 
     async def _take_armed(
         self,
