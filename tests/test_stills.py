@@ -169,6 +169,9 @@ async def test_a_photo_from_the_device_is_analysed_and_kept_once(
         # The same analysis as a video frame: the card found and flattened to ID-1 ...
         assert shot["analysis"]["found"] is True and shot["flattened"] is True
         assert abs(shot["width"] / shot["height"] - 85.6 / 54) < 0.02
+        # ... at the photo's own resolution (the card is 1770 px wide in it), not the
+        # 1200 px of a video capture: the fine features are why the photo was taken.
+        assert 1700 <= shot["width"] <= 1850, shot["width"]
         assert shot["analysis"]["quality"]["verdict"] == "ok"
         analysed = await check.anna.next("capture_analysed", within=30)
         assert analysed["capture_id"] == shot["capture_id"]

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from media.mrz import MrzResult
 from media.vision import face, mrz_reader, quality
 from media.vision.mrz_reader import Box, MrzRead
-from media.vision.quad import DocumentKind, Quad, detect_quads, document_kind, warp
+from media.vision.quad import WARP_WIDTH, DocumentKind, Quad, detect_quads, document_kind, warp
 from media.vision.quality import Quality
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
@@ -105,6 +105,15 @@ def _mrz_json(read: MrzRead | None) -> dict[str, Any] | None:
     return data
 
 
+MAX_DETAIL_WIDTH = 4000  # px: a 12-megapixel photo filled by the card
+
+
+def _detail_width(quad: Quad) -> int:
+    """The document's width in the image's own pixels, never below the usual width."""
+    top, _right, bottom, _left = quad.side_lengths()
+    return max(WARP_WIDTH, min(MAX_DETAIL_WIDTH, round(max(top, bottom))))
+
+
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
@@ -150,11 +159,15 @@ def analyse(
     today: date | None = None,
     read_mrz: bool = True,
     find_portrait: bool = True,
+    detail: bool = False,
 ) -> DocumentAnalysis:
     """Analyse one BGR frame (or a scan of a document).
 
     The live guidance needs neither the MRZ nor the portrait: without them the
     analysis costs about a third (the face detector is its slowest part).
+    ``detail``: flatten at the document's own resolution in the image (up to
+    ``MAX_DETAIL_WIDTH``), not the usual 1200 px: for full-resolution photos, whose
+    fine security features are the reason they are taken (BSI TR-03147).
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -170,7 +183,8 @@ def analyse(
         quad = quads[0]
         outline_kind = document_kind(quad)
         kind: DocumentKind | None = outline_kind
-        warped = warp(image, quad, outline_kind)
+        width = _detail_width(quad) if detail else WARP_WIDTH
+        warped = warp(image, quad, outline_kind, width)
     else:
         # No outline: a scan or a specimen render, where the image is the document.
         source, quad = "frame", _frame_quad(image)
@@ -207,7 +221,7 @@ def analyse(
             and source == "outline"
         ):
             kind = _FORMAT_KIND[result.format]  # the MRZ format settles card vs passport
-            warped = warp(image, quad, kind)
+            warped = warp(image, quad, kind, _detail_width(quad) if detail else WARP_WIDTH)
         timings["mrz"] = _ms(mrz_start)
 
     result = read.result if read else None

@@ -312,9 +312,12 @@ class CaptureDesk:
         german_id: bool,
         frame: Image,
         quick: DocumentAnalysis | None = None,
+        *,
+        detail: bool = False,
     ) -> dict[str, Any]:
         """Check, mark as a copy, encrypt and store one capture taken in this process;
-        the MRZ of a document follows as ``capture_analysed``."""
+        the MRZ of a document follows as ``capture_analysed``. ``detail``: a
+        full-resolution photo, flattened at its own resolution."""
         verification_id = await self._checks.current(appointment_id)
         if verification_id is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")
@@ -330,7 +333,9 @@ class CaptureDesk:
         else:
             if quick is None:
                 # Outline, flattening and quality first (tens of ms); the MRZ follows.
-                quick = await loop.run_in_executor(None, partial(analyse, frame, read_mrz=False))
+                quick = await loop.run_in_executor(
+                    None, partial(analyse, frame, read_mrz=False, detail=detail)
+                )
             if german_id and quick.warped is None:
                 # Without the card's outline the CAN cannot be found: no copy may be kept.
                 raise Conflict("Der Ausweis ist nicht ganz im Bild. Bitte noch einmal aufnehmen.")

@@ -189,7 +189,12 @@ class StillDesk:
         await self._spend(grant)
         try:
             shot = await self._desk.keep(
-                grant.clerk_id, grant.appointment_id, grant.kind, grant.german_id, image
+                grant.clerk_id,
+                grant.appointment_id,
+                grant.kind,
+                grant.german_id,
+                image,
+                detail=True,
             )
         except Conflict as exc:
             await self._to_clerk(
