@@ -1,0 +1,410 @@
+"""Cases (Vorgänge): one service handled in a call, from opening until it is posted.
+
+A case moves through checked transitions; a refused one raises
+:class:`InvalidTransition` and changes nothing. Every change is a timeline event (what
+the citizen's status page shows) and an audit entry, with its actor and time, in the
+same transaction as the change.
+
+    open ─► verified ─► payment_pending ─► paid ─┐
+      │        │              │                  ├► in_fulfilment ─► posted ────┐
+      │        └──────────────┴─────► waived ────┘        │                     ├► closed
+      └─(no identity needed)─┘                            ├────► forwarded ─────┘
+                                                          └─(nothing to send)───► closed
+    (a fee of 0 goes from open/verified straight to in_fulfilment)
+    cancelled / failed (with a reason) from every state that is not final
+
+Payments are recorded idempotently (:meth:`Cases.record_payment`): each source names
+its payment (PayPal's capture id, the bank entry's reference), so a second delivery of
+the same payment changes nothing. A case is paid when what was received covers the fee.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from office import audit
+from office.appointments import Appointments, new_reference
+from office.catalogue import Delivery
+from office.errors import Conflict, InvalidInput, NotFound
+from office.models import Appointment, Case, CaseEvent, Payment, VerificationRecord
+from office.verification import Outcome
+
+
+class CaseState(StrEnum):
+    OPEN = "open"
+    VERIFIED = "verified"  # identity verified in the call (where the service needs it)
+    PAYMENT_PENDING = "payment_pending"
+    PAID = "paid"
+    WAIVED = "waived"  # no fee charged, with a reason
+    IN_FULFILMENT = "in_fulfilment"
+    POSTED = "posted"  # the town posted the document
+    FORWARDED = "forwarded"  # transmitted to the Bundeszentralregister
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class PaymentMethod(StrEnum):
+    INVOICE_EMAIL = "invoice_email"
+    INVOICE_POST = "invoice_post"
+    PAYPAL = "paypal"
+
+
+FINAL = frozenset({CaseState.CLOSED, CaseState.CANCELLED, CaseState.FAILED})
+_ENDINGS = frozenset({CaseState.CANCELLED, CaseState.FAILED})
+TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
+    CaseState.OPEN: frozenset(
+        {CaseState.VERIFIED, CaseState.PAYMENT_PENDING, CaseState.WAIVED, CaseState.IN_FULFILMENT}
+    ),
+    CaseState.VERIFIED: frozenset(
+        {CaseState.PAYMENT_PENDING, CaseState.WAIVED, CaseState.IN_FULFILMENT}
+    ),
+    CaseState.PAYMENT_PENDING: frozenset({CaseState.PAID, CaseState.WAIVED}),
+    CaseState.PAID: frozenset({CaseState.IN_FULFILMENT}),
+    CaseState.WAIVED: frozenset({CaseState.IN_FULFILMENT}),
+    # closed straight away only where nothing is sent (advice)
+    CaseState.IN_FULFILMENT: frozenset({CaseState.POSTED, CaseState.FORWARDED, CaseState.CLOSED}),
+    CaseState.POSTED: frozenset({CaseState.CLOSED}),
+    CaseState.FORWARDED: frozenset({CaseState.CLOSED}),
+}
+for _state in CaseState:
+    if _state not in FINAL:
+        TRANSITIONS[_state] = TRANSITIONS.get(_state, frozenset()) | _ENDINGS
+    else:
+        TRANSITIONS[_state] = frozenset()
+
+MAX_QUANTITY = 10
+REASON_LENGTH = 300
+
+
+class InvalidTransition(Conflict):
+    """The case cannot go to that state from where it is (or a condition is unmet)."""
+
+    code = "invalid_transition"
+    message = "Dieser Schritt ist für den Vorgang jetzt nicht möglich."
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    state: CaseState
+    actor: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: str
+    reference: str
+    appointment_id: str | None
+    service_id: str
+    quantity: int
+    unit_fee_cents: int
+    fee_cents: int
+    state: CaseState
+    payment_method: PaymentMethod | None
+    reason: str | None
+    bzr_reference: str | None
+    posted_on: date | None
+    paid_cents: int
+    created_at: datetime
+    updated_at: datetime
+    events: tuple[Event, ...]
+
+    @property
+    def open_cents(self) -> int:
+        return max(self.fee_cents - self.paid_cents, 0)
+
+
+class Cases:
+    """The office's cases, on the appointments' database."""
+
+    def __init__(self, desk: Appointments) -> None:
+        self.desk = desk
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def get(self, case_id: str) -> CaseView:
+        async with self.desk.sessions() as session:
+            case = await session.get(Case, case_id)
+            if case is None:
+                raise NotFound("Diesen Vorgang gibt es nicht.")
+            return await _view(session, case)
+
+    async def of_appointment(self, appointment_id: str) -> list[CaseView]:
+        async with self.desk.sessions() as session:
+            cases = (
+                await session.scalars(
+                    select(Case)
+                    .where(Case.appointment_id == appointment_id)
+                    .order_by(Case.created_at, Case.id)
+                )
+            ).all()
+            return [await _view(session, case) for case in cases]
+
+    async def listing(
+        self,
+        states: Sequence[CaseState] = (),
+        older_than: timedelta | None = None,
+        limit: int = 200,
+    ) -> list[CaseView]:
+        """Cases for after-call work: by state, and not changed for ``older_than``."""
+        query = select(Case).order_by(Case.updated_at, Case.id).limit(limit)
+        if states:
+            query = query.where(Case.state.in_([s.value for s in states]))
+        if older_than is not None:
+            query = query.where(Case.updated_at <= self.desk.now() - older_than)
+        async with self.desk.sessions() as session:
+            cases = (await session.scalars(query)).all()
+            return [await _view(session, case) for case in cases]
+
+    # -- changing ----------------------------------------------------------------------
+
+    async def open(
+        self, appointment_id: str, service_id: str, clerk_id: int, quantity: int = 1
+    ) -> CaseView:
+        """Open a case for a service handled in the appointment's call."""
+        service = self.desk.town.service(service_id)
+        if service is None:
+            raise InvalidInput({"service_id": "Diese Leistung gibt es nicht."})
+        if not 1 <= quantity <= MAX_QUANTITY or (quantity > 1 and service.fee_cents == 0):
+            raise InvalidInput({"quantity": f"Bitte eine Anzahl von 1 bis {MAX_QUANTITY} angeben."})
+        now = self.desk.now()
+        case = Case(
+            id=str(uuid.uuid4()),
+            reference=new_reference(),
+            appointment_id=appointment_id,
+            service_id=service.id,
+            quantity=quantity,
+            unit_fee_cents=service.fee_cents,
+            fee_cents=service.fee_cents * quantity,
+            state=CaseState.OPEN.value,
+            opened_by=clerk_id,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.desk.sessions() as session, session.begin():
+            if await session.get(Appointment, appointment_id) is None:
+                raise NotFound()
+            session.add(case)
+            await session.flush()
+            _event(session, case, now, audit.staff_actor(clerk_id), quantity=quantity)
+        return await self.get(case.id)
+
+    async def transition(
+        self,
+        case_id: str,
+        to: CaseState,
+        actor: str,
+        *,
+        reason: str | None = None,
+        method: PaymentMethod | None = None,
+        posted_on: date | None = None,
+        bzr_reference: str | None = None,
+    ) -> CaseView:
+        """Move the case to ``to`` if that is allowed from where it is; else
+        :class:`InvalidTransition` (or :class:`InvalidInput` for a missing detail)."""
+        reason = (reason or "").strip() or None
+        if reason is not None and len(reason) > REASON_LENGTH:
+            raise InvalidInput({"reason": f"Höchstens {REASON_LENGTH} Zeichen."})
+        now = self.desk.now()
+        async with self.desk.sessions() as session, session.begin():
+            case = await _locked(session, case_id)
+            current = CaseState(case.state)
+            if to not in TRANSITIONS[current]:
+                raise InvalidTransition(
+                    f"Ein Vorgang im Zustand „{LABELS[current]}“ kann nicht „{LABELS[to]}“ werden."
+                )
+            detail = await self._check(session, case, to, reason, method, posted_on, bzr_reference)
+            case.state = to.value
+            case.updated_at = now
+            _event(session, case, now, actor, **detail)
+        return await self.get(case_id)
+
+    async def _check(
+        self,
+        session: AsyncSession,
+        case: Case,
+        to: CaseState,
+        reason: str | None,
+        method: PaymentMethod | None,
+        posted_on: date | None,
+        bzr_reference: str | None,
+    ) -> dict[str, Any]:
+        """The conditions of entering ``to``; applies its details to the case and
+        returns what the timeline records (never personal data)."""
+        service = self.desk.town.service(case.service_id)
+        needs_identity = service is None or service.verification_required
+        if to in (CaseState.WAIVED, CaseState.CANCELLED, CaseState.FAILED):
+            if reason is None:
+                raise InvalidInput({"reason": "Bitte einen Grund angeben."})
+            case.reason = reason
+            return {}
+        leaving_open = CaseState(case.state) is CaseState.OPEN
+        identity_gate = to is CaseState.VERIFIED or (
+            leaving_open
+            and needs_identity
+            and to in (CaseState.PAYMENT_PENDING, CaseState.IN_FULFILMENT)
+        )
+        if identity_gate and not await _verified(session, case):
+            raise InvalidTransition(
+                "Für diese Leistung muss zuerst die Identität verifiziert sein."
+            )
+        if to is CaseState.PAYMENT_PENDING:
+            if case.fee_cents == 0:
+                raise InvalidTransition("Für diese Leistung fällt keine Gebühr an.")
+            if method is None:
+                raise InvalidInput({"method": "Bitte eine Zahlungsart wählen."})
+            case.payment_method = method.value
+            return {"method": method.value}
+        unpaid = CaseState(case.state) in (CaseState.OPEN, CaseState.VERIFIED)
+        if to is CaseState.IN_FULFILMENT and unpaid and case.fee_cents != 0:
+            raise InvalidTransition("Die Gebühr ist noch nicht bezahlt oder erlassen.")
+        sends_nothing = service is not None and service.delivery is Delivery.NONE
+        closing_unsent = to is CaseState.CLOSED and CaseState(case.state) is CaseState.IN_FULFILMENT
+        if closing_unsent and not sends_nothing:
+            raise InvalidTransition("Das Dokument ist noch nicht versandt.")
+        if to is CaseState.PAID:
+            paid = await _paid_cents(session, case.id)
+            if paid < case.fee_cents:
+                raise InvalidTransition("Es ist noch nicht der ganze Betrag eingegangen.")
+        if to is CaseState.POSTED:
+            if service is not None and service.delivery is not Delivery.TOWN:
+                raise InvalidTransition("Dieses Dokument versendet nicht die Stadt.")
+            if posted_on is None:
+                raise InvalidInput({"posted_on": "Bitte das Datum des Versands angeben."})
+            case.posted_on = posted_on
+            return {"posted_on": posted_on.isoformat()}
+        if to is CaseState.FORWARDED:
+            if service is not None and service.delivery is not Delivery.BZR:
+                raise InvalidTransition("Diese Leistung geht nicht an das Bundeszentralregister.")
+            reference = (bzr_reference or "").strip()
+            if not reference or len(reference) > 64:
+                raise InvalidInput(
+                    {"bzr_reference": "Bitte das Aktenzeichen der Übermittlung angeben."}
+                )
+            case.bzr_reference = reference
+            return {"bzr_reference": reference}
+        return {}
+
+    async def record_payment(
+        self, case_id: str, source: str, external_id: str, amount_cents: int, actor: str
+    ) -> bool:
+        """Book money received for the case; True if it was new. A case waiting for
+        payment becomes paid once what was received covers the fee."""
+        if amount_cents <= 0:
+            raise InvalidInput({"amount_cents": "Der Betrag muss positiv sein."})
+        now = self.desk.now()
+        try:
+            async with self.desk.sessions() as session, session.begin():
+                case = await _locked(session, case_id)
+                session.add(
+                    Payment(
+                        case_id=case.id,
+                        source=source,
+                        external_id=external_id,
+                        amount_cents=amount_cents,
+                        received_at=now,
+                    )
+                )
+                await session.flush()  # a duplicate fails here, before anything else
+                audit.record(
+                    session,
+                    now,
+                    actor,
+                    "case.payment",
+                    f"case:{case.id}",
+                    source=source,
+                    amount_cents=amount_cents,
+                )
+                paid = await _paid_cents(session, case.id)
+                if CaseState(case.state) is CaseState.PAYMENT_PENDING and paid >= case.fee_cents:
+                    case.state = CaseState.PAID.value
+                    case.updated_at = now
+                    _event(session, case, now, actor, source=source)
+        except IntegrityError:
+            return False  # this payment was booked before
+        return True
+
+
+LABELS: dict[CaseState, str] = {
+    CaseState.OPEN: "eröffnet",
+    CaseState.VERIFIED: "Identität verifiziert",
+    CaseState.PAYMENT_PENDING: "Zahlung offen",
+    CaseState.PAID: "bezahlt",
+    CaseState.WAIVED: "gebührenfrei gestellt",
+    CaseState.IN_FULFILMENT: "in Bearbeitung",
+    CaseState.POSTED: "per Post versandt",
+    CaseState.FORWARDED: "an das Bundeszentralregister übermittelt",
+    CaseState.CLOSED: "abgeschlossen",
+    CaseState.CANCELLED: "storniert",
+    CaseState.FAILED: "gescheitert",
+}
+
+
+async def _locked(session: AsyncSession, case_id: str) -> Case:
+    """The case, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite's
+    transactions already hold the database's write lock)."""
+    case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    if case is None:
+        raise NotFound("Diesen Vorgang gibt es nicht.")
+    return case
+
+
+async def _verified(session: AsyncSession, case: Case) -> bool:
+    """Whether the case's appointment has a verified identity check. Read in the
+    case's own transaction: on SQLite a second connection would wait for its lock."""
+    if case.appointment_id is None:
+        return False
+    found = await session.scalar(
+        select(VerificationRecord.id)
+        .where(
+            VerificationRecord.appointment_id == case.appointment_id,
+            VerificationRecord.outcome == Outcome.VERIFIED,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _paid_cents(session: AsyncSession, case_id: str) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(Payment.case_id == case_id)
+    )
+    return int(total or 0)
+
+
+def _event(session: AsyncSession, case: Case, at: datetime, actor: str, **detail: Any) -> None:
+    session.add(CaseEvent(case_id=case.id, at=at, state=case.state, actor=actor, detail=detail))
+    audit.record(session, at, actor, f"case.{case.state}", f"case:{case.id}", **detail)
+
+
+async def _view(session: AsyncSession, case: Case) -> CaseView:
+    method = case.payment_method
+    return CaseView(
+        id=case.id,
+        reference=case.reference,
+        appointment_id=case.appointment_id,
+        service_id=case.service_id,
+        quantity=case.quantity,
+        unit_fee_cents=case.unit_fee_cents,
+        fee_cents=case.fee_cents,
+        state=CaseState(case.state),
+        payment_method=PaymentMethod(method) if method else None,
+        reason=case.reason,
+        bzr_reference=case.bzr_reference,
+        posted_on=case.posted_on,
+        paid_cents=await _paid_cents(session, case.id),
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        events=tuple(Event(e.at, CaseState(e.state), e.actor, dict(e.detail)) for e in case.events),
+    )
