@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import web
 
 from office.appointments import Appointments
+from office.cases import Cases
 from office.catalogue import Town, load_town
 from office.db import create_engine, session_factory
 from office.mail import MailSettings
@@ -28,6 +29,7 @@ from signalling.csrf import CsrfGuard
 from signalling.jobs import Jobs
 from signalling.keys import (
     APPOINTMENTS,
+    CASES,
     CLOCK,
     CSRF,
     ENGINE,
@@ -40,7 +42,7 @@ from signalling.keys import (
     STAFF,
     TOWN,
 )
-from signalling.pages import appointment, booking, captures, dev, staff, stills
+from signalling.pages import appointment, booking, captures, dev, staff, status, stills
 from signalling.ratelimit import RateLimiter
 from signalling.realtime.server import attach_realtime
 from signalling.settings import Settings
@@ -126,6 +128,7 @@ def create_app(
         now=now,
         mail_queued=lambda: jobs[0].wake_mail() if jobs else None,
     )
+    app[CASES] = Cases(app[APPOINTMENTS])
     app[STAFF] = Staff(
         app[SESSIONS],
         require_second_factor=not settings.demo,
@@ -164,6 +167,7 @@ def create_app(
     app.router.add_routes(staff.routes)
     app.router.add_routes(captures.routes)
     app.router.add_routes(stills.routes)
+    app.router.add_routes(status.routes)
     app.router.add_routes(api.routes)
     if settings.demo:
         app.router.add_routes(dev.routes)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from media.capture import CaptureRegistry
 from media.vault import CaptureVault
 from office.appointments import Appointments
+from office.cases import Cases
 from office.catalogue import Town
 from office.outbox import Mailer
 from office.staff import Staff
@@ -38,6 +39,7 @@ RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 APPOINTMENTS = web.AppKey("appointments", Appointments)
+CASES = web.AppKey("cases", Cases)
 STAFF = web.AppKey("staff", Staff)
 MAILER = web.AppKey("mailer", Mailer)
 JOBS = web.AppKey("jobs", Jobs)

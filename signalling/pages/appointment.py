@@ -22,7 +22,11 @@ from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
 COOKIE = "bb_termin"
-NEXT_PAGES = {"loeschen": "/termin/daten-loeschen", "absagen": "/termin/absagen"}
+NEXT_PAGES = {
+    "loeschen": "/termin/daten-loeschen",
+    "absagen": "/termin/absagen",
+    "status": "/termin/status",
+}
 
 
 def _invalid_link(request: web.Request) -> web.Response:
