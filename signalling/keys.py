@@ -26,6 +26,7 @@ from signalling.settings import Settings
 
 if TYPE_CHECKING:
     from signalling.realtime.capture import CaptureDesk
+    from signalling.realtime.cases import CasePanel
     from signalling.realtime.lobby import Lobby
     from signalling.realtime.stills import StillDesk
 
@@ -50,3 +51,4 @@ VAULT = web.AppKey("vault", CaptureVault)
 NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
 CAPTURE_DESK: web.AppKey[CaptureDesk] = web.AppKey("capture_desk")
 STILLS: web.AppKey[StillDesk] = web.AppKey("stills")
+CASE_PANEL: web.AppKey[CasePanel] = web.AppKey("case_panel")

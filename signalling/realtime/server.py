@@ -28,6 +28,8 @@ from signalling.keys import (
     APPOINTMENTS,
     CAPTURE_DESK,
     CAPTURES,
+    CASE_PANEL,
+    CASES,
     CLOCK,
     JOBS,
     LOBBY,
@@ -42,6 +44,7 @@ from signalling.keys import (
 )
 from signalling.realtime.capture import register_capture
 from signalling.realtime.capture_routing import CaptureOwners
+from signalling.realtime.cases import CasePanel
 from signalling.realtime.ice import IceConfig
 from signalling.realtime.lobby import Lobby
 from signalling.realtime.namespaces import (
@@ -107,6 +110,9 @@ def attach_realtime(app: web.Application) -> None:
     clerks = ClerkNamespace(lobby, app[STAFF])
     checks = Verifications(app[APPOINTMENTS], secret_of(app))
     register_verification(citizens, clerks, lobby, checks)
+    cases = CasePanel(lobby, app[CASES], clerks)
+    cases.register(clerks, citizens)
+    app[CASE_PANEL] = cases
     bus, owners = None, None
     if isinstance(store, RedisStore):  # several nodes: capture commands find their peer
         node_id = new_node_id()

@@ -1,0 +1,76 @@
+"""The clerk's case panel over the call's sockets (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from office.appointments import Appointments
+from office.staff import Staff
+from signalling.keys import CASES
+from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
+from tests.support import Clock
+from tests.test_cases import verify
+
+SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
+
+
+async def test_the_clerk_opens_and_moves_a_case_and_both_sides_hear_of_it(
+    client: TestClient[Any, Any], desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    base = str(client.make_url("/"))
+    appointment = await book_at(desk, SLOT)
+    other = await book_at(desk, SLOT + timedelta(hours=1), "beratung", "o@example.org", "O. Ther")
+    clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
+    citizen, anna = Peer("/citizen"), Peer("/clerk")
+    await citizen.connect(base, citizen_cookie(desk, appointment))
+    await anna.connect(base, await staff_cookie(staff, clerk))
+    refused = await anna.call("case_open", {"service_id": "meldebescheinigung"})
+    assert refused["error"]["code"] == "not_in_call"
+    await citizen.call("queue_join")
+    await anna.call("queue_next")
+
+    opened = await anna.call("case_open", {"service_id": "meldebescheinigung", "quantity": 2})
+    assert opened["ok"] is True, opened
+    case = opened["data"]
+    assert case["state"] == "open" and case["fee_cents"] == 2000 and case["quantity"] == 2
+    heard = await citizen.next("cases_updated")
+    assert heard["cases"][0]["reference"] == case["reference"]
+    assert "reason" not in heard["cases"][0]  # the clerk's notes stay with the clerk
+
+    def act(action: str, **extra: Any) -> dict[str, Any]:
+        return {"case_id": case["case_id"], "action": action, **extra}
+
+    too_early = await anna.call("case_action", act("verified"))
+    assert too_early["error"]["code"] == "invalid_transition"
+    await verify(desk, appointment.id)
+    assert (await anna.call("case_action", act("verified")))["data"]["state"] == "verified"
+    no_method = await anna.call("case_action", act("request_payment"))
+    assert no_method["error"]["code"] == "invalid_input"
+    pending = await anna.call("case_action", act("request_payment", method="invoice_post"))
+    assert pending["ok"] is True, pending
+    assert pending["data"]["state"] == "payment_pending"
+    assert pending["data"]["payment_method"] == "invoice_post"
+    paid = await anna.call("case_action", act("mark_paid"))
+    assert paid["data"]["state"] == "paid" and paid["data"]["paid_cents"] == 2000
+    again = await anna.call("case_action", act("mark_paid"))
+    assert again["error"]["code"] == "invalid_transition"
+    await anna.call("case_action", act("fulfil"))
+    posted = await anna.call("case_action", act("posted", posted_on="2026-06-02"))
+    assert posted["data"]["state"] == "posted" and posted["data"]["posted_on"] == "2026-06-02"
+    last = await citizen.next("cases_updated", count=len(citizen.events["cases_updated"]))
+    assert last["cases"][0]["state"] == "posted"
+
+    # A case of another appointment is not reachable from this call.
+    foreign = await client.app[CASES].open(other.id, "beratung", clerk)
+    stranger = await anna.call("case_action", {"case_id": foreign.id, "action": "cancel"})
+    assert stranger["error"]["code"] == "not_found"
+    assert (await client.app[CASES].get(foreign.id)).state.value == "open"
+    listed = await anna.call("case_list")
+    assert [c["case_id"] for c in listed["data"]["cases"]] == [case["case_id"]]
+    # A citizen cannot drive cases.
+    assert (await citizen.call("case_open", {"service_id": "beratung"}))["ok"] is False
+    await citizen.disconnect()
+    await anna.disconnect()
