@@ -194,7 +194,12 @@ async def staff_home(request: web.Request, clerk: Clerk) -> web.Response:
     return render(
         request,
         "staff/console.html",
-        {"clerk": clerk, "is_admin": clerk.role == Role.ADMIN, "services": services},
+        {
+            "clerk": clerk,
+            "is_admin": clerk.role == Role.ADMIN,
+            "services": services,
+            "case_services": request.app[TOWN].services,  # a call may cover several
+        },
     )
 
 

@@ -24,6 +24,7 @@
   let call = null;
   let busy = false; // a take is on its way: no second one
   const verification = new BB.ClerkVerification(socket); // verification.js
+  const cases = new BB.CasePanel(socket); // cases.js
 
   // -- connection -------------------------------------------------------------------
 
@@ -262,6 +263,7 @@
     resetToggles();
     chat.clear();
     verification.callStarted();
+    cases.callStarted(citizen);
     showState("in_call");
     BB.showView("call");
     attachCamera(call);
@@ -287,6 +289,7 @@
     if (call) call.close();
     call = null;
     verification.callEnded();
+    cases.callEnded();
     $("local-video").srcObject = null;
     $("play").hidden = true;
     BB.showView("console");
