@@ -19,7 +19,7 @@ import pytest
 
 from media import cli_analyse
 from media.mrz import parse
-from media.vision import MrzConsensus, analyse, face, ocr, quality
+from media.vision import MrzConsensus, analyse, face, mrz_reader, ocr, quality
 from media.vision.analysis import DocumentAnalysis
 from media.vision.quad import Quad, detect_quads, quad_iou
 from media.vision.synthetic import add_glare, background, webcam_frame
@@ -262,3 +262,50 @@ def test_cli_prints_json_per_image(capsys: pytest.CaptureFixture[str], tmp_path:
     assert len(out[0]["quad"]) == 4
     assert cli_analyse.main([path], as_json=False) == 0
     assert "Prüfziffern" in capsys.readouterr().out
+
+
+def _row_of_glyphs(
+    width: int, start: int, end: int, mark: int | None = None
+) -> np.ndarray[Any, Any]:
+    """A white image with one row of 20 px high dark 'glyphs' from ``start`` to ``end`` (and a
+    lone dark ``mark`` column block, when given)."""
+    image = np.full((100, width, 3), 255, np.uint8)
+    for x in range(start, end, 16):
+        cv2.rectangle(image, (x, 40), (x + 10, 59), (0, 0, 0), -1)
+    if mark is not None:
+        cv2.rectangle(image, (mark, 40), (mark + 8, 59), (0, 0, 0), -1)
+    return image
+
+
+def test_refine_row_drops_a_mark_beside_the_zone_and_restores_a_cut_off_end() -> None:
+    image = _row_of_glyphs(800, 200, 600, mark=100)
+    # the row closing had bridged to the mark and stopped short of the row's end
+    x, _, w, _ = mrz_reader.refine_row(image, (100, 40, 400, 20))
+    assert abs(x - 200) <= 2
+    assert abs(x + w - 595) <= 2  # the last glyph spans 584-594
+
+
+def test_rows_start_in_the_same_column() -> None:
+    boxes = ((50, 10, 500, 20), (20, 40, 530, 20))
+    assert mrz_reader._align_left(boxes) == ((50, 10, 500, 20), (50, 40, 500, 20))
+
+
+def test_decode_sums_the_forms_of_a_character_and_never_leaves_the_alphabet() -> None:
+    characters = ["blank", "J", "j", "3", "<", "«", "."]
+    alphabet = "J3<"
+    classes = ocr._classes(characters, alphabet)
+    assert classes.tolist() == [0, 1, 1, 2, 3, 3, -1]
+    scores = np.array(
+        [
+            [0.0, 0.25, 0.2, 0.3, 0.0, 0.0, 0.25],  # 'J' 0.25 + 'j' 0.2 beat '3' 0.3
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [0.1, 0.0, 0.0, 0.0, 0.2, 0.3, 0.4],  # '<' + '«' beat '.', which is not allowed
+        ],
+        dtype=np.float32,
+    )
+    assert ocr.decode(scores, classes, alphabet) == "J<"
+
+
+def test_recogniser_threads_are_bounded() -> None:
+    session = ocr.engine()._load_rec_model().session.session
+    assert 1 <= session.get_session_options().intra_op_num_threads <= 2
