@@ -102,7 +102,7 @@ def register_capture(
 ) -> CaptureDesk:
     """Without ``owners`` and ``bus`` (one process) every command runs where it arrives."""
     desk = CaptureDesk(lobby, checks, registry, vault, staff, citizens, clerks, owners)
-    router = CaptureRouter(desk._checked_call, owners, bus)
+    router = CaptureRouter(clerks.in_call, owners, bus)
     citizens.command("capture_offer", Offer, desk.offer)
     clerks.command("capture_take", Take, router.command("capture_take", Take, desk.take))
     clerks.command("capture_auto", Take, router.command("capture_auto", Take, desk.arm))
@@ -263,14 +263,6 @@ class CaptureDesk:
         )
 
     # -- the clerk's commands -------------------------------------------------------
-
-    async def _checked_call(self, sid: str) -> tuple[int, str]:
-        """The clerk and the appointment of the call she is in."""
-        clerk_id: int = self._clerks.members[sid]
-        route = await self._store.route(None, clerk_id)
-        if route is None or route.peer_appointment is None:
-            raise NotInCall()
-        return clerk_id, route.peer_appointment
 
     async def take(self, clerk_id: int, appointment_id: str, payload: Take) -> Any:
         if await self._checks.current(appointment_id) is None:

@@ -27,7 +27,6 @@ from office.cases import (
 )
 from office.catalogue import Town
 from office.errors import NotFound
-from rooms.errors import NotInCall
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
 from signalling.realtime.protocol import Empty, Payload
@@ -104,22 +103,15 @@ class CasePanel:
         clerks.command("case_open", Open, self.open)
         clerks.command("case_action", Action, self.act)
 
-    async def _call(self, sid: str) -> tuple[int, str]:
-        clerk_id: int = self._clerks.members[sid]
-        route = await self._lobby.store.route(None, clerk_id)
-        if route is None or route.peer_appointment is None:
-            raise NotInCall()
-        return clerk_id, route.peer_appointment
-
     async def _cases_json(self, appointment_id: str) -> list[dict[str, Any]]:
         return [case_json(c, self._town) for c in await self._cases.of_appointment(appointment_id)]
 
     async def listing(self, sid: str, _: Empty) -> Any:
-        _clerk, appointment_id = await self._call(sid)
+        _clerk, appointment_id = await self._clerks.in_call(sid)
         return {"cases": await self._cases_json(appointment_id)}
 
     async def open(self, sid: str, payload: Open) -> Any:
-        clerk_id, appointment_id = await self._call(sid)
+        clerk_id, appointment_id = await self._clerks.in_call(sid)
         case = await self._cases.open(
             appointment_id, payload.service_id, clerk_id, payload.quantity
         )
@@ -127,7 +119,7 @@ class CasePanel:
         return case_json(case, self._town)
 
     async def act(self, sid: str, payload: Action) -> Any:
-        clerk_id, appointment_id = await self._call(sid)
+        clerk_id, appointment_id = await self._clerks.in_call(sid)
         case = await self._own(appointment_id, payload.case_id)
         actor = f"clerk:{clerk_id}"
         extra: dict[str, Any] = {}

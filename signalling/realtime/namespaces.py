@@ -20,6 +20,7 @@ from office.errors import OfficeError
 from office.models import Role as StaffRole
 from office.staff import Staff
 from office.tokens import Audience
+from rooms.errors import NotInCall
 from rooms.model import ClerkState
 from signalling.realtime import protocol
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, Lobby
@@ -181,6 +182,15 @@ class ClerkNamespace(RealtimeNamespace):
         self.command("call_end", Empty, self._end)
         self.command("call_requeue", Empty, self._requeue)
         self.command("day_refresh", Empty, self._day)
+
+    async def in_call(self, sid: str) -> tuple[int, str]:
+        """The clerk behind this socket and the appointment of her call (from the room
+        store, never from a payload); :class:`NotInCall` when she is in none."""
+        clerk_id: int = self.members[sid]
+        route = await self.lobby.store.route(None, clerk_id)
+        if route is None or route.peer_appointment is None:
+            raise NotInCall()
+        return clerk_id, route.peer_appointment
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         _check_version(auth)

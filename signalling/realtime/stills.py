@@ -36,7 +36,6 @@ from office.errors import Conflict, TokenExpired, TokenInvalid
 from office.models import SpentToken
 from office.tokens import Audience, Signer
 from office.verification import Step, Verifications
-from rooms.errors import NotInCall
 from signalling.realtime.capture import CaptureDesk, Kind, Take
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.realtime.namespaces import ClerkNamespace
@@ -120,11 +119,7 @@ class StillDesk:
     # -- the clerk asks ------------------------------------------------------------
 
     async def request(self, sid: str, payload: Take) -> Any:
-        clerk_id: int = self._clerks.members[sid]
-        route = await self._lobby.store.route(None, clerk_id)
-        if route is None or route.peer_appointment is None:
-            raise NotInCall()
-        appointment_id = route.peer_appointment
+        clerk_id, appointment_id = await self._clerks.in_call(sid)
         verification_id = await self._checks.current(appointment_id)
         if verification_id is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")

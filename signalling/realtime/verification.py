@@ -65,12 +65,7 @@ def register_verification(
     store = lobby.store
     sio = lobby.sio
 
-    async def clerk_call(sid: str) -> tuple[int, str]:
-        clerk_id: int = clerks.members[sid]
-        route = await store.route(None, clerk_id)
-        if route is None or route.peer_appointment is None:
-            raise NotInCall()
-        return clerk_id, route.peer_appointment
+    clerk_call = clerks.in_call
 
     async def current(appointment_id: str) -> str:
         verification_id = await checks.current(appointment_id)
