@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from office.sepa import check_bic, check_iban
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -117,6 +119,38 @@ class VerificationRules(_Frozen):
     code_minutes: int = Field(default=10, ge=1, le=60)  # lifetime of the emailed code
 
 
+class PaymentSettings(_Frozen):
+    """Where fees are paid and what an invoice says: the ``[payment]`` section.
+
+    The IBAN (with its mod-97 checksum) and the BIC are checked when the file is
+    loaded: a typing error there would send citizens' money nowhere.
+    """
+
+    creditor_name: str = Field(min_length=1, max_length=70)  # the payee, as in the GiroCode
+    iban: str
+    bic: str
+    bank_name: str = Field(min_length=1, max_length=100)
+    due_days: int = Field(default=14, ge=1, le=90)
+    # The letterhead: the sender's address (its first line is the sender's name),
+    # phone, web, and a tax note (e.g. a VAT id) if there is one.
+    address: tuple[str, ...] = Field(min_length=2, max_length=6)
+    phone: str = Field(default="", max_length=40)
+    web: str = Field(default="", max_length=100)
+    tax_note: str = Field(default="", max_length=200)
+    invoice_text: str = Field(min_length=1, max_length=600)  # the sentence on the invoice
+    is_sample: bool = False  # sample bank details: invoices are marked as specimens
+
+    @field_validator("iban")
+    @classmethod
+    def _valid_iban(cls, value: str) -> str:
+        return check_iban(value)
+
+    @field_validator("bic")
+    @classmethod
+    def _valid_bic(cls, value: str) -> str:
+        return check_bic(value)
+
+
 class Town(_Frozen):
     """Everything a town configures."""
 
@@ -127,6 +161,7 @@ class Town(_Frozen):
     closing_days: tuple[date, ...] = ()
     verification: VerificationRules = VerificationRules()
     services: tuple[Service, ...] = Field(min_length=1)
+    payment: PaymentSettings | None = None  # needed to issue invoices
 
     @model_validator(mode="after")
     def _consistent(self) -> Town:
