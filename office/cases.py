@@ -35,6 +35,7 @@ from office import audit
 from office.appointments import Appointments, new_reference
 from office.catalogue import Delivery
 from office.errors import Conflict, InvalidInput, NotFound
+from office.mail import MailKind
 from office.models import Appointment, Case, CaseEvent, Payment, VerificationRecord
 from office.verification import Outcome
 
@@ -228,6 +229,7 @@ class Cases:
             case.state = to.value
             case.updated_at = now
             _event(session, case, now, actor, **detail)
+            await self._notify(session, case)
         return await self.get(case_id)
 
     async def _check(
@@ -296,6 +298,35 @@ class Cases:
             return {"bzr_reference": reference}
         return {}
 
+    async def _notify(self, session: AsyncSession, case: Case) -> None:
+        """Mail the citizen when the case reached a state they wait for, in the same
+        transaction (the outbox sends it after the commit). No more personal data
+        than the booking's own: the service, the case reference, the new state."""
+        state = CaseState(case.state)
+        if state not in CITIZEN_STATUS or case.appointment_id is None:
+            return
+        appointment = await session.get(Appointment, case.appointment_id)
+        if appointment is None or appointment.email is None:
+            return  # the appointment's personal data is purged: nobody to tell
+        english = appointment.language == "en"
+        status, note = CITIZEN_STATUS[state][english]
+        service = self.desk.town.service(case.service_id)
+        self.desk.enqueue_mail(
+            session,
+            MailKind.CASE_STATUS,
+            appointment,
+            extra={
+                "case_reference": case.reference,
+                "case_service": service.display_name(appointment.language)
+                if service
+                else case.service_id,
+                "status": status,
+                "status_note": note,
+                "status_url": f"{self.desk.links(appointment).join}?next=status",
+                "message_key": f"{case.id}.{state.value}",
+            },
+        )
+
     async def record_payment(
         self, case_id: str, source: str, external_id: str, amount_cents: int, actor: str
     ) -> bool:
@@ -331,10 +362,36 @@ class Cases:
                     case.state = CaseState.PAID.value
                     case.updated_at = now
                     _event(session, case, now, actor, source=source)
+                    await self._notify(session, case)
         except IntegrityError:
             return False  # this payment was booked before
         return True
 
+
+# The states a citizen is mailed about: (status, note) in German and in English.
+CITIZEN_STATUS: dict[CaseState, tuple[tuple[str, str], tuple[str, str]]] = {
+    CaseState.PAID: (("Bezahlt – vielen Dank.", ""), ("Paid – thank you.", "")),
+    CaseState.WAIVED: (("Es fällt keine Gebühr an.", ""), ("No fee is charged.", "")),
+    CaseState.POSTED: (
+        ("Das Dokument ist per Post an Sie unterwegs.", ""),
+        ("The document is in the post to you.", ""),
+    ),
+    CaseState.FORWARDED: (
+        (
+            "An das Bundesamt für Justiz übermittelt.",
+            "Das Dokument schickt Ihnen das Bundesamt für Justiz per Post.",
+        ),
+        (
+            "Sent to the Federal Office of Justice.",
+            "The Federal Office of Justice will post the document to you.",
+        ),
+    ),
+    CaseState.CANCELLED: (("Storniert.", ""), ("Cancelled.", "")),
+    CaseState.FAILED: (
+        ("Leider nicht möglich. Bitte wenden Sie sich an uns.", ""),
+        ("Unfortunately not possible. Please contact us.", ""),
+    ),
+}
 
 LABELS: dict[CaseState, str] = {
     CaseState.OPEN: "eröffnet",

@@ -1,4 +1,5 @@
-"""Composing the mails an appointment sends: confirmation, reminder, cancellation.
+"""Composing the mails an appointment sends: confirmation, reminder, cancellation, code;
+and the invoice mail with its PDF.
 
 Texts are Jinja2 templates in ``office/mail_templates`` (one per language, the first
 line is the subject). The calendar attachment is an RFC 5545 event made with
@@ -35,6 +36,8 @@ class MailKind(StrEnum):
     REMINDER = "reminder"
     CANCELLATION = "cancellation"
     VERIFICATION_CODE = "verification_code"
+    INVOICE = "invoice"
+    CASE_STATUS = "case_status"
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ def compose(
     message["Date"] = rfc2822_date(now)
     # Stable per appointment, link version and kind: a resent mail is recognisable.
     # (A code mail is new every time: its id carries the time.)
-    stamp = f".{int(now.timestamp())}" if kind is MailKind.VERIFICATION_CODE else ""
+    news = kind in (MailKind.VERIFICATION_CODE, MailKind.CASE_STATUS)
+    stamp = f".{int(now.timestamp())}.{(extra or {}).get('message_key', '')}" if news else ""
     message["Message-ID"] = (
         f"<{kind.value}.{appointment.id}.{appointment.token_id}{stamp}@{settings.domain}>"
     )
@@ -146,3 +150,37 @@ def calendar_event(
         )
     calendar.add_component(event)
     return str(calendar.to_ical().decode("utf-8"))
+
+
+def compose_invoice(
+    *,
+    town: Town,
+    settings: MailSettings,
+    to: str,
+    context: dict[str, Any],
+    pdf: bytes,
+    filename: str,
+    message_key: str,
+    now: datetime,
+) -> EmailMessage:
+    """The mail that carries an invoice as a PDF attachment (German).
+
+    ``context`` fills ``invoice.de.txt``: name, number, case_reference, service_name,
+    amount, due, payment_reference and status_url (may be empty). It holds no postal
+    address: the address is on the invoice only. ``message_key`` (the invoice
+    number) makes the Message-ID stable per invoice.
+    """
+    rendered = _templates.get_template(f"{MailKind.INVOICE.value}.de.txt").render(
+        {"town": town, **context}
+    )
+    subject_line, _, body = rendered.partition("\n")
+    message = EmailMessage()
+    message["Subject"] = subject_line.removeprefix("Subject: ").strip()
+    message["From"] = f"{town.town.office_name} <{settings.sender}>"
+    message["To"] = to
+    message["Date"] = rfc2822_date(now)
+    message["Message-ID"] = f"<{MailKind.INVOICE.value}.{message_key}@{settings.domain}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    return message

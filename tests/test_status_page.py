@@ -15,8 +15,9 @@ from office.models import VerificationRecord
 from office.tokens import Audience
 from office.verification import Outcome
 from signalling.keys import CASES
+from tests.conftest import deliver_mail
 from tests.realtime import book_at
-from tests.support import Clock
+from tests.support import Clock, SmtpServer, body
 
 SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
 CLERK = "clerk:1"
@@ -91,3 +92,38 @@ async def test_the_mailed_link_can_lead_straight_to_the_status_page(
     opened = await client.get(f"/t/{token}?next=status", allow_redirects=False)
     assert opened.status in (302, 303)
     assert opened.headers["Location"] == "/termin/status"
+
+
+async def test_the_citizen_is_mailed_when_a_case_reaches_a_state_they_wait_for(
+    client: TestClient[Any, Any], desk: Appointments, clerk: int, clock: Clock, smtp: SmtpServer
+) -> None:
+    cases: Cases = client.app[CASES]
+    erika = await book_at(desk, SLOT)
+    clock.set(SLOT)
+    await deliver_mail(client)
+    before = len(smtp.inbox.to("erika@example.org"))  # the booking's confirmation
+    conduct = await cases.open(erika.id, "fuehrungszeugnis", clerk)
+    await verified(desk, erika.id)
+    await cases.transition(conduct.id, CaseState.VERIFIED, CLERK)
+    await cases.transition(
+        conduct.id, CaseState.PAYMENT_PENDING, CLERK, method=PaymentMethod.INVOICE_POST
+    )
+    await deliver_mail(client)
+    assert len(smtp.inbox.to("erika@example.org")) == before  # nothing they wait for yet
+
+    await cases.record_payment(conduct.id, "bank", "E1", conduct.fee_cents, "bank")
+    await cases.transition(conduct.id, CaseState.IN_FULFILMENT, CLERK)
+    await cases.transition(conduct.id, CaseState.FORWARDED, CLERK, bzr_reference="BZR-9")
+    await deliver_mail(client)
+    mails = smtp.inbox.of_kind(f"Ihr Anliegen {conduct.reference}")
+    assert [str(m["Subject"]).split(": ", 1)[1] for m in mails] == [
+        "Bezahlt – vielen Dank.",
+        "An das Bundesamt für Justiz übermittelt.",
+    ]
+    text = body(mails[1])
+    assert "Bundesamt für Justiz per Post" in text and "Führungszeugnis" in text
+    assert "BZR-9" not in text  # the register's file number is for the office
+    link = re.search(r"https?://\S+/t/(\S+)\?next=status", text)
+    assert link, text
+    opened = await client.get(f"/t/{link.group(1)}?next=status", allow_redirects=True)
+    assert opened.status == 200 and conduct.reference in await opened.text()
