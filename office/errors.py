@@ -49,6 +49,14 @@ class Conflict(OfficeError):
     message = "Der Vorgang ist im aktuellen Zustand nicht möglich."
 
 
+class Unavailable(OfficeError):
+    """A service the office relies on (PayPal) cannot be reached just now; trying
+    again later may work. Nothing was changed."""
+
+    code = "unavailable"
+    message = "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später noch einmal."
+
+
 class SlotTaken(Conflict):
     """The slot filled up between showing it and booking it."""
 

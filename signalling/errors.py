@@ -6,7 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
-from office.errors import AuthFailed, Conflict, InvalidInput, NotFound, OfficeError, TokenInvalid
+from office.errors import (
+    AuthFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OfficeError,
+    TokenInvalid,
+    Unavailable,
+)
 
 STATUS: list[tuple[type[OfficeError], int]] = [
     (InvalidInput, 400),
@@ -14,6 +22,7 @@ STATUS: list[tuple[type[OfficeError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (AuthFailed, 401),
+    (Unavailable, 503),
 ]
 
 

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     capture_allow_loopback: bool = False  # tests in a loopback-only namespace; never in production
     behind_proxy: bool = False  # trust X-Forwarded-For/-Proto from the reverse proxy
     log_level: str = "INFO"
+    # PayPal (Orders v2): off while no client id is set. The sandbox unless told.
+    paypal_base_url: str = "https://api-m.sandbox.paypal.com"
+    paypal_client_id: str | None = None
+    paypal_secret: SecretStr | None = None
+    paypal_webhook_id: str | None = None
 
     @model_validator(mode="after")
     def _default_public_url(self) -> Settings:
@@ -78,6 +83,10 @@ class Settings(BaseSettings):
 
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'buergerbuero.db'}"
+
+    @property
+    def paypal_enabled(self) -> bool:
+        return bool(self.paypal_client_id)
 
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
@@ -105,6 +114,10 @@ class Settings(BaseSettings):
             )
         if self.capture_allow_loopback:
             found.append("BB_CAPTURE_ALLOW_LOOPBACK is for tests only and must be off")
+        if not self.paypal_base_url.startswith("https://"):
+            found.append("BB_PAYPAL_BASE_URL must be an https:// address")
+        if self.paypal_enabled and not (self.paypal_secret and self.paypal_webhook_id):
+            found.append("BB_PAYPAL_SECRET and BB_PAYPAL_WEBHOOK_ID must be set with the client id")
         return found
 
     def capture_key_bytes(self) -> bytes:
