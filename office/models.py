@@ -453,7 +453,13 @@ class BankEntry(Base):
     booked_on: Mapped[date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(Integer)
     remittance: Mapped[str] = mapped_column(String(300))  # what the payer wrote
-    status: Mapped[str] = mapped_column(String(16), index=True)  # matched, partial, unmatched
+    # Not EUR: never booked (amount_cents then counts that currency's hundredths).
+    currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
+    debtor_name: Mapped[str | None] = mapped_column(String(140))  # for the clerk; never logged
+    # matched, partial, unmatched; assigned or handled once a clerk resolved it
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(String(32))  # why not matched (a code)
+    note: Mapped[str | None] = mapped_column(String(300))  # the clerk's, when resolved
     case_id: Mapped[str | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL", name="fk_bank_entries_case_id")
     )
