@@ -303,13 +303,14 @@ class Cases:
         transaction (the outbox sends it after the commit). No more personal data
         than the booking's own: the service, the case reference, the new state."""
         state = CaseState(case.state)
-        if state not in CITIZEN_STATUS or case.appointment_id is None:
-            return
+        paypal = state is CaseState.PAYMENT_PENDING and case.payment_method == PaymentMethod.PAYPAL
+        if (state not in CITIZEN_STATUS and not paypal) or case.appointment_id is None:
+            return  # an invoice by mail or post tells of itself
         appointment = await session.get(Appointment, case.appointment_id)
         if appointment is None or appointment.email is None:
             return  # the appointment's personal data is purged: nobody to tell
         english = appointment.language == "en"
-        status, note = CITIZEN_STATUS[state][english]
+        status, note = (PAYPAL_STATUS if paypal else CITIZEN_STATUS[state])[english]
         service = self.desk.town.service(case.service_id)
         self.desk.enqueue_mail(
             session,
@@ -392,6 +393,11 @@ CITIZEN_STATUS: dict[CaseState, tuple[tuple[str, str], tuple[str, str]]] = {
         ("Unfortunately not possible. Please contact us.", ""),
     ),
 }
+
+PAYPAL_STATUS = (
+    ("Zahlung offen", "Sie können auf der Seite unten mit PayPal bezahlen."),
+    ("Payment due", "You can pay with PayPal on the page below."),
+)
 
 LABELS: dict[CaseState, str] = {
     CaseState.OPEN: "eröffnet",

@@ -19,9 +19,13 @@ from office.appointments import Appointments
 from office.cases import Cases
 from office.catalogue import Town, load_town
 from office.db import create_engine, session_factory
+from office.invoices import Invoices
 from office.mail import MailSettings
 from office.migrate import current_revision, head_revision, upgrade
 from office.outbox import FolderMailer, Mailer, SmtpMailer
+from office.paypal import PaypalClient
+from office.paypal_payments import PaypalConfig, PaypalPayments
+from office.reconciliation import Reconciliation
 from office.staff import Staff
 from office.tokens import Signer
 from signalling import api, middleware
@@ -33,16 +37,29 @@ from signalling.keys import (
     CLOCK,
     CSRF,
     ENGINE,
+    INVOICES,
     JOBS,
     MAILER,
+    PAYPAL,
     RATE_LIMITER,
+    RECONCILIATION,
     SESSIONS,
     SETTINGS,
     SIGNER,
     STAFF,
     TOWN,
 )
-from signalling.pages import appointment, booking, captures, dev, staff, status, stills
+from signalling.pages import (
+    appointment,
+    bank,
+    booking,
+    captures,
+    dev,
+    paypal,
+    staff,
+    status,
+    stills,
+)
 from signalling.ratelimit import RateLimiter
 from signalling.realtime.server import attach_realtime
 from signalling.settings import Settings
@@ -62,6 +79,16 @@ def mailer_for(settings: Settings) -> Mailer:
             use_tls=settings.smtp_tls == "tls",
         )
     return FolderMailer(settings.outbox_dir())
+
+
+def paypal_for(settings: Settings, cases: Cases, town: Town) -> PaypalPayments:
+    """The PayPal desk; without a client id it is there but not enabled."""
+    client = None
+    if settings.paypal_enabled and settings.paypal_client_id:
+        secret = settings.paypal_secret.get_secret_value() if settings.paypal_secret else ""
+        client = PaypalClient(settings.paypal_base_url, settings.paypal_client_id, secret)
+    config = PaypalConfig(settings.public_url, settings.paypal_webhook_id, town.town.office_name)
+    return PaypalPayments(cases, client, config)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -129,6 +156,10 @@ def create_app(
         mail_queued=lambda: jobs[0].wake_mail() if jobs else None,
     )
     app[CASES] = Cases(app[APPOINTMENTS])
+    app[INVOICES] = Invoices(app[APPOINTMENTS])
+    app[RECONCILIATION] = Reconciliation(app[CASES])
+    app[PAYPAL] = paypal_for(settings, app[CASES], town)
+    app.on_cleanup.append(paypal.close)
     app[STAFF] = Staff(
         app[SESSIONS],
         require_second_factor=not settings.demo,
@@ -165,9 +196,11 @@ def create_app(
     app.router.add_routes(booking.routes)
     app.router.add_routes(appointment.routes)
     app.router.add_routes(staff.routes)
+    app.router.add_routes(bank.routes)
     app.router.add_routes(captures.routes)
     app.router.add_routes(stills.routes)
     app.router.add_routes(status.routes)
+    app.router.add_routes(paypal.routes)
     app.router.add_routes(api.routes)
     if settings.demo:
         app.router.add_routes(dev.routes)

@@ -14,7 +14,10 @@ from media.vault import CaptureVault
 from office.appointments import Appointments
 from office.cases import Cases
 from office.catalogue import Town
+from office.invoices import Invoices
 from office.outbox import Mailer
+from office.paypal_payments import PaypalPayments
+from office.reconciliation import Reconciliation
 from office.staff import Staff
 from office.tokens import Signer
 from rooms.store import RoomStore
@@ -41,6 +44,7 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 APPOINTMENTS = web.AppKey("appointments", Appointments)
 CASES = web.AppKey("cases", Cases)
+INVOICES = web.AppKey("invoices", Invoices)
 STAFF = web.AppKey("staff", Staff)
 MAILER = web.AppKey("mailer", Mailer)
 JOBS = web.AppKey("jobs", Jobs)
@@ -52,3 +56,5 @@ NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
 CAPTURE_DESK: web.AppKey[CaptureDesk] = web.AppKey("capture_desk")
 STILLS: web.AppKey[StillDesk] = web.AppKey("stills")
 CASE_PANEL: web.AppKey[CasePanel] = web.AppKey("case_panel")
+PAYPAL = web.AppKey("paypal", PaypalPayments)  # .enabled: whether to offer PayPal
+RECONCILIATION = web.AppKey("reconciliation", Reconciliation)

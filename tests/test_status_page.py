@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import cv2
+import numpy as np
 from aiohttp.test_utils import TestClient
 
 from office.appointments import Appointments
 from office.cases import Cases, CaseState, PaymentMethod
+from office.invoices import InvoiceDelivery
 from office.models import VerificationRecord
 from office.tokens import Audience
 from office.verification import Outcome
-from signalling.keys import CASES
+from signalling.keys import CASES, INVOICES
 from tests.conftest import deliver_mail
 from tests.realtime import book_at
 from tests.support import Clock, SmtpServer, body
@@ -127,3 +131,44 @@ async def test_the_citizen_is_mailed_when_a_case_reaches_a_state_they_wait_for(
     assert link, text
     opened = await client.get(f"/t/{link.group(1)}?next=status", allow_redirects=True)
     assert opened.status == 200 and conduct.reference in await opened.text()
+
+
+async def test_an_invoice_shows_with_its_girocode_until_paid_and_only_to_its_citizen(
+    client: TestClient[Any, Any], desk: Appointments, clerk: int, clock: Clock
+) -> None:
+    cases: Cases = client.app[CASES]
+    erika = await book_at(desk, SLOT)
+    max_ = await book_at(desk, SLOT + timedelta(hours=1), "beratung", "max@example.org", "Max M.")
+    clock.set(SLOT)
+    case = await cases.open(erika.id, "meldebescheinigung", clerk)
+    await verified(desk, erika.id)
+    await cases.transition(
+        case.id, CaseState.PAYMENT_PENDING, CLERK, method=PaymentMethod.INVOICE_EMAIL
+    )
+    invoice = await client.app[INVOICES].issue(
+        case.id, InvoiceDelivery.EMAIL, "Erika Mustermann", (), "erika@example.org", CLERK
+    )
+
+    html = await (await client.get("/termin/status", headers=cookie(desk, erika))).text()
+    assert invoice.number in html and "Rechnung herunterladen" in html
+    # The GiroCode on the page asks the banking app for the open amount and reference.
+    found = re.search(r'<img src="data:image/png;base64,([^"]+)" alt="GiroCode', html)
+    assert found, html
+    pixels = cv2.imdecode(np.frombuffer(base64.b64decode(found.group(1)), np.uint8), 0)
+    assert pixels is not None
+    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(pixels)
+    fields = text.split("\n")
+    assert fields[:3] == ["BCD", "002", "1"] and fields[3] == "SCT"
+    assert fields[7] == "EUR10.00" and fields[9] == invoice.payment_reference
+
+    pdf = await client.get(f"/termin/status/{case.id}/rechnung.pdf", headers=cookie(desk, erika))
+    assert pdf.status == 200 and pdf.content_type == "application/pdf"
+    assert (await pdf.read()).startswith(b"%PDF")
+    # Another citizen gets neither the invoice nor a hint that it exists.
+    theirs = await client.get(f"/termin/status/{case.id}/rechnung.pdf", headers=cookie(desk, max_))
+    assert theirs.status == 404
+
+    await cases.record_payment(case.id, "bank", "E1", case.fee_cents, "bank")
+    paid = await (await client.get("/termin/status", headers=cookie(desk, erika))).text()
+    assert "GiroCode" not in paid and invoice.number in paid
+    assert timeline(paid, case.reference)[-1] == "paid"

@@ -193,6 +193,7 @@ WAITING_ROOM_SCRIPT_TEXTS = (
     "chat_me",
     "chat_clerk",
     "chat_failed",
+    "status_pay_paypal",
 )
 
 

@@ -26,7 +26,7 @@ from office.cases import (
     PaymentMethod,
 )
 from office.catalogue import Town
-from office.errors import NotFound
+from office.errors import InvalidInput, NotFound
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
 from signalling.realtime.protocol import Empty, Payload
@@ -34,7 +34,8 @@ from signalling.realtime.protocol import Empty, Payload
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 # What happens after a payment was requested (send the invoice, create the PayPal
 # order): filled in by the payment modules, so this module needs none of them.
-PaymentRequested = Callable[[CaseView, int], Awaitable[dict[str, Any]]]
+PaymentRequested = Callable[[CaseView, int, "Action"], Awaitable[dict[str, Any]]]
+AddressLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 class Open(Payload):
@@ -45,14 +46,16 @@ class Open(Payload):
 class Action(Payload):
     case_id: Annotated[str, StringConstraints(max_length=36)]
     action: Literal[
-        "verified", "request_payment", "waive", "mark_paid", "fulfil", "posted", "forwarded",
-        "close", "cancel",
+        "verified", "request_payment", "invoice", "waive", "mark_paid", "fulfil", "posted",
+        "forwarded", "close", "cancel",
     ]  # fmt: skip
     # JSON has neither enums nor dates: these two are parsed from their strings.
     method: PaymentMethod | None = Field(default=None, strict=False)
     reason: Reason | None = None
     posted_on: date | None = Field(default=None, strict=False)
     bzr_reference: Annotated[str, StringConstraints(max_length=64)] | None = None
+    # The postal address for an invoice by post (the booking has none).
+    address: tuple[AddressLine, ...] = Field(default=(), max_length=6)
 
 
 # The clerk's actions and the state each leads to ("mark_paid" books the open amount).
@@ -123,8 +126,16 @@ class CasePanel:
         case = await self._own(appointment_id, payload.case_id)
         actor = f"clerk:{clerk_id}"
         extra: dict[str, Any] = {}
+        if payload.method is PaymentMethod.INVOICE_POST and not payload.address:
+            # Checked before the case moves: nothing half-done when it is missing.
+            raise InvalidInput({"address": "Für eine Rechnung per Post bitte die Anschrift."})
         if payload.action == "mark_paid":
             case = await self._mark_paid(case, actor)
+        elif payload.action == "invoice":  # again, e.g. after a failed first try
+            if case.state is not CaseState.PAYMENT_PENDING:
+                raise InvalidTransition("Eine Rechnung gibt es nur bei offener Zahlung.")
+            for then in self.payment_requested:
+                extra.update(await then(case, clerk_id, payload))
         else:
             case = await self._cases.transition(
                 case.id,
@@ -137,7 +148,7 @@ class CasePanel:
             )
             if case.state is CaseState.PAYMENT_PENDING:
                 for then in self.payment_requested:
-                    extra.update(await then(case, clerk_id))
+                    extra.update(await then(case, clerk_id, payload))
         await self._updated(clerk_id, appointment_id)
         return {**case_json(case, self._town), **extra}
 

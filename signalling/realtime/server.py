@@ -31,9 +31,11 @@ from signalling.keys import (
     CASE_PANEL,
     CASES,
     CLOCK,
+    INVOICES,
     JOBS,
     LOBBY,
     NODE_BUS,
+    PAYPAL,
     ROOM_STORE,
     SETTINGS,
     SIGNER,
@@ -42,6 +44,7 @@ from signalling.keys import (
     TOWN,
     VAULT,
 )
+from signalling.payments import offer_paypal, send_invoice
 from signalling.realtime.capture import register_capture
 from signalling.realtime.capture_routing import CaptureOwners
 from signalling.realtime.cases import CasePanel
@@ -112,6 +115,9 @@ def attach_realtime(app: web.Application) -> None:
     register_verification(citizens, clerks, lobby, checks)
     cases = CasePanel(lobby, app[CASES], clerks)
     cases.register(clerks, citizens)
+    cases.payment_requested.append(send_invoice(app[INVOICES], app[APPOINTMENTS]))
+    if app[PAYPAL].enabled:
+        cases.payment_requested.append(offer_paypal(app[PAYPAL], lobby))
     app[CASE_PANEL] = cases
     bus, owners = None, None
     if isinstance(store, RedisStore):  # several nodes: capture commands find their peer

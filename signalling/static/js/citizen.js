@@ -279,6 +279,20 @@
     joinQueue(); // idempotent: reads the (front) place back for the status line
   });
 
+  // The clerk asked for the fee by PayPal: the approval link, to open beside the call.
+  socket.on("case_payment_link", ({ reference, url }) => {
+    const link = Object.assign(document.createElement("a"), {
+      href: url,
+      target: "_blank",
+      rel: "noopener",
+      className: "kern-link",
+      textContent: texts.status_pay_paypal + " (" + reference + ")",
+    });
+    const item = document.createElement("li");
+    item.append(link);
+    $("payment-links").append(item);
+  });
+
   socket.on("call_ended", () => {
     endCall();
     show("ended");
