@@ -10,7 +10,7 @@ from office.cases import CaseView, PaymentMethod
 from office.errors import Conflict
 from office.invoices import InvoiceDelivery, InvoiceExists, Invoices
 from office.paypal_payments import PaypalPayments
-from signalling.realtime.cases import Action, PaymentRequested
+from signalling.case_actions import Action, PaymentRequested
 from signalling.realtime.lobby import CITIZEN_NS, Lobby, citizen_room
 
 DELIVERY = {

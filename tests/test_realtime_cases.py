@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from office.appointments import Appointments
 from office.staff import Staff
-from signalling.keys import CASES
+from signalling.keys import CASES, INVOICES
 from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
 from tests.support import Clock
 from tests.test_cases import verify
@@ -49,10 +49,21 @@ async def test_the_clerk_opens_and_moves_a_case_and_both_sides_hear_of_it(
     assert (await anna.call("case_action", act("verified")))["data"]["state"] == "verified"
     no_method = await anna.call("case_action", act("request_payment"))
     assert no_method["error"]["code"] == "invalid_input"
-    pending = await anna.call("case_action", act("request_payment", method="invoice_post"))
+    no_address = await anna.call("case_action", act("request_payment", method="invoice_post"))
+    assert no_address["error"]["code"] == "invalid_input"  # a letter needs an address
+    assert (await client.app[CASES].get(case["case_id"])).state.value == "verified"
+    address = ["Erika Mustermann", "Heidestraße 17", "51147 Köln"]
+    pending = await anna.call(
+        "case_action", act("request_payment", method="invoice_post", address=address)
+    )
     assert pending["ok"] is True, pending
     assert pending["data"]["state"] == "payment_pending"
     assert pending["data"]["payment_method"] == "invoice_post"
+    # The invoice is issued at once, for the letter batch.
+    number = pending["data"]["invoice_number"]
+    invoice = await client.app[INVOICES].invoice_of(case["case_id"])
+    assert invoice is not None and invoice.number == number
+    assert invoice.recipient_address == tuple(address) and invoice.amount_cents == 2000
     paid = await anna.call("case_action", act("mark_paid"))
     assert paid["data"]["state"] == "paid" and paid["data"]["paid_cents"] == 2000
     again = await anna.call("case_action", act("mark_paid"))

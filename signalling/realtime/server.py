@@ -115,9 +115,9 @@ def attach_realtime(app: web.Application) -> None:
     register_verification(citizens, clerks, lobby, checks)
     cases = CasePanel(lobby, app[CASES], clerks)
     cases.register(clerks, citizens)
-    cases.payment_requested.append(send_invoice(app[INVOICES], app[APPOINTMENTS]))
+    cases.actions.payment_requested.append(send_invoice(app[INVOICES], app[APPOINTMENTS]))
     if app[PAYPAL].enabled:
-        cases.payment_requested.append(offer_paypal(app[PAYPAL], lobby))
+        cases.actions.payment_requested.append(offer_paypal(app[PAYPAL], lobby))
     app[CASE_PANEL] = cases
     bus, owners = None, None
     if isinstance(store, RedisStore):  # several nodes: capture commands find their peer

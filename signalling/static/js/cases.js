@@ -136,8 +136,17 @@
           const method = element("select", { className: "kern-form-input__select" });
           method.setAttribute("aria-label", name + ": Zahlungsart");
           for (const [value, label] of METHODS) method.append(element("option", { value, textContent: label }));
-          actions.append(method);
-          add("Zahlung anfordern", "request_payment", () => ({ method: method.value }));
+          const address = element("textarea", { className: "kern-form-input__input", rows: 3 });
+          address.setAttribute("aria-label", name + ": Anschrift für die Rechnung per Post (eine Zeile je Zeile)");
+          address.hidden = true;
+          method.addEventListener("change", () => (address.hidden = method.value !== "invoice_post"));
+          actions.append(method, address);
+          add("Zahlung anfordern", "request_payment", () => ({
+            method: method.value,
+            address: method.value === "invoice_post"
+              ? address.value.split("\n").map((line) => line.trim()).filter(Boolean)
+              : [],
+          }));
         } else {
           add("Bearbeiten", "fulfil");
         }
