@@ -121,7 +121,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Die Zahlung mit PayPal wurde abgebrochen. Sie können es noch einmal versuchen.",
         "The PayPal payment was cancelled. You can try again.",
     ),
-
     "enter_waiting_room": ("Warteraum betreten", "Enter the waiting room"),
     "waiting_room_opens": (
         "Der Warteraum öffnet {minutes} Minuten vor Ihrem Termin, am {when}.",
