@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from office.cases import LABELS, Cases, CaseState, CaseView, InvalidTransition, PaymentMethod
+from office.cases import FINAL, LABELS, Cases, CaseState, CaseView, InvalidTransition, PaymentMethod
 from office.catalogue import Town
 from office.errors import InvalidInput
 from signalling.realtime.protocol import Payload
@@ -20,6 +20,7 @@ from signalling.realtime.protocol import Payload
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 # What happens after a payment was requested (send the invoice, create the PayPal
 # order): filled in by the payment modules, so this module needs none of them.
+CaseEnded = Callable[[CaseView], Awaitable[None]]
 PaymentRequested = Callable[[CaseView, int, "Action"], Awaitable[dict[str, Any]]]
 AddressLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
@@ -79,6 +80,7 @@ class CaseActions:
     def __init__(self, cases: Cases) -> None:
         self.cases = cases
         self.payment_requested: list[PaymentRequested] = []
+        self.case_ended: list[CaseEnded] = []  # closed, cancelled or failed
 
     async def perform(
         self, case: CaseView, action: Action, clerk_id: int
@@ -106,6 +108,9 @@ class CaseActions:
         if case.state is CaseState.PAYMENT_PENDING:
             for then in self.payment_requested:
                 extra.update(await then(case, clerk_id, action))
+        if case.state in FINAL:
+            for then_ended in self.case_ended:
+                await then_ended(case)
         return case, extra
 
     async def _mark_paid(self, case: CaseView, actor: str) -> CaseView:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from media.vault import CaptureVault
 from office.appointments import Appointments
-from office.cases import CaseView, PaymentMethod
+from office.cases import FINAL, Cases, CaseView, PaymentMethod
 from office.errors import Conflict
 from office.invoices import InvoiceDelivery, InvoiceExists, Invoices
 from office.paypal_payments import PaypalPayments
-from signalling.case_actions import Action, PaymentRequested
+from office.verification import Verifications
+from signalling.case_actions import Action, CaseEnded, PaymentRequested
 from signalling.realtime.lobby import CITIZEN_NS, Lobby, citizen_room
 
 DELIVERY = {
@@ -59,5 +61,21 @@ def offer_paypal(paypal: PaypalPayments, lobby: Lobby) -> PaymentRequested:
             namespace=CITIZEN_NS,
         )
         return {"approve_url": approve_url}
+
+    return then
+
+
+def forget_captures(cases: Cases, checks: Verifications, vault: CaptureVault) -> CaseEnded:
+    """Once every case of the appointment has ended, its ID captures go at once
+    (PAuswG §20: copies only as long as needed), not only at the retention period."""
+
+    async def then(case: CaseView) -> None:
+        if case.appointment_id is None:
+            return
+        siblings = await cases.of_appointment(case.appointment_id)
+        if any(other.state not in FINAL for other in siblings):
+            return
+        for verification_id in await checks.of_appointment(case.appointment_id):
+            await vault.delete_for(verification_id)
 
     return then

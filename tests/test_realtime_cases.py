@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
 
 from office.appointments import Appointments
+from office.models import Capture
 from office.staff import Staff
-from signalling.keys import CASES, INVOICES
+from office.verification import Verifications
+from signalling.keys import CASES, INVOICES, VAULT
+from tests.conftest import SECRET
 from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
 from tests.support import Clock
 from tests.test_cases import verify
@@ -83,5 +88,39 @@ async def test_the_clerk_opens_and_moves_a_case_and_both_sides_hear_of_it(
     assert [c["case_id"] for c in listed["data"]["cases"]] == [case["case_id"]]
     # A citizen cannot drive cases.
     assert (await citizen.call("case_open", {"service_id": "beratung"}))["ok"] is False
+    await citizen.disconnect()
+    await anna.disconnect()
+
+
+async def test_captures_go_when_the_last_case_of_the_appointment_has_ended(
+    client: TestClient[Any, Any], desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    base = str(client.make_url("/"))
+    appointment = await book_at(desk, SLOT)
+    clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
+    citizen, anna = Peer("/citizen"), Peer("/clerk")
+    await citizen.connect(base, citizen_cookie(desk, appointment))
+    await anna.connect(base, await staff_cookie(staff, clerk))
+    await citizen.call("queue_join")
+    await anna.call("queue_next")
+    checks = Verifications(desk, SECRET)
+    check = await checks.start(appointment.id, clerk, "passport")
+    await checks.consent(check.verification_id)
+    image = np.full((120, 190, 3), 200, np.uint8)
+    await client.app[VAULT].store(check.verification_id, "front", image, german_id_front=False)
+
+    async def captures() -> int:
+        async with desk.sessions() as session:
+            query = select(func.count()).select_from(Capture)
+            return int(await session.scalar(query) or 0)
+
+    first = (await anna.call("case_open", {"service_id": "beratung"}))["data"]
+    second = (await anna.call("case_open", {"service_id": "beratung"}))["data"]
+    for case, captures_left in ((first, 1), (second, 0)):
+        done = await anna.call(
+            "case_action", {"case_id": case["case_id"], "action": "cancel", "reason": "Test"}
+        )
+        assert done["data"]["state"] == "cancelled"
+        assert await captures() == captures_left  # kept while another case is open
     await citizen.disconnect()
     await anna.disconnect()

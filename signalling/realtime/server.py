@@ -28,6 +28,7 @@ from signalling.keys import (
     APPOINTMENTS,
     CAPTURE_DESK,
     CAPTURES,
+    CASE_ACTIONS,
     CASE_PANEL,
     CASES,
     CLOCK,
@@ -44,7 +45,7 @@ from signalling.keys import (
     TOWN,
     VAULT,
 )
-from signalling.payments import offer_paypal, send_invoice
+from signalling.payments import forget_captures, offer_paypal, send_invoice
 from signalling.realtime.capture import register_capture
 from signalling.realtime.capture_routing import CaptureOwners
 from signalling.realtime.cases import CasePanel
@@ -119,6 +120,7 @@ def attach_realtime(app: web.Application) -> None:
     if app[PAYPAL].enabled:
         cases.actions.payment_requested.append(offer_paypal(app[PAYPAL], lobby))
     app[CASE_PANEL] = cases
+    app[CASE_ACTIONS] = cases.actions  # the after-call pages act with the same hooks
     bus, owners = None, None
     if isinstance(store, RedisStore):  # several nodes: capture commands find their peer
         node_id = new_node_id()
@@ -132,6 +134,7 @@ def attach_realtime(app: web.Application) -> None:
         on_close=owners.session_closed if owners is not None else None,
     )
     vault = CaptureVault(app[APPOINTMENTS], settings.capture_key_bytes(), app[SIGNER])
+    cases.actions.case_ended.append(forget_captures(app[CASES], checks, vault))
     desk = register_capture(
         citizens, clerks, lobby, checks, captures, vault, app[STAFF], owners, bus
     )
