@@ -54,6 +54,7 @@ from signalling.pages import (
     bank,
     booking,
     captures,
+    cases,
     dev,
     paypal,
     staff,
@@ -197,6 +198,7 @@ def create_app(
     app.router.add_routes(appointment.routes)
     app.router.add_routes(staff.routes)
     app.router.add_routes(bank.routes)
+    app.router.add_routes(cases.routes)
     app.router.add_routes(captures.routes)
     app.router.add_routes(stills.routes)
     app.router.add_routes(status.routes)

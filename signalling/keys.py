@@ -28,6 +28,7 @@ from signalling.realtime.node_bus import NodeBus
 from signalling.settings import Settings
 
 if TYPE_CHECKING:
+    from signalling.case_actions import CaseActions
     from signalling.realtime.capture import CaptureDesk
     from signalling.realtime.cases import CasePanel
     from signalling.realtime.lobby import Lobby
@@ -56,5 +57,7 @@ NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
 CAPTURE_DESK: web.AppKey[CaptureDesk] = web.AppKey("capture_desk")
 STILLS: web.AppKey[StillDesk] = web.AppKey("stills")
 CASE_PANEL: web.AppKey[CasePanel] = web.AppKey("case_panel")
+# The case panel's actions with their payment hooks, for the after-call pages too.
+CASE_ACTIONS: web.AppKey[CaseActions] = web.AppKey("case_actions")
 PAYPAL = web.AppKey("paypal", PaypalPayments)  # .enabled: whether to offer PayPal
 RECONCILIATION = web.AppKey("reconciliation", Reconciliation)
