@@ -128,15 +128,15 @@ def install_probe(probe: GuidanceProbe) -> None:
     real_analyse = analysis.analyse  # what the commands module imported
 
     def analyse(
-        image: BgrImage, *, today: date | None = None, read_mrz: bool = True
+        image: BgrImage, *, today: date | None = None, read_mrz: bool = True, **options: bool
     ) -> DocumentAnalysis:
-        if read_mrz:  # a capture_take: never touched
-            return real_analyse(image, today=today, read_mrz=read_mrz)
+        if read_mrz or options.get("find_portrait", True):  # a capture: never touched
+            return real_analyse(image, today=today, read_mrz=read_mrz, **options)
         if probe.cached and probe.result is not None:
             result: DocumentAnalysis = probe.result
             return result
         wall, cpu = time.perf_counter(), time.thread_time()
-        result = real_analyse(image, today=today, read_mrz=read_mrz)
+        result = real_analyse(image, today=today, read_mrz=read_mrz, **options)
         probe.analysis_cpu += time.thread_time() - cpu
         probe.analysis_wall += time.perf_counter() - wall
         probe.analyses += 1  # from several threads: close enough for a bench
