@@ -87,3 +87,19 @@ def citizen_cookie(desk: Appointments, appointment: Appointment) -> str:
 
 async def staff_cookie(staff: Staff, clerk_id: int) -> str:
     return f"bb_staff={await staff.open_session(clerk_id)}"
+
+
+async def connected_pair(
+    base: str, desk: Appointments, staff: Staff, clerk_id: int, appointment: Appointment
+) -> tuple[Peer, Peer]:
+    """The appointment's citizen and the clerk, both connected, not yet in a call."""
+    citizen, clerk = Peer("/citizen"), Peer("/clerk")
+    await citizen.connect(base, citizen_cookie(desk, appointment))
+    await clerk.connect(base, await staff_cookie(staff, clerk_id))
+    return citizen, clerk
+
+
+async def start_call(citizen: Peer, clerk: Peer) -> None:
+    """The citizen joins the queue and the clerk calls them: a call between the two."""
+    assert (await citizen.call("queue_join"))["ok"] is True
+    assert (await clerk.call("queue_next"))["ok"] is True

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,15 @@ from sqlalchemy import delete, func, select
 
 from office.appointments import Appointments
 from office.cases import Cases, CaseState, CaseView, InvalidTransition, PaymentMethod
-from office.models import AuditEntry, Payment, PaypalOrder, VerificationRecord
+from office.models import AuditEntry, Payment, PaypalOrder
 from office.paypal import PaypalClient, PaypalUnavailable, format_amount, parse_amount
 from office.paypal_payments import PaypalPayments
-from office.verification import Outcome
 from signalling.keys import CASES, PAYPAL
 from signalling.settings import Mode, Settings
 from tests.paypal_standin import CLIENT_ID, SECRET, WEBHOOK_ID, PaypalStandin
 from tests.realtime import book_at
 from tests.support import Clock
-from tests.test_cases import SLOT
+from tests.test_cases import SLOT, verify
 
 WEBHOOK = "/zahlung/paypal/webhook"
 CLERK = "clerk:1"
@@ -70,17 +68,7 @@ async def case(
     cases: Cases = client.app[CASES]
     appointment = await book_at(desk, SLOT)
     clock.set(SLOT)
-    async with desk.sessions() as session, session.begin():
-        session.add(
-            VerificationRecord(
-                id=str(uuid.uuid4()),
-                appointment_id=appointment.id,
-                outcome=Outcome.VERIFIED,
-                started_at=desk.now(),
-                finished_at=desk.now(),
-                otp_attempts=0,
-            )
-        )
+    await verify(desk, appointment.id)
     opened = await cases.open(appointment.id, "fuehrungszeugnis", clerk)
     return await cases.transition(
         opened.id, CaseState.PAYMENT_PENDING, CLERK, method=PaymentMethod.PAYPAL

@@ -27,7 +27,7 @@ from media.vision.tilt import MIN_TILT
 from office.appointments import Appointments
 from office.staff import Staff
 from signalling.keys import CAPTURES
-from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
+from tests.realtime import Peer, book_at, citizen_cookie, connected_pair, staff_cookie, start_call
 from tests.support import Clock, wait_for
 
 SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
@@ -237,14 +237,11 @@ async def capturing(
     base = str(client.make_url("/"))
     appointment = await book_at(desk, SLOT)
     clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
-    citizen, anna = Peer("/citizen"), Peer("/clerk")
-    await citizen.connect(base, citizen_cookie(desk, appointment))
-    await anna.connect(base, await staff_cookie(staff, clerk))
+    citizen, anna = await connected_pair(base, desk, staff, clerk, appointment)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver(camera, direction="sendonly")
     try:
-        await citizen.call("queue_join")
-        await anna.call("queue_next")
+        await start_call(citizen, anna)
         await anna.call("verification_start", {"document_type": "id_card"})
         await citizen.call("verification_consent")
         await pc.setLocalDescription(await pc.createOffer())

@@ -15,7 +15,7 @@ from office.staff import Staff
 from office.verification import Verifications
 from signalling.keys import CASES, INVOICES, VAULT
 from tests.conftest import SECRET
-from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
+from tests.realtime import book_at, connected_pair, start_call
 from tests.support import Clock
 from tests.test_cases import verify
 
@@ -29,13 +29,10 @@ async def test_the_clerk_opens_and_moves_a_case_and_both_sides_hear_of_it(
     appointment = await book_at(desk, SLOT)
     other = await book_at(desk, SLOT + timedelta(hours=1), "beratung", "o@example.org", "O. Ther")
     clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
-    citizen, anna = Peer("/citizen"), Peer("/clerk")
-    await citizen.connect(base, citizen_cookie(desk, appointment))
-    await anna.connect(base, await staff_cookie(staff, clerk))
+    citizen, anna = await connected_pair(base, desk, staff, clerk, appointment)
     refused = await anna.call("case_open", {"service_id": "meldebescheinigung"})
     assert refused["error"]["code"] == "not_in_call"
-    await citizen.call("queue_join")
-    await anna.call("queue_next")
+    await start_call(citizen, anna)
 
     opened = await anna.call("case_open", {"service_id": "meldebescheinigung", "quantity": 2})
     assert opened["ok"] is True, opened
@@ -98,11 +95,8 @@ async def test_captures_go_when_the_last_case_of_the_appointment_has_ended(
     base = str(client.make_url("/"))
     appointment = await book_at(desk, SLOT)
     clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
-    citizen, anna = Peer("/citizen"), Peer("/clerk")
-    await citizen.connect(base, citizen_cookie(desk, appointment))
-    await anna.connect(base, await staff_cookie(staff, clerk))
-    await citizen.call("queue_join")
-    await anna.call("queue_next")
+    citizen, anna = await connected_pair(base, desk, staff, clerk, appointment)
+    await start_call(citizen, anna)
     checks = Verifications(desk, SECRET)
     check = await checks.start(appointment.id, clerk, "passport")
     await checks.consent(check.verification_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,13 +14,12 @@ from aiohttp.test_utils import TestClient
 from office.appointments import Appointments
 from office.cases import Cases, CaseState, PaymentMethod
 from office.invoices import InvoiceDelivery
-from office.models import VerificationRecord
 from office.tokens import Audience
-from office.verification import Outcome
 from signalling.keys import CASES, INVOICES
 from tests.conftest import deliver_mail
 from tests.realtime import book_at
 from tests.support import Clock, SmtpServer, body
+from tests.test_cases import verify
 
 SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
 CLERK = "clerk:1"
@@ -30,19 +28,6 @@ CLERK = "clerk:1"
 def cookie(desk: Appointments, appointment: Any) -> dict[str, str]:
     token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
     return {"Cookie": f"bb_termin={token}"}
-
-
-async def verified(desk: Appointments, appointment_id: str) -> None:
-    async with desk.sessions() as session, session.begin():
-        session.add(
-            VerificationRecord(
-                id=str(uuid.uuid4()),
-                appointment_id=appointment_id,
-                outcome=Outcome.VERIFIED,
-                started_at=desk.now(),
-                otp_attempts=0,
-            )
-        )
 
 
 def timeline(html: str, reference: str) -> list[str]:
@@ -60,7 +45,7 @@ async def test_the_citizen_follows_their_cases_like_a_parcel(
     clock.set(SLOT)
     certificate = await cases.open(erika.id, "meldebescheinigung", clerk)
     conduct = await cases.open(erika.id, "fuehrungszeugnis", clerk)
-    await verified(desk, erika.id)
+    await verify(desk, erika.id)
     for case in (certificate, conduct):
         await cases.transition(case.id, CaseState.VERIFIED, CLERK)
         await cases.transition(
@@ -107,7 +92,7 @@ async def test_the_citizen_is_mailed_when_a_case_reaches_a_state_they_wait_for(
     await deliver_mail(client)
     before = len(smtp.inbox.to("erika@example.org"))  # the booking's confirmation
     conduct = await cases.open(erika.id, "fuehrungszeugnis", clerk)
-    await verified(desk, erika.id)
+    await verify(desk, erika.id)
     await cases.transition(conduct.id, CaseState.VERIFIED, CLERK)
     await cases.transition(
         conduct.id, CaseState.PAYMENT_PENDING, CLERK, method=PaymentMethod.INVOICE_POST
@@ -141,7 +126,7 @@ async def test_an_invoice_shows_with_its_girocode_until_paid_and_only_to_its_cit
     max_ = await book_at(desk, SLOT + timedelta(hours=1), "beratung", "max@example.org", "Max M.")
     clock.set(SLOT)
     case = await cases.open(erika.id, "meldebescheinigung", clerk)
-    await verified(desk, erika.id)
+    await verify(desk, erika.id)
     await cases.transition(
         case.id, CaseState.PAYMENT_PENDING, CLERK, method=PaymentMethod.INVOICE_EMAIL
     )
