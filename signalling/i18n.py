@@ -117,6 +117,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "GiroCode for the transfer of {amount}",
     ),
     "status_reference": ("Verwendungszweck: {reference}", "Payment reference: {reference}"),
+    "status_paypal_refused": (
+        "PayPal hat die Zahlung nicht angenommen; es wurde nichts abgebucht. Bitte versuchen "
+        "Sie es noch einmal oder wählen Sie mit uns eine andere Zahlungsart.",
+        "PayPal did not accept the payment; nothing was charged. Please try again or choose "
+        "another way to pay with us.",
+    ),
     "status_paypal_cancelled": (
         "Die Zahlung mit PayPal wurde abgebrochen. Sie können es noch einmal versuchen.",
         "The PayPal payment was cancelled. You can try again.",

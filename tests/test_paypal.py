@@ -185,6 +185,23 @@ async def test_the_return_route_captures_and_redirects_to_the_status_page(
     assert unknown.status == 404
 
 
+async def test_a_capture_paypal_refuses_leads_back_with_a_notice_and_books_nothing(
+    client: TestClient[Any, Any],
+    paypal: PaypalPayments,
+    standin: PaypalStandin,
+    case: CaseView,
+    desk: Appointments,
+) -> None:
+    order_id = order_id_of(await paypal.start(case.id, "citizen"))
+    before = await snapshot(desk, case.id)
+    # Back without approving (as when PayPal declined the card): PayPal refuses the capture.
+    refused = await client.get(f"/zahlung/paypal/zurueck?token={order_id}", allow_redirects=False)
+    assert refused.status == 303
+    assert refused.headers["Location"] == "/termin/status?hinweis=paypal-abgelehnt"
+    assert (await snapshot(desk, case.id))["payments"] == before["payments"] == []
+    assert (await paypal.cases.get(case.id)).state is CaseState.PAYMENT_PENDING
+
+
 async def test_start_is_refused_unless_the_case_waits_for_paypal(
     client: TestClient[Any, Any], paypal: PaypalPayments, case: CaseView, standin: PaypalStandin
 ) -> None:

@@ -17,6 +17,7 @@ import re
 from aiohttp import web
 
 from office.errors import OfficeError
+from office.paypal import PaypalRejected
 from signalling.errors import api_error_from
 from signalling.keys import PAYPAL
 from signalling.middleware import signed_by_sender
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 STATUS_PAGE = "/termin/status"
 CANCELLED = STATUS_PAGE + "?hinweis=paypal-abgebrochen"
+REFUSED = STATUS_PAGE + "?hinweis=paypal-abgelehnt"
 ORDER_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
@@ -34,7 +36,13 @@ async def paypal_return(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
     if not desk.enabled or not ORDER_ID.fullmatch(token):
         raise web.HTTPNotFound()
-    await desk.returned(token)  # domain errors become the German error page
+    try:
+        await desk.returned(token)  # other domain errors become the German error page
+    except PaypalRejected as exc:
+        # E.g. the card was declined: back to the status page, which says so and
+        # still offers to pay; nothing was booked.
+        log.info("PayPal refused the capture of order %s: %s", token, exc.issue)
+        raise web.HTTPSeeOther(REFUSED) from None
     raise web.HTTPSeeOther(STATUS_PAGE)
 
 
