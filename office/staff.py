@@ -24,9 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from office import audit
 from office.errors import AccountLocked, AuthFailed, Conflict, InvalidInput, NotFound
 from office.models import Clerk, ClerkHours, ClerkSkill, Role, StaffSession
+from office.sealed import SealBroken, Sealer, is_sealed
 
 PASSWORD_MIN = 12
 TOTP_STEP = 30
+SECOND_FACTOR_UNREADABLE = (
+    "Ihr zweiter Faktor muss neu eingerichtet werden. Bitte wenden Sie sich an die Administration."
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Staff:
         sessions: async_sessionmaker[AsyncSession],
         *,
         require_second_factor: bool = True,
+        sealer: Sealer | None = None,
         issuer: str = "Bürgerbüro",
         lockout_threshold: int = 5,
         lockout_duration: timedelta = timedelta(minutes=15),
@@ -66,6 +71,9 @@ class Staff:
         self.lockout_duration = lockout_duration
         self.session_ttl = session_ttl
         self.now = now
+        # Seals TOTP secrets at rest; without one (tools, benchmarks) they are kept as
+        # they are. The app always passes one (BB_SECRET_KEY).
+        self._sealer = sealer
         self._hasher = PasswordHasher()
         # Verified against when the username is unknown, so the reply takes as long
         # as for a known one and does not reveal which usernames exist.
@@ -216,16 +224,38 @@ class Staff:
                 return step
         return None
 
+    def _sealed(self, secret: str, clerk_id: int) -> str:
+        return self._sealer.seal(secret, f"clerk:{clerk_id}") if self._sealer else secret
+
+    def _opened(self, stored: str, clerk_id: int) -> str:
+        if self._sealer is None:
+            if is_sealed(stored):
+                raise AuthFailed(SECOND_FACTOR_UNREADABLE)
+            return stored
+        try:
+            return self._sealer.open(stored, f"clerk:{clerk_id}")
+        except SealBroken:
+            raise AuthFailed(SECOND_FACTOR_UNREADABLE) from None
+
     async def check_code(self, clerk_id: int, code: str) -> None:
         clerk = await self.get(clerk_id)
         self._refuse_if_locked(clerk)
         if not clerk.totp_enabled or clerk.totp_secret is None:
             raise AuthFailed()
-        step = self._matching_step(clerk.totp_secret, code, clerk.totp_last_step)
+        secret = self._opened(clerk.totp_secret, clerk.id)
+        step = self._matching_step(secret, code, clerk.totp_last_step)
         if step is None:
             await self._fail(clerk.id)
             raise AuthFailed("Der Code stimmt nicht. Bitte geben Sie den aktuellen Code ein.")
         await self._succeed(clerk.id, step)
+        if self._sealer is not None and not is_sealed(clerk.totp_secret):
+            # A secret from before sealing: sealed now that it has proved itself.
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    update(Clerk)
+                    .where(Clerk.id == clerk.id)
+                    .values(totp_secret=self._sealed(secret, clerk.id))
+                )
 
     async def start_enrolment(self, clerk_id: int) -> str:
         """A new provisional TOTP secret, as an otpauth:// URI for the QR code."""
@@ -235,7 +265,9 @@ class Staff:
         secret = pyotp.random_base32()
         async with self.sessions() as session, session.begin():
             await session.execute(
-                update(Clerk).where(Clerk.id == clerk_id).values(totp_secret=secret)
+                update(Clerk)
+                .where(Clerk.id == clerk_id)
+                .values(totp_secret=self._sealed(secret, clerk_id))
             )
         return pyotp.TOTP(secret, interval=TOTP_STEP).provisioning_uri(
             name=clerk.username, issuer_name=self.issuer
@@ -246,7 +278,7 @@ class Staff:
         self._refuse_if_locked(clerk)
         if clerk.totp_enabled or clerk.totp_secret is None:
             raise Conflict("Bitte starten Sie die Einrichtung neu.")
-        step = self._matching_step(clerk.totp_secret, code, None)
+        step = self._matching_step(self._opened(clerk.totp_secret, clerk.id), code, None)
         if step is None:
             await self._fail(clerk.id)
             raise AuthFailed("Der Code stimmt nicht. Bitte scannen Sie den QR-Code erneut.")

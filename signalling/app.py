@@ -26,6 +26,7 @@ from office.outbox import FolderMailer, Mailer, SmtpMailer
 from office.paypal import PaypalClient
 from office.paypal_payments import PaypalConfig, PaypalPayments
 from office.reconciliation import Reconciliation
+from office.sealed import Sealer
 from office.staff import Staff
 from office.tokens import Signer
 from signalling import api, middleware
@@ -164,6 +165,7 @@ def create_app(
     app[STAFF] = Staff(
         app[SESSIONS],
         require_second_factor=not settings.demo,
+        sealer=Sealer(settings.signing_key(), "totp"),
         issuer=town.town.office_name,
         now=now,
     )

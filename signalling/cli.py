@@ -23,6 +23,7 @@ from office.errors import OfficeError
 from office.mail import MailSettings
 from office.migrate import upgrade
 from office.models import Role
+from office.sealed import Sealer
 from office.staff import Staff, WorkingTime
 from office.tokens import Signer
 from signalling.access_log import AccessLogger
@@ -61,7 +62,12 @@ def _run(settings: Settings, work: Callable[[Staff, Appointments], Awaitable[T]]
                 Signer(settings.signing_key()),
                 MailSettings(settings.sender(), settings.public_url, settings.retention_days),
             )
-            return await work(Staff(sessions, require_second_factor=not settings.demo), desk)
+            staff = Staff(
+                sessions,
+                require_second_factor=not settings.demo,
+                sealer=Sealer(settings.signing_key(), "totp"),
+            )
+            return await work(staff, desk)
         finally:
             await engine.dispose()
 

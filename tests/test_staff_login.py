@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from office.db import create_engine, session_factory
@@ -94,6 +94,48 @@ async def test_first_login_enrols_and_opens_a_strict_session(
     home = await client.get("/sachbearbeitung", allow_redirects=False)
     assert home.status == 200
     assert "Anna A." in await home.text()
+
+
+async def stored_secret(staff: Staff, clerk_id: int) -> str | None:
+    async with staff.sessions() as session:
+        secret: str | None = await session.scalar(
+            select(Clerk.totp_secret).where(Clerk.id == clerk_id)
+        )
+        return secret
+
+
+async def set_secret(staff: Staff, clerk_id: int, stored: str) -> None:
+    async with staff.sessions() as session, session.begin():
+        await session.execute(
+            update(Clerk).where(Clerk.id == clerk_id).values(totp_secret=stored, totp_enabled=True)
+        )
+
+
+async def test_the_second_factor_is_sealed_in_the_database_and_bound_to_its_clerk(
+    client: TestClient[Any, Any], clerk: int, clock: Clock, staff: Staff
+) -> None:
+    secret, response = await enrol(client, clock)
+    assert response.status == 303
+    stored = await stored_secret(staff, clerk)
+    assert stored is not None and stored.startswith("s1:") and secret not in stored
+    # A database copy alone cannot make codes, nor can the sealed value serve another
+    # clerk: copied onto Bernd's row it does not open.
+    bernd = await staff.create("bernd", "Bernd", "another long password")
+    await set_secret(staff, bernd.id, stored)
+    with pytest.raises(AuthFailed, match="neu eingerichtet"):
+        await staff.check_code(bernd.id, code_at(secret, clock))
+
+
+async def test_a_secret_from_before_sealing_still_works_and_is_sealed_by_its_next_login(
+    clerk: int, clock: Clock, staff: Staff
+) -> None:
+    plain = pyotp.random_base32()
+    await set_secret(staff, clerk, plain)
+    await staff.check_code(clerk, code_at(plain, clock))
+    stored = await stored_secret(staff, clerk)
+    assert stored is not None and stored.startswith("s1:") and plain not in stored
+    clock.advance(seconds=60)
+    await staff.check_code(clerk, code_at(plain, clock))  # the sealed one opens
 
 
 async def test_logout_ends_the_session_for_good(
