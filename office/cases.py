@@ -284,6 +284,11 @@ class Cases:
                 raise InvalidTransition("Dieses Dokument versendet nicht die Stadt.")
             if posted_on is None:
                 raise InvalidInput({"posted_on": "Bitte das Datum des Versands angeben."})
+            today = self.desk.now().astimezone(self.desk.town.tz).date()
+            if not case.created_at.astimezone(self.desk.town.tz).date() <= posted_on <= today:
+                raise InvalidInput(
+                    {"posted_on": "Bitte ein Datum zwischen der Eröffnung und heute angeben."}
+                )
             case.posted_on = posted_on
             return {"posted_on": posted_on.isoformat()}
         if to is CaseState.FORWARDED:

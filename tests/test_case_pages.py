@@ -172,8 +172,8 @@ async def test_a_case_goes_its_way_through_the_forms_with_its_timeline(
     assert "bezahlt 10,00 €" in page
     page = await done(client, csrf, case.id, "fulfil")
     assert 'type="date" value="2026-06-01"' in page  # posted: today by default
-    page = await done(client, csrf, case.id, "posted", posted_on="2026-06-02")
-    assert "02.06.2026" in page and 'id="form-close"' in page
+    page = await done(client, csrf, case.id, "posted", posted_on="2026-06-01")
+    assert "01.06.2026" in page and 'id="form-close"' in page
     page = await done(client, csrf, case.id, "close")
     assert "keine weiteren Schritte" in page and "<form" in page  # only the logout
     assert 'name="action"' not in page

@@ -106,8 +106,11 @@ async def test_a_certificate_from_opening_to_posted(
         await cases.transition(case.id, S.CLOSED, CLERK)
     with pytest.raises(InvalidInput):
         await cases.transition(case.id, S.POSTED, CLERK)  # no date
-    posted = await cases.transition(case.id, S.POSTED, CLERK, posted_on=date(2026, 6, 2))
-    assert posted.posted_on == date(2026, 6, 2)
+    for impossible in (date(2026, 6, 2), date(2026, 5, 31)):  # tomorrow, before opening
+        with pytest.raises(InvalidInput):
+            await cases.transition(case.id, S.POSTED, CLERK, posted_on=impossible)
+    posted = await cases.transition(case.id, S.POSTED, CLERK, posted_on=date(2026, 6, 1))
+    assert posted.posted_on == date(2026, 6, 1)
     closed = await cases.transition(case.id, S.CLOSED, CLERK)
     assert states(closed) == [
         S.OPEN, S.VERIFIED, S.PAYMENT_PENDING, S.PAID, S.IN_FULFILMENT, S.POSTED, S.CLOSED
@@ -136,7 +139,7 @@ async def test_a_certificate_of_conduct_is_forwarded_to_the_register(
     await cases.transition(case.id, S.WAIVED, CLERK, reason="Bedürftigkeit nachgewiesen")
     await cases.transition(case.id, S.IN_FULFILMENT, CLERK)
     with pytest.raises(InvalidTransition, match="nicht die Stadt"):
-        await cases.transition(case.id, S.POSTED, CLERK, posted_on=date(2026, 6, 2))
+        await cases.transition(case.id, S.POSTED, CLERK, posted_on=date(2026, 6, 1))
     with pytest.raises(InvalidInput):
         await cases.transition(case.id, S.FORWARDED, CLERK, bzr_reference="  ")
     forwarded = await cases.transition(case.id, S.FORWARDED, CLERK, bzr_reference="BZR-2026-7")
@@ -203,7 +206,7 @@ async def test_every_transition_the_table_does_not_allow_is_refused_and_changes_
                 CLERK,
                 reason="Grund",
                 method=PaymentMethod.INVOICE_EMAIL,
-                posted_on=date(2026, 6, 2),
+                posted_on=date(2026, 6, 1),
                 bzr_reference="BZR-1",
             )
     after = await cases.get(case.id)

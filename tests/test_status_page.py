@@ -53,7 +53,7 @@ async def test_the_citizen_follows_their_cases_like_a_parcel(
         )
     await cases.record_payment(certificate.id, "clerk", "cash-1", certificate.fee_cents, CLERK)
     await cases.transition(certificate.id, CaseState.IN_FULFILMENT, CLERK)
-    await cases.transition(certificate.id, CaseState.POSTED, CLERK, posted_on=date(2026, 6, 2))
+    await cases.transition(certificate.id, CaseState.POSTED, CLERK, posted_on=date(2026, 6, 1))
 
     page = await client.get("/termin/status", headers=cookie(desk, erika))
     assert page.status == 200

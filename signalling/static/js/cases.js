@@ -16,6 +16,12 @@
     ["paypal", "PayPal"],
   ];
 
+  /** YYYY-MM-DD of the clerk's own calendar day (toISOString would give UTC's). */
+  function localDay(date) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate());
+  }
+
   function euros(cents) {
     return (cents / 100).toLocaleString("de-DE", { style: "currency", currency: "EUR" });
   }
@@ -155,7 +161,7 @@
       if (c.state === "paid" || c.state === "waived") add("Bearbeiten", "fulfil");
       if (c.state === "in_fulfilment") {
         if (c.delivery === "town") {
-          add("Versandt (heute)", "posted", () => ({ posted_on: new Date().toISOString().slice(0, 10) }));
+          add("Versandt (heute)", "posted", () => ({ posted_on: localDay(new Date()) }));
         } else if (c.delivery === "bzr") {
           const field = element("input", { className: "kern-form-input__input", type: "text", maxLength: 64 });
           field.setAttribute("aria-label", name + ": Aktenzeichen der Übermittlung");
