@@ -284,8 +284,11 @@ class Cases:
                 raise InvalidTransition("Dieses Dokument versendet nicht die Stadt.")
             if posted_on is None:
                 raise InvalidInput({"posted_on": "Bitte das Datum des Versands angeben."})
+            # A day's leeway either way: a clerk's browser may live in another time zone.
+            day = timedelta(days=1)
             today = self.desk.now().astimezone(self.desk.town.tz).date()
-            if not case.created_at.astimezone(self.desk.town.tz).date() <= posted_on <= today:
+            opened = case.created_at.astimezone(self.desk.town.tz).date()
+            if not opened - day <= posted_on <= today + day:
                 raise InvalidInput(
                     {"posted_on": "Bitte ein Datum zwischen der Eröffnung und heute angeben."}
                 )
