@@ -149,11 +149,16 @@ class Invoices:
             ).one_or_none()
             return None if row is None else self._view(row[0], row[1])
 
-    async def document(self, case_id: str) -> bytes:
-        """The case's invoice as a PDF, as issued (reproducible after the purge)."""
+    async def document(self, case_id: str, viewer: str) -> bytes:
+        """The case's invoice as a PDF, as issued (reproducible after the purge). It
+        carries a name and an address: who looked at it goes to the audit log."""
         invoice = await self.invoice_of(case_id)
         if invoice is None:
             raise NotFound("Für diesen Vorgang gibt es keine Rechnung.")
+        async with self.desk.sessions() as session, session.begin():
+            audit.record(
+                session, self.desk.now(), viewer, "invoice.viewed", f"invoice:{invoice.id}"
+            )
         return await asyncio.to_thread(invoice_pdf, invoice, self.desk.town)
 
     # -- changing ----------------------------------------------------------------------

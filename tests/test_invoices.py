@@ -118,7 +118,7 @@ async def test_the_invoice_pdf_carries_what_the_payer_needs(
     assert (invoice.issued_on, invoice.due_on) == (date(2026, 6, 1), date(2026, 6, 15))
     assert invoice.amount_cents == 2000 == case.fee_cents
 
-    [text] = pdf_text(await invoices.document(case.id))
+    [text] = pdf_text(await invoices.document(case.id, CLERK))
     for expected in (
         "Rechnung 2026-000001", "Erika Mustermann", "Heidestraße 17", "51147 Köln",
         "Meldebescheinigung 2 10,00 € 20,00 €", "Gesamtbetrag 20,00 €",
@@ -148,7 +148,7 @@ async def test_the_address_sits_in_the_envelope_window(
 ) -> None:
     case = await pending(cases, appointment_id, clerk)
     await issue(invoices, case)
-    page = PdfReader(io.BytesIO(await invoices.document(case.id))).pages[0]
+    page = PdfReader(io.BytesIO(await invoices.document(case.id, CLERK))).pages[0]
     found: dict[str, tuple[float, float]] = {}
 
     def visit(text: str, cm: list[float], tm: list[float], *_: Any) -> None:
@@ -171,7 +171,7 @@ async def test_the_girocode_read_from_the_page_is_the_exact_transfer(
 ) -> None:
     case = await pending(cases, appointment_id, clerk, quantity=3)
     invoice = await issue(invoices, case)
-    scanned = girocode(await invoices.document(case.id))
+    scanned = girocode(await invoices.document(case.id, CLERK))
     assert parse_payload(scanned) == {
         "service_tag": "BCD", "version": "002", "character_set": "1", "identification": "SCT",
         "bic": "BYLADEM1001", "name": "Stadt Ostfildern", "iban": IBAN, "amount": "EUR30.00",

@@ -10,10 +10,12 @@ from typing import Any
 import cv2
 import numpy as np
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from office.appointments import Appointments
 from office.cases import Cases, CaseState, PaymentMethod
 from office.invoices import InvoiceDelivery
+from office.models import AuditEntry
 from office.tokens import Audience
 from signalling.keys import CASES, INVOICES
 from tests.conftest import deliver_mail
@@ -149,6 +151,15 @@ async def test_an_invoice_shows_with_its_girocode_until_paid_and_only_to_its_cit
     pdf = await client.get(f"/termin/status/{case.id}/rechnung.pdf", headers=cookie(desk, erika))
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
     assert (await pdf.read()).startswith(b"%PDF")
+    async with desk.sessions() as session:  # it carries a name and address: audited
+        viewed = (
+            await session.execute(
+                select(AuditEntry.actor, AuditEntry.subject).where(
+                    AuditEntry.action == "invoice.viewed"
+                )
+            )
+        ).all()
+    assert viewed == [("citizen", f"invoice:{invoice.id}")]
     # Another citizen gets neither the invoice nor a hint that it exists.
     theirs = await client.get(f"/termin/status/{case.id}/rechnung.pdf", headers=cookie(desk, max_))
     assert theirs.status == 404

@@ -244,7 +244,8 @@ async def invoice_pdf(request: web.Request, clerk: Clerk) -> web.Response:
     invoice = await invoices.invoice_of(case_id)
     if invoice is None:
         return error_page(request, 404, "Für diesen Vorgang gibt es keine Rechnung.")
-    return _pdf(await invoices.document(case_id), f"Rechnung-{invoice.number}.pdf", "inline")
+    pdf = await invoices.document(case_id, f"clerk:{clerk.id}")
+    return _pdf(pdf, f"Rechnung-{invoice.number}.pdf", "inline")
 
 
 # -- the print batch -------------------------------------------------------------------

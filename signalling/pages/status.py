@@ -16,7 +16,6 @@ from aiohttp import web
 from office.cases import CaseState, CaseView, PaymentMethod
 from office.epc import CreditTransfer
 from office.errors import OfficeError
-from office.invoice_pdf import invoice_pdf
 from office.invoices import InvoiceView
 from signalling import i18n
 from signalling.keys import APPOINTMENTS, CASES, INVOICES, PAYPAL, TOWN
@@ -90,7 +89,7 @@ async def invoice_download(request: web.Request) -> web.Response:
     if invoice is None:
         raise web.HTTPNotFound()
     return web.Response(
-        body=invoice_pdf(invoice, request.app[TOWN]),
+        body=await invoices.document(case.id, "citizen"),
         content_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="Rechnung-{invoice.number}.pdf"',
