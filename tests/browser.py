@@ -12,8 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+from aiohttp import web
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
+
+from tests.conftest import REQUIRE_SERVICES
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -63,6 +67,30 @@ async def chromium(fake_video: Path | None = None) -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@asynccontextmanager
+async def chromium_or_skip(fake_video: Path | None = None) -> AsyncIterator[Browser]:
+    """Chromium for a fixture: a test without it is skipped, or fails under CI."""
+    try:
+        async with chromium(fake_video) as launched:
+            yield launched
+    except FileNotFoundError as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+
+
+@asynccontextmanager
+async def serving(app: web.Application, port: int) -> AsyncIterator[str]:
+    """The app on a real loopback port, for a browser to reach; its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 async def accessibility_violations(page: Page) -> list[str]:

@@ -10,8 +10,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page
 
-from tests.browser import accessibility_violations, chromium
-from tests.conftest import REQUIRE_SERVICES
+from tests.browser import accessibility_violations, chromium_or_skip, serving
 from tests.support import SmtpServer, free_port, join_link, wait_for
 
 
@@ -23,23 +22,14 @@ def database_url(tmp_path: Any) -> str:
 
 @pytest.fixture
 async def server(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app, free_port()) as base:
+        yield base
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    try:
-        async with chromium() as launched:
-            yield launched
-    except FileNotFoundError as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
+    async with chromium_or_skip() as launched:
+        yield launched
 
 
 async def assert_accessible(page: Page) -> None:

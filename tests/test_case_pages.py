@@ -21,8 +21,8 @@ from office.models import Appointment, CaseEvent, Invoice, Role
 from office.staff import Staff
 from signalling.keys import APPOINTMENTS, CASES, STAFF
 from signalling.pages import cases as case_pages
-from tests.browser import accessibility_violations, chromium
-from tests.conftest import REQUIRE_SERVICES, WEEKDAYS_7_TO_19
+from tests.browser import accessibility_violations, chromium_or_skip, serving
+from tests.conftest import WEEKDAYS_7_TO_19
 from tests.realtime import book_at, citizen_cookie
 from tests.support import Clock, csrf_of, free_port
 from tests.test_cases import verify
@@ -334,23 +334,14 @@ async def test_the_print_batch_holds_the_unprinted_post_invoices_once(
 
 @pytest.fixture
 async def server(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app, free_port()) as base:
+        yield base
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    try:
-        async with chromium() as launched:
-            yield launched
-    except FileNotFoundError as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
+    async with chromium_or_skip() as launched:
+        yield launched
 
 
 # The pages, not the storage, are under test here: SQLite is enough.

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from office.catalogue import Town
 from signalling.app import create_app
 from signalling.settings import Mode, Settings
-from tests.browser import chromium
-from tests.conftest import REQUIRE_SERVICES, SECRET
+from tests.browser import chromium_or_skip, serving
+from tests.conftest import SECRET
 from tests.support import free_port
 
 
@@ -60,19 +60,11 @@ def app(settings: Settings, town: Town, engine: AsyncEngine) -> web.Application:
 
 @pytest.fixture
 async def server(app: web.Application, port: int) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app, port) as base:
+        yield base
 
 
 @pytest.fixture
 async def browser(fake_camera: Path) -> AsyncIterator[Browser]:
-    try:
-        async with chromium(fake_camera) as launched:
-            yield launched
-    except FileNotFoundError as exc:
-        if REQUIRE_SERVICES:
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
+    async with chromium_or_skip(fake_camera) as launched:
+        yield launched

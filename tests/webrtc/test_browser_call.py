@@ -116,6 +116,42 @@ async def new_page(context: BrowserContext) -> Watched:
     return Watched(await context.new_page())
 
 
+async def citizen_with_cookie(
+    browser: Browser, server: str, desk: Appointments, appointment: Appointment
+) -> tuple[BrowserContext, Watched]:
+    """A citizen's browser holding the appointment's session (as the mailed link
+    leaves it), with one page open."""
+    context = await browser.new_context()
+    token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
+    await context.add_cookies([{"name": "bb_termin", "value": token, "url": server}])
+    return context, await new_page(context)
+
+
+async def waiting_citizen(
+    browser: Browser, server: str, desk: Appointments, appointment: Appointment
+) -> tuple[BrowserContext, Watched]:
+    """The citizen through the device check and first in line (German pages)."""
+    context, citizen = await citizen_with_cookie(browser, server, desk, appointment)
+    page = citizen.page
+    await page.goto(f"{server}/termin/warteraum")
+    await page.get_by_role("button", name="Kamera und Mikrofon starten").click()
+    await page.get_by_role("button", name="Weiter zum Warteraum").click()
+    await expect(page.locator("#queue-status")).to_contain_text("Position 1")
+    return context, citizen
+
+
+async def clerk_console(
+    browser: Browser, server: str, app: web.Application, clerk_id: int
+) -> tuple[BrowserContext, Watched]:
+    """The clerk logged in (a staff session cookie) with the console open."""
+    context = await browser.new_context()
+    session = await app[STAFF].open_session(clerk_id)
+    await context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
+    clerk = await new_page(context)
+    await clerk.page.goto(f"{server}/sachbearbeitung")
+    return context, clerk
+
+
 async def assert_accessible(page: Page, where: str) -> None:
     assert await accessibility_violations(page) == [], where
 
@@ -179,12 +215,8 @@ async def test_citizen_and_clerk_hold_a_video_appointment(
     await assert_accessible(page, "waiting room")
 
     # The clerk logs in and sees the citizen waiting.
-    clerk_context = await browser.new_context()
-    session = await app[STAFF].open_session(clerk_id)
-    await clerk_context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
-    clerk = await new_page(clerk_context)
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
     console = clerk.page
-    await console.goto(f"{server}/sachbearbeitung")
     take = console.get_by_role("button", name="Erika Mustermann aufrufen")
     await expect(take).to_be_visible()
     await expect(console.locator("#queue-rows tr")).to_have_attribute("data-light", "green")
@@ -237,29 +269,15 @@ async def test_clerk_reloads_sends_back_and_the_citizen_leaves_in_english(
     clerk_id = await open_all_day(app)
     appointment = await book_soon(desk)
 
-    citizen_context = await browser.new_context()
-    await citizen_context.add_cookies(
-        [
-            {
-                "name": "bb_termin",
-                "value": desk.issue_token(appointment, Audience.APPOINTMENT_SESSION),
-                "url": server,
-            }
-        ]
-    )
-    citizen = await new_page(citizen_context)
+    citizen_context, citizen = await citizen_with_cookie(browser, server, desk, appointment)
     page = citizen.page
     await page.goto(f"{server}/termin/warteraum?lang=en")
     await page.get_by_role("button", name="Start camera and microphone").click()
     await page.get_by_role("button", name="Continue to the waiting room").click()
     await expect(page.locator("#queue-status")).to_contain_text("You are number 1")
 
-    clerk_context = await browser.new_context()
-    session = await app[STAFF].open_session(clerk_id)
-    await clerk_context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
-    clerk = await new_page(clerk_context)
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
     console = clerk.page
-    await console.goto(f"{server}/sachbearbeitung")
     await console.get_by_role("button", name="Nächste Person aufrufen").click()
     await assert_remote_video_plays(page)
     await assert_remote_video_plays(console)

@@ -15,15 +15,16 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from office.tokens import Audience
-from signalling.keys import APPOINTMENTS, CASES, INVOICES, STAFF
+from signalling.keys import APPOINTMENTS, CASES, INVOICES
 from tests.browser import accessibility_violations
 from tests.test_cases import verify
 from tests.webrtc.test_browser_call import (
     WAIT_MS,
     book_soon,
+    clerk_console,
     new_page,
     open_all_day,
+    waiting_citizen,
     write_fake_camera,
 )
 
@@ -47,22 +48,11 @@ async def test_a_certificate_is_invoiced_paid_and_posted_and_the_citizen_follows
     appointment = await book_soon(desk)  # Meldebescheinigung, 10.00 EUR
     await verify(desk, appointment.id)  # the identity check (its own browser test)
 
-    citizen_context = await browser.new_context()
-    token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
-    await citizen_context.add_cookies([{"name": "bb_termin", "value": token, "url": server}])
-    citizen = await new_page(citizen_context)
+    citizen_context, citizen = await waiting_citizen(browser, server, desk, appointment)
     page = citizen.page
-    await page.goto(f"{server}/termin/warteraum")
-    await page.get_by_role("button", name="Kamera und Mikrofon starten").click()
-    await page.get_by_role("button", name="Weiter zum Warteraum").click()
-    await expect(page.locator("#queue-status")).to_contain_text("Position 1")
 
-    clerk_context = await browser.new_context()
-    session = await app[STAFF].open_session(clerk_id)
-    await clerk_context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
-    clerk = await new_page(clerk_context)
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
     console = clerk.page
-    await console.goto(f"{server}/sachbearbeitung")
     await console.get_by_role("button", name="Erika Mustermann aufrufen").click()
     await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
 

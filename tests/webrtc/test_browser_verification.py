@@ -26,13 +26,19 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from office.tokens import Audience
 from office.verification import CLERK_STEPS, Step, Verifications
-from signalling.keys import APPOINTMENTS, JOBS, STAFF
+from signalling.keys import APPOINTMENTS, JOBS
 from signalling.settings import Settings
 from tests.browser import accessibility_violations
 from tests.conftest import SECRET
-from tests.webrtc.test_browser_call import MEDIA_MS, WAIT_MS, book_soon, new_page, open_all_day
+from tests.webrtc.test_browser_call import (
+    MEDIA_MS,
+    WAIT_MS,
+    book_soon,
+    clerk_console,
+    open_all_day,
+    waiting_citizen,
+)
 
 SPECIMEN = Path(__file__).resolve().parents[3] / "shared/data/id-samples/deu_passport_2024.png"
 MRZ_NUMBER, MRZ_SURNAME = "CZ6311T47", "MUSTERMANN"  # manifest.json's ground truth
@@ -111,22 +117,11 @@ async def test_clerk_verifies_the_citizens_passport(
     clerk_id = await open_all_day(app)
     appointment = await book_soon(desk)  # Meldebescheinigung: verification required
 
-    citizen_context = await browser.new_context()
-    token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
-    await citizen_context.add_cookies([{"name": "bb_termin", "value": token, "url": server}])
-    citizen = await new_page(citizen_context)
+    citizen_context, citizen = await waiting_citizen(browser, server, desk, appointment)
     page = citizen.page
-    await page.goto(f"{server}/termin/warteraum")
-    await page.get_by_role("button", name="Kamera und Mikrofon starten").click()
-    await page.get_by_role("button", name="Weiter zum Warteraum").click()
-    await expect(page.locator("#queue-status")).to_contain_text("Position 1")
 
-    clerk_context = await browser.new_context()
-    session = await app[STAFF].open_session(clerk_id)
-    await clerk_context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
-    clerk = await new_page(clerk_context)
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
     console = clerk.page
-    await console.goto(f"{server}/sachbearbeitung")
     await console.get_by_role("button", name="Erika Mustermann aufrufen").click()
     await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
     await expect(console.locator("#stage")).to_have_attribute(
