@@ -8,10 +8,11 @@ touch the database, so these run on SQLite only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,9 @@ class Capturing:
     pc: RTCPeerConnection  # the citizen's capture peer
 
 
+CaptureAcross = Callable[[VideoStreamTrack], AbstractAsyncContextManager[Capturing]]
+
+
 @asynccontextmanager
 async def capture_across_nodes(
     client: TestClient[Any, Any],
@@ -128,6 +132,20 @@ async def capture_across_nodes(
         await anna.disconnect()
 
 
+@pytest.fixture
+def across(
+    client: TestClient[Any, Any],
+    node_b: tuple[str, web.Application],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    settings: Settings,
+) -> CaptureAcross:
+    """Opens a capture across the two nodes for the camera it is given."""
+    return partial(capture_across_nodes, client, node_b, desk, staff, clerk, clock, settings)
+
+
 def sessions(app: web.Application) -> CaptureRegistry:
     return app[CAPTURES]
 
@@ -141,16 +159,11 @@ async def test_a_clerk_on_another_node_takes_a_capture_from_the_owner(
     client: TestClient[Any, Any],
     node_b: tuple[str, web.Application],
     desk: Appointments,
-    staff: Staff,
-    clerk: int,
-    clock: Clock,
-    settings: Settings,
     redis: Redis,
+    across: CaptureAcross,
 ) -> None:
     app_a, app_b = client.app, node_b[1]
-    async with capture_across_nodes(
-        client, node_b, desk, staff, clerk, clock, settings, CardCamera(BACK)
-    ) as c:
+    async with across(CardCamera(BACK)) as c:
         appointment_id = c.appointment.id
         assert sessions(app_a).get(appointment_id) is not None  # the peer is on A ...
         assert sessions(app_b).get(appointment_id) is None  # ... and not on B
@@ -178,18 +191,11 @@ async def test_a_clerk_on_another_node_takes_a_capture_from_the_owner(
 
 
 async def test_an_automatic_capture_armed_on_another_node_reaches_the_clerk(
-    client: TestClient[Any, Any],
-    node_b: tuple[str, web.Application],
     desk: Appointments,
-    staff: Staff,
-    clerk: int,
-    clock: Clock,
-    settings: Settings,
+    across: CaptureAcross,
 ) -> None:
     camera = SceneCamera()  # the desk only, until the card is shown
-    async with capture_across_nodes(
-        client, node_b, desk, staff, clerk, clock, settings, camera
-    ) as c:
+    async with across(camera) as c:
         armed = await c.anna.call("capture_auto", {"kind": "back"})
         assert armed == {"ok": True, "data": {"armed": "back"}}
         assert await c.citizen.next("capture_prompt") == {"kind": "back"}
@@ -203,18 +209,11 @@ async def test_an_automatic_capture_armed_on_another_node_reaches_the_clerk(
 
 async def test_capture_stop_on_another_node_closes_the_session_and_its_record(
     client: TestClient[Any, Any],
-    node_b: tuple[str, web.Application],
-    desk: Appointments,
-    staff: Staff,
-    clerk: int,
-    clock: Clock,
-    settings: Settings,
     redis: Redis,
+    across: CaptureAcross,
 ) -> None:
     app_a = client.app
-    async with capture_across_nodes(
-        client, node_b, desk, staff, clerk, clock, settings, CardCamera(BACK)
-    ) as c:
+    async with across(CardCamera(BACK)) as c:
         session = sessions(app_a).get(c.appointment.id)
         assert session is not None and not session.closed
         assert await redis.exists(c.owner_key) == 1
@@ -232,17 +231,10 @@ async def test_capture_stop_on_another_node_closes_the_session_and_its_record(
 
 async def test_the_owner_record_goes_when_the_citizens_peer_goes(
     client: TestClient[Any, Any],
-    node_b: tuple[str, web.Application],
-    desk: Appointments,
-    staff: Staff,
-    clerk: int,
-    clock: Clock,
-    settings: Settings,
     redis: Redis,
+    across: CaptureAcross,
 ) -> None:
-    async with capture_across_nodes(
-        client, node_b, desk, staff, clerk, clock, settings, CardCamera(BACK)
-    ) as c:
+    async with across(CardCamera(BACK)) as c:
         assert await redis.exists(c.owner_key) == 1
         await close_peer(c.pc)  # the browser closes its capture peer: the server's closes
 
@@ -257,18 +249,12 @@ async def test_the_owner_record_goes_when_the_citizens_peer_goes(
 
 async def test_an_owner_that_does_not_answer_gives_capture_unavailable_and_nothing_changes(
     client: TestClient[Any, Any],
-    node_b: tuple[str, web.Application],
     desk: Appointments,
-    staff: Staff,
-    clerk: int,
-    clock: Clock,
-    settings: Settings,
     redis: Redis,
+    across: CaptureAcross,
 ) -> None:
     app_a = client.app
-    async with capture_across_nodes(
-        client, node_b, desk, staff, clerk, clock, settings, CardCamera(BACK)
-    ) as c:
+    async with across(CardCamera(BACK)) as c:
         await app_a[NODE_BUS].stop()  # node A no longer listens (its peer still runs)
         loop = asyncio.get_running_loop()
         for command, payload in [
