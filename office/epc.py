@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import segno
+
+from office.catalogue import PaymentSettings
 from office.sepa import check_bic, check_iban, is_creditor_reference
 
 SERVICE_TAG = "BCD"
@@ -88,3 +91,16 @@ def parse_payload(text: str) -> dict[str, str]:
     if len(lines) > len(names):
         raise ValueError("too many lines for an EPC QR payload")
     return dict(zip(names, lines + [""] * (len(names) - len(lines)), strict=True))
+
+
+def girocode(payment: PaymentSettings, reference: str, amount_cents: int) -> segno.QRCode:
+    """The code asking for ``amount_cents`` to the town's account with ``reference``,
+    at error correction level M as EPC069-12 asks (boosting it would change the level)."""
+    transfer = CreditTransfer(
+        name=payment.creditor_name,
+        iban=payment.iban,
+        bic=payment.bic,
+        amount_cents=amount_cents,
+        reference=reference,
+    )
+    return segno.make(transfer.payload(), error="m", micro=False, boost_error=False)

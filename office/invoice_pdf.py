@@ -19,12 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import segno
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
 from office.catalogue import PaymentSettings, Town
-from office.epc import CreditTransfer
+from office.epc import girocode
 from office.localtime import format_euros
 from office.sepa import format_iban
 
@@ -222,15 +221,7 @@ def _table(pdf: FPDF, invoice: InvoiceView, width: float) -> None:
 def _girocode(
     pdf: FPDF, invoice: InvoiceView, payment: PaymentSettings, x: float, y: float
 ) -> None:
-    transfer = CreditTransfer(
-        name=payment.creditor_name,
-        iban=payment.iban,
-        bic=payment.bic,
-        amount_cents=invoice.amount_cents,
-        reference=invoice.payment_reference,
-    )
-    # EPC069-12 asks for error correction level M; boosting it would change the level.
-    code = segno.make(transfer.payload(), error="m", micro=False, boost_error=False)
+    code = girocode(payment, invoice.payment_reference, invoice.amount_cents)
     border = 4
     modules = code.symbol_size(scale=1, border=border)[0]
     size = QR_SIZE / modules

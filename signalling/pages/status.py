@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import segno
 from aiohttp import web
 
+from office import epc
 from office.cases import CaseState, CaseView, PaymentMethod
-from office.epc import CreditTransfer
 from office.errors import OfficeError
 from office.invoices import InvoiceView
 from signalling import i18n
@@ -36,19 +35,12 @@ async def own_case(request: web.Request) -> CaseView:
     raise web.HTTPNotFound()
 
 
-def girocode(request: web.Request, invoice: InvoiceView, open_cents: int) -> str | None:
+def girocode_image(request: web.Request, invoice: InvoiceView, open_cents: int) -> str | None:
     """The EPC QR code for what is still open, as an image data URI."""
     payment = request.app[TOWN].payment
     if payment is None or open_cents <= 0:
         return None
-    transfer = CreditTransfer(
-        name=payment.creditor_name,
-        iban=payment.iban,
-        bic=payment.bic,
-        amount_cents=open_cents,
-        reference=invoice.payment_reference,
-    )
-    code = segno.make(transfer.payload(), error="m", micro=False, boost_error=False)
+    code = epc.girocode(payment, invoice.payment_reference, open_cents)
     return str(code.png_data_uri(scale=5, border=4))
 
 
@@ -59,7 +51,9 @@ async def _item(request: web.Request, case: CaseView) -> dict[str, Any]:
         "case": case,
         "service": request.app[APPOINTMENTS].service(case.service_id),
         "invoice": invoice,
-        "girocode": girocode(request, invoice, case.open_cents) if invoice and waiting else None,
+        "girocode": girocode_image(request, invoice, case.open_cents)
+        if invoice and waiting
+        else None,
         "paypal": waiting
         and case.payment_method is PaymentMethod.PAYPAL
         and request.app[PAYPAL].enabled,
