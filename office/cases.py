@@ -139,7 +139,8 @@ class Cases:
             case = await session.get(Case, case_id)
             if case is None:
                 raise NotFound("Diesen Vorgang gibt es nicht.")
-            return await _view(session, case)
+            [view] = await _views(session, [case])
+            return view
 
     async def of_appointment(self, appointment_id: str) -> list[CaseView]:
         async with self.desk.sessions() as session:
@@ -150,7 +151,7 @@ class Cases:
                     .order_by(Case.created_at, Case.id)
                 )
             ).all()
-            return [await _view(session, case) for case in cases]
+            return await _views(session, cases)
 
     async def listing(
         self,
@@ -166,7 +167,7 @@ class Cases:
             query = query.where(Case.updated_at <= self.desk.now() - older_than)
         async with self.desk.sessions() as session:
             cases = (await session.scalars(query)).all()
-            return [await _view(session, case) for case in cases]
+            return await _views(session, cases)
 
     # -- changing ----------------------------------------------------------------------
 
@@ -459,7 +460,22 @@ def _event(session: AsyncSession, case: Case, at: datetime, actor: str, **detail
     audit.record(session, at, actor, f"case.{case.state}", f"case:{case.id}", **detail)
 
 
-async def _view(session: AsyncSession, case: Case) -> CaseView:
+async def _views(session: AsyncSession, cases: Sequence[Case]) -> list[CaseView]:
+    """The cases as views, with what was paid for each read in one query (a list of
+    200 cases must not ask the database 200 times)."""
+    ids = [case.id for case in cases]
+    paid: dict[str, int] = {}
+    if ids:
+        rows = await session.execute(
+            select(Payment.case_id, func.sum(Payment.amount_cents))
+            .where(Payment.case_id.in_(ids))
+            .group_by(Payment.case_id)
+        )
+        paid = {case_id: int(total or 0) for case_id, total in rows.all()}
+    return [_view(case, paid.get(case.id, 0)) for case in cases]
+
+
+def _view(case: Case, paid_cents: int) -> CaseView:
     method = case.payment_method
     return CaseView(
         id=case.id,
@@ -474,7 +490,7 @@ async def _view(session: AsyncSession, case: Case) -> CaseView:
         reason=case.reason,
         bzr_reference=case.bzr_reference,
         posted_on=case.posted_on,
-        paid_cents=await _paid_cents(session, case.id),
+        paid_cents=paid_cents,
         created_at=case.created_at,
         updated_at=case.updated_at,
         events=tuple(Event(e.at, CaseState(e.state), e.actor, dict(e.detail)) for e in case.events),
