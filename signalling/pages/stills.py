@@ -26,7 +26,7 @@ from signalling.errors import api_error
 from signalling.keys import APPOINTMENTS, STILLS
 from signalling.middleware import allow_large_body
 from signalling.pages.appointment import COOKIE
-from signalling.realtime.stills import NOT_YOURS, UploadRefused
+from signalling.realtime.stills import NOT_YOURS, Refusal, UploadRefused
 
 routes = web.RouteTableDef()
 MAX_PHOTO_BYTES = 12 * 1024 * 1024
@@ -34,13 +34,13 @@ MAX_PIXELS = 50_000_000  # a 50-megapixel camera; more is a decompression bomb
 MIN_SIDE = 480  # a still is meant to be sharper than the video, not a thumbnail
 FIELD = "photo"
 
-IMAGE_INVALID = UploadRefused(
+IMAGE_INVALID = Refusal(
     422, "image_invalid", "Die Datei ist kein lesbares Foto (JPEG, PNG oder WebP)."
 )
-IMAGE_TOO_LARGE = UploadRefused(
+IMAGE_TOO_LARGE = Refusal(
     413, "image_too_large", "Das Foto ist zu groß (höchstens 12 MB und 50 Megapixel)."
 )
-IMAGE_TOO_SMALL = UploadRefused(
+IMAGE_TOO_SMALL = Refusal(
     422, "image_invalid", "Das Foto ist zu klein. Bitte die Kamera in voller Auflösung nutzen."
 )
 
@@ -99,17 +99,17 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 def decode_photo(data: bytes) -> Image:
     """The photo as a BGR image (turned upright by its EXIF orientation), or refused."""
     if len(data) > MAX_PHOTO_BYTES:
-        raise IMAGE_TOO_LARGE
+        raise UploadRefused(IMAGE_TOO_LARGE)
     size = declared_size(data)
     if size is None or min(size) <= 0:
-        raise IMAGE_INVALID
+        raise UploadRefused(IMAGE_INVALID)
     if size[0] * size[1] > MAX_PIXELS:
-        raise IMAGE_TOO_LARGE
+        raise UploadRefused(IMAGE_TOO_LARGE)
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.ndim != 3:
-        raise IMAGE_INVALID
+        raise UploadRefused(IMAGE_INVALID)
     if min(image.shape[:2]) < MIN_SIDE:
-        raise IMAGE_TOO_SMALL
+        raise UploadRefused(IMAGE_TOO_SMALL)
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -117,7 +117,7 @@ async def _photo_bytes(request: web.Request) -> bytes:
     form = await request.post()  # parsed (and size-limited) by the CSRF middleware already
     field = form.get(FIELD)
     if not isinstance(field, web.FileField):
-        raise IMAGE_INVALID
+        raise UploadRefused(IMAGE_INVALID)
     data = field.file.read(MAX_PHOTO_BYTES + 1)
     return data if isinstance(data, bytes) else b""
 
@@ -133,9 +133,9 @@ async def upload(request: web.Request) -> web.Response:
                 request.cookies.get(COOKIE, ""), Audience.APPOINTMENT_SESSION
             )
         except TokenInvalid:
-            raise NOT_YOURS from None
+            raise UploadRefused(NOT_YOURS) from None
         if appointment.id != grant.appointment_id:
-            raise NOT_YOURS
+            raise UploadRefused(NOT_YOURS)
         data = await _photo_bytes(request)
         image = await asyncio.get_running_loop().run_in_executor(None, decode_photo, data)
         await stills.receive(grant, image)

@@ -46,31 +46,41 @@ UPLOAD_PATH = "/erfassungen/hochladen/"
 KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 
-class UploadRefused(Exception):
+@dataclass(frozen=True)
+class Refusal:
     """Why an upload is not taken: an HTTP status, a stable code, a German message."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code)
-        self.status = status
-        self.code = code
-        self.message = message
+    status: int
+    code: str
+    message: str
 
 
-TOKEN_INVALID = UploadRefused(403, "upload_token_invalid", "Dieser Link für das Foto ist ungültig.")
-TOKEN_EXPIRED = UploadRefused(
+class UploadRefused(Exception):
+    """Raised with a :class:`Refusal`; a new exception each time, so no shared
+    exception object keeps one request's traceback (and its frames) alive."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.code)
+        self.status = refusal.status
+        self.code = refusal.code
+        self.message = refusal.message
+
+
+TOKEN_INVALID = Refusal(403, "upload_token_invalid", "Dieser Link für das Foto ist ungültig.")
+TOKEN_EXPIRED = Refusal(
     410,
     "upload_token_expired",
     "Der Link für das Foto ist abgelaufen. Die Sachbearbeitung kann ein neues Foto anfordern.",
 )
-TOKEN_USED = UploadRefused(
+TOKEN_USED = Refusal(
     410,
     "upload_token_used",
     "Dieses Foto wurde bereits übertragen. Für ein weiteres Foto fordert die "
     "Sachbearbeitung einen neuen Link an.",
 )
-NOT_YOURS = UploadRefused(403, "upload_forbidden", "Dieser Link gehört nicht zu Ihrem Termin.")
-CHECK_CLOSED = UploadRefused(409, "verification_closed", "Die Identitätsprüfung läuft nicht mehr.")
-CALL_OVER = UploadRefused(409, "not_in_call", "Das Gespräch ist beendet.")
+NOT_YOURS = Refusal(403, "upload_forbidden", "Dieser Link gehört nicht zu Ihrem Termin.")
+CHECK_CLOSED = Refusal(409, "verification_closed", "Die Identitätsprüfung läuft nicht mehr.")
+CALL_OVER = Refusal(409, "not_in_call", "Das Gespräch ist beendet.")
 
 
 @dataclass(frozen=True)
@@ -150,9 +160,9 @@ class StillDesk:
         try:
             claims = self._signer.verify(Audience.CAPTURE_UPLOAD, token)
         except TokenExpired:
-            raise TOKEN_EXPIRED from None
+            raise UploadRefused(TOKEN_EXPIRED) from None
         except TokenInvalid:
-            raise TOKEN_INVALID from None
+            raise UploadRefused(TOKEN_INVALID) from None
         jti, kind, clerk = claims.get("jti"), claims.get("kind"), claims.get("clerk")
         verification, german_id = claims.get("verification"), claims.get("german_id")
         if not (
@@ -163,7 +173,7 @@ class StillDesk:
             and isinstance(verification, str)
             and isinstance(german_id, bool)
         ):
-            raise TOKEN_INVALID
+            raise UploadRefused(TOKEN_INVALID)
         return UploadGrant(
             jti=jti,
             appointment_id=str(claims["sub"]),
@@ -177,10 +187,10 @@ class StillDesk:
     async def receive(self, grant: UploadGrant, image: Image) -> dict[str, Any]:
         """Keep the photo as a capture of the token's check and tell the clerk."""
         if await self._checks.current(grant.appointment_id) != grant.verification_id:
-            raise CHECK_CLOSED
+            raise UploadRefused(CHECK_CLOSED)
         route = await self._lobby.store.route(grant.appointment_id, None)
         if route is None or route.peer_clerk != grant.clerk_id:
-            raise CALL_OVER
+            raise UploadRefused(CALL_OVER)
         await self._spend(grant)
         try:
             shot = await self._desk.keep(
@@ -197,7 +207,7 @@ class StillDesk:
                 "capture_still_failed",
                 {"kind": grant.kind, "code": "capture_rejected", "message": exc.message},
             )
-            raise UploadRefused(422, "capture_rejected", exc.message) from None
+            raise UploadRefused(Refusal(422, "capture_rejected", exc.message)) from None
         await self._to_clerk(
             grant.clerk_id, "capture_taken", {**shot, "auto": False, "source": "still"}
         )
@@ -225,7 +235,7 @@ class StillDesk:
                     kind=grant.kind,
                 )
         except IntegrityError:
-            raise TOKEN_USED from None
+            raise UploadRefused(TOKEN_USED) from None
 
     async def _to_clerk(self, clerk_id: int, event: str, data: Any) -> None:
         await self._lobby.sio.emit(event, data, to=clerk_room(clerk_id), namespace=CLERK_NS)
