@@ -40,7 +40,7 @@ from media.mrz_names import compare_with_mrz
 from media.vault import CaptureVault
 from media.vision.analysis import DocumentAnalysis, MrzConsensus, analyse
 from media.vision.best import sharpest
-from media.vision.face import find_live_face
+from media.vision.face import Box, find_live_face
 from media.vision.tilt import Tilt, tilt_of
 from office.errors import Conflict
 from office.staff import Staff
@@ -216,7 +216,7 @@ class CaptureDesk:
             box = await loop.run_in_executor(looking, find_live_face, frame)
             advice = _face_advice(box is not None)
             if box is not None:
-                await self._take_armed(appointment_id, armed, frame, None)
+                await self._take_armed(appointment_id, armed, frame, None, face=box)
         else:
             quick = await loop.run_in_executor(looking, glance, frame)
             advice = {
@@ -236,12 +236,19 @@ class CaptureDesk:
         armed: Armed,
         frame: Image,
         quick: DocumentAnalysis | None,
+        face: Box | None = None,
     ) -> None:
         if self._armed.get(appointment_id) is not armed:
             return  # disarmed or re-armed while the frame was analysed
         try:
             shot = await self.keep(
-                armed.clerk_id, appointment_id, armed.kind, armed.german_id, frame, quick
+                armed.clerk_id,
+                appointment_id,
+                armed.kind,
+                armed.german_id,
+                frame,
+                quick,
+                face=face,
             )
         except Conflict:
             return  # not this frame (a tilt the wrong way, the card half out): keep looking
@@ -305,10 +312,12 @@ class CaptureDesk:
         frame: Image,
         quick: DocumentAnalysis | None = None,
         *,
+        face: Box | None = None,
         detail: bool = False,
     ) -> dict[str, Any]:
         """Check, mark as a copy, encrypt and store one capture taken in this process;
-        the MRZ of a document follows as ``capture_analysed``. ``detail``: a
+        the MRZ of a document follows as ``capture_analysed``. ``quick`` and ``face``:
+        what was already found on this frame (the guidance looked at it). ``detail``: a
         full-resolution photo, flattened at its own resolution."""
         verification_id = await self._checks.current(appointment_id)
         if verification_id is None:
@@ -316,7 +325,7 @@ class CaptureDesk:
         loop = asyncio.get_running_loop()
         details: dict[str, Any] = {}
         if kind == "face":
-            box = await loop.run_in_executor(None, find_live_face, frame)
+            box = face or await loop.run_in_executor(None, find_live_face, frame)
             if box is None:
                 raise Conflict("Kein Gesicht im Bild. Bitte direkt in die Kamera schauen.")
             details["face"] = list(box)
