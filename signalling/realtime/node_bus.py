@@ -86,7 +86,7 @@ class NodeBus:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError):  # Redis gone: so is the subscription
                 await self._pubsub.unsubscribe()
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
             self._pubsub = None
         for future in self._pending.values():
             if not future.done():

@@ -297,4 +297,4 @@ async def test_a_request_nobody_answers_times_out(settings: Settings, redis: Red
         assert b'"name": "capture_command"' in message["data"]
     finally:
         await bus.stop()
-        await silent.aclose()  # type: ignore[no-untyped-call]
+        await silent.aclose()
