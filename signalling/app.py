@@ -122,8 +122,8 @@ def create_app(
     secret = settings.signing_key()
     app = web.Application(
         middlewares=[
-            middleware.errors,
             middleware.security_headers,
+            middleware.errors,
             middleware.language_cookie,
             middleware.csrf,
         ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -69,10 +69,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_page(request, 500, i18n.translate("server_error", lang))
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    headers = response.headers
+def _secure(headers: MutableMapping[str, str], https: bool) -> None:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # Links carry tokens in their path: never let them leave in a Referer header to
@@ -81,8 +78,22 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
-    if request.app[SETTINGS].public_url.startswith("https://"):
+    headers.setdefault("Server", "buergerbuero")  # not aiohttp's name and version
+    if https:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The outermost middleware: every answer gets the headers, also the error pages
+    made further in and the redirects and JSON errors that pass through as exceptions."""
+    https = request.app[SETTINGS].public_url.startswith("https://")
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _secure(exc.headers, https)
+        raise
+    _secure(response.headers, https)
     return response
 
 
