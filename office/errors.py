@@ -110,7 +110,10 @@ class AuthFailed(OfficeError):
     """Username, password or second factor did not match."""
 
     code = "auth_failed"
-    message = "Anmeldung fehlgeschlagen. Bitte prüfen Sie Ihre Angaben."
+    message = (
+        "Anmeldung fehlgeschlagen. Bitte prüfen Sie Ihre Angaben. Nach mehreren "
+        "Fehlversuchen wird ein Konto vorübergehend gesperrt."
+    )
 
 
 class AccountLocked(AuthFailed):

@@ -7,6 +7,7 @@ cookie; only its SHA-256 is stored, so a leaked database does not log anyone in.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -158,9 +159,16 @@ class Staff:
 
     # -- login -------------------------------------------------------------------
 
-    async def _fail(self, clerk_id: int) -> None:
+    async def _fail(self, clerk_id: int | None, reason: str) -> None:
+        """Record a refused attempt: one audit entry, and for an account that is not
+        locked yet a failure that counts towards the lockout. Every refusal of a
+        password writes here, unknown names included, so all take the same time."""
         now = self.now()
         async with self.sessions() as session, session.begin():
+            subject = "clerk:unknown" if clerk_id is None else f"clerk:{clerk_id}"
+            audit.record(session, now, audit.SYSTEM, "staff.login_failed", subject, reason=reason)
+            if clerk_id is None or reason == "locked":
+                return
             attempts = await session.scalar(
                 update(Clerk)
                 .where(Clerk.id == clerk_id)
@@ -175,21 +183,37 @@ class Staff:
                 )
                 audit.record(session, now, audit.SYSTEM, "staff.locked", f"clerk:{clerk_id}")
 
+    def _locked(self, clerk: Clerk) -> bool:
+        return clerk.locked_until is not None and clerk.locked_until > self.now()
+
     def _refuse_if_locked(self, clerk: Clerk) -> None:
-        if clerk.locked_until is not None and clerk.locked_until > self.now():
+        """For the second factor: whoever gets here knew the password, so telling
+        them of the lock reveals nothing new."""
+        if self._locked(clerk):
             raise AccountLocked()
 
     async def check_password(self, username: str, password: str) -> PasswordAccepted:
+        """The clerk whose password this is, or :class:`AuthFailed`.
+
+        An unknown name, a deactivated or locked account and a wrong password are
+        refused alike: the same error, after the same work (one password hash checked,
+        one audit entry written), so an answer never confirms that an account exists.
+        """
+        password = password[:1024]
         async with self.sessions() as session:
             clerk = await session.scalar(
                 select(Clerk).where(Clerk.username == username.strip().lower()[:64])
             )
         if clerk is None or not clerk.active:
-            self._verify(self._decoy_hash, password)
+            await self._verify(self._decoy_hash, password)
+            await self._fail(None, "unknown")
             raise AuthFailed()
-        self._refuse_if_locked(clerk)
-        if not self._verify(clerk.password_hash, password[:1024]):
-            await self._fail(clerk.id)
+        matches = await self._verify(clerk.password_hash, password)
+        if self._locked(clerk):
+            await self._fail(clerk.id, "locked")
+            raise AuthFailed()
+        if not matches:
+            await self._fail(clerk.id, "password")
             raise AuthFailed()
         needs_code = clerk.totp_enabled
         needs_enrolment = not clerk.totp_enabled and self.require_second_factor
@@ -197,7 +221,12 @@ class Staff:
             await self._succeed(clerk.id)
         return PasswordAccepted(clerk.id, needs_enrolment, needs_code)
 
-    def _verify(self, password_hash: str, password: str) -> bool:
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        """Check a password against its argon2 hash in a thread: a check takes about
+        0.1 s of CPU, which must not stall every other request on the event loop."""
+        return await asyncio.to_thread(self._verify_now, password_hash, password)
+
+    def _verify_now(self, password_hash: str, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -245,7 +274,7 @@ class Staff:
         secret = self._opened(clerk.totp_secret, clerk.id)
         step = self._matching_step(secret, code, clerk.totp_last_step)
         if step is None:
-            await self._fail(clerk.id)
+            await self._fail(clerk.id, "code")
             raise AuthFailed("Der Code stimmt nicht. Bitte geben Sie den aktuellen Code ein.")
         await self._succeed(clerk.id, step)
         if self._sealer is not None and not is_sealed(clerk.totp_secret):
@@ -280,7 +309,7 @@ class Staff:
             raise Conflict("Bitte starten Sie die Einrichtung neu.")
         step = self._matching_step(self._opened(clerk.totp_secret, clerk.id), code, None)
         if step is None:
-            await self._fail(clerk.id)
+            await self._fail(clerk.id, "code")
             raise AuthFailed("Der Code stimmt nicht. Bitte scannen Sie den QR-Code erneut.")
         now = self.now()
         async with self.sessions() as session, session.begin():

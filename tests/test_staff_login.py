@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from office.db import create_engine, session_factory
-from office.errors import AccountLocked, AuthFailed
+from office.errors import AuthFailed
 from office.models import Clerk, ClerkHours
 from office.staff import Staff
 from signalling.app import create_app
@@ -27,7 +27,6 @@ from signalling.settings import Mode, Settings
 from tests.support import Clock, csrf_of
 
 PASSWORD = "correct horse battery"  # the `clerk` fixture's
-LOCKED = AccountLocked.message
 GENERIC = AuthFailed.message
 
 
@@ -240,18 +239,73 @@ async def test_five_wrong_passwords_lock_the_account_for_15_minutes(
         assert response.status == 401
         assert GENERIC in await response.text()
 
+    # Locked: even the right password is refused, with the answer of a wrong one.
     locked = await post_login(client)
     assert locked.status == 401
-    assert LOCKED in await locked.text()
+    assert GENERIC in await locked.text()
 
     clock.advance(minutes=14, seconds=59)
     still = await post_login(client)
-    assert still.status == 401 and LOCKED in await still.text()
+    assert still.status == 401 and GENERIC in await still.text()
 
     clock.advance(seconds=1)
     open_again = await post_login(client)
     assert open_again.status == 303
     assert open_again.headers["Location"] == "/anmelden/einrichten"
+
+
+async def test_a_locked_account_answers_like_an_unknown_name(
+    client: TestClient[Any, Any], clerk: int
+) -> None:
+    """Neither the page nor its status tells a locked account from a name that does
+    not exist (which would confirm to a guesser that the account is real)."""
+    for _ in range(5):
+        assert (await post_login(client, password="wrong password!")).status == 401
+    answers = [
+        await post_login(client, password="wrong password!"),
+        await post_login(client),  # the right password, while locked
+        await post_login(client, username="mallory", password="wrong password!"),
+        await post_login(client, username="mallory"),
+    ]
+    assert {answer.status for answer in answers} == {401}
+    bodies = {await answer.text() for answer in answers}
+    assert len(bodies) == 1
+    assert GENERIC in bodies.pop()
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+async def test_a_locked_account_takes_as_long_to_refuse_as_an_unknown_name(
+    staff: Staff, clerk: int
+) -> None:
+    """The refusal's timing does not tell them apart either: every attempt checks one
+    password hash and writes one audit entry. Samples alternate between the cases, so
+    the machine's other load falls on both alike; the bound is far from the 5-50x the
+    early return for locked accounts used to show."""
+    for _ in range(5):
+        with pytest.raises(AuthFailed):
+            await staff.check_password("anna", "wrong password!")
+    attempts = {
+        "locked, wrong password": ("anna", "wrong password!"),
+        "locked, right password": ("anna", PASSWORD),
+        "unknown name": ("mallory", "wrong password!"),
+    }
+    samples: dict[str, list[float]] = {case: [] for case in attempts}
+    loop = asyncio.get_running_loop()
+    for _ in range(9):
+        for case, (username, password) in attempts.items():
+            started = loop.time()
+            with pytest.raises(AuthFailed) as refused:
+                await staff.check_password(username, password)
+            samples[case].append(loop.time() - started)
+            assert refused.value.code == "auth_failed"
+    unknown = median(samples["unknown name"])
+    for case in ("locked, wrong password", "locked, right password"):
+        ratio = median(samples[case]) / unknown
+        assert 0.5 < ratio < 2.0, (case, ratio, samples)
 
 
 async def test_four_wrong_passwords_do_not_lock(
