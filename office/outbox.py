@@ -8,6 +8,8 @@ mid-send is picked up again once its lease runs out.
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_string, policy
@@ -57,6 +59,9 @@ class SmtpMailer:
         )
 
 
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
 @dataclass(frozen=True)
 class FolderMailer:
     """The embedded default: writes each mail as an .eml file into a folder."""
@@ -65,7 +70,10 @@ class FolderMailer:
 
     async def send(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = message["Message-ID"].strip("<>").replace("@", "_").replace("/", "_")
+        # A Message-ID read back from the outbox may be folded (a leading space) and
+        # holds "<", ">", "@": the file name keeps only what is safe in a path and URL.
+        message_id = str(message["Message-ID"] or "").strip().strip("<>")
+        name = _UNSAFE_IN_NAME.sub("_", message_id)[:150] or uuid.uuid4().hex
         target = self.folder / f"{datetime.now():%Y%m%dT%H%M%S%f}-{name}.eml"
         target.write_bytes(bytes(message))
 

@@ -34,7 +34,7 @@ async def outbox(request: web.Request) -> web.Response:
     folder = _folder(request)
     files = sorted(folder.glob("*.eml"), reverse=True) if folder.is_dir() else []
     mails = []
-    for path in files[:200]:
+    for path in [p for p in files if _SAFE_NAME.fullmatch(p.name)][:200]:
         message = _read(request, path.name)
         mails.append({"name": path.name, "subject": message["Subject"], "to": message["To"]})
     return render(request, "dev/outbox.html", {"mails": mails})
