@@ -6,7 +6,7 @@ the statistics and the citizen's own page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -121,16 +121,20 @@ class Visits:
                 )
         return ids
 
-    async def day(self, day: date | None = None) -> Sequence[DayEntry]:
-        """The day's appointments in time order, for the clerk console."""
+    async def day(self, skills: Collection[str], day: date | None = None) -> Sequence[DayEntry]:
+        """The day's appointments in time order, for the console of a clerk with these
+        skills: only the services she can serve (least privilege: no other names)."""
         tz = self.desk.town.tz
         bounds = local_day_bounds(day or self.now().astimezone(tz).date(), tz)
+        services = [s.id for s in self.desk.town.services if s.skill in skills]
         async with self.sessions() as session:
             rows = (
                 await session.scalars(
                     select(Appointment)
                     .where(
-                        Appointment.starts_at >= bounds.start, Appointment.starts_at < bounds.end
+                        Appointment.starts_at >= bounds.start,
+                        Appointment.starts_at < bounds.end,
+                        Appointment.service_id.in_(services),
                     )
                     .order_by(Appointment.starts_at)
                 )

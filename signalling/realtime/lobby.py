@@ -569,7 +569,11 @@ class Lobby:
         self.dashboards.discard(sid)
 
     async def push_day(self, clerk_id: int) -> None:
-        """The day's appointments for the clerk console (from the database)."""
+        """The day's appointments for the clerk console (from the database), of the
+        services her skills cover."""
+        link = self.clerks.get(clerk_id)
+        if link is None:
+            return  # no socket of hers on this node
         entries = [
             {
                 "appointment_id": e.appointment_id,
@@ -582,7 +586,7 @@ class Lobby:
                 "status": e.status,
                 "name": e.name,
             }
-            for e in await self.visits.day()
+            for e in await self.visits.day(link.skills)
         ]
         await self.sio.emit(
             "day_updated", {"appointments": entries}, to=clerk_room(clerk_id), namespace=CLERK_NS

@@ -251,6 +251,24 @@ async def test_no_shows_are_marked_and_shown_to_clerks(
     await disconnect_all(k, anna)
 
 
+async def test_the_day_list_shows_a_clerk_only_the_services_of_her_skills(
+    base: str, desk: Appointments, staff: Staff, clerk: int
+) -> None:
+    """Least privilege: Anna (registration, advice) sees none of the names of the
+    citizens Carl (Bundeszentralregister) will serve, and he none of hers."""
+    carl = await add_clerk(staff, "carl", "bundeszentralregister")
+    register = await book_at(desk, SLOT, "meldebescheinigung", "m@example.org", "Mia M.")
+    advice = await book_at(desk, at(11, 0), "beratung", "b@example.org", "Ben B.")
+    record = await book_at(desk, SLOT, "fuehrungszeugnis", "f@example.org", "Finn F.")
+    anna_peer = await clerk_peer(base, staff, clerk)
+    carl_peer = await clerk_peer(base, staff, carl)
+    for peer, expected in ((anna_peer, {register, advice}), (carl_peer, {record})):
+        day = await peer.next("day_updated")
+        assert {e["appointment_id"] for e in day["appointments"]} == {a.id for a in expected}
+        assert {e["name"] for e in day["appointments"]} == {a.name for a in expected}
+    await disconnect_all(anna_peer, carl_peer)
+
+
 async def test_roles_versions_and_refusals(
     base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
 ) -> None:
