@@ -17,6 +17,20 @@ EMAIL_MAX = 254
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()/\-]{2,28}$")
 LANGUAGES = ("de", "en")
 
+# What to tell the citizen about each field that is wrong (also the JSON API's
+# "fields", whichever rule of its schema a value broke).
+MESSAGES = {
+    "service_id": "Bitte wählen Sie ein Anliegen.",
+    "starts_at": "Bitte wählen Sie einen Termin.",
+    "name": "Bitte geben Sie Ihren Namen an.",
+    "name_too_long": f"Der Name darf höchstens {NAME_MAX} Zeichen lang sein.",
+    "email": "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@beispiel.de.",
+    "email_too_long": f"Die E-Mail-Adresse darf höchstens {EMAIL_MAX} Zeichen lang sein.",
+    "phone": "Bitte geben Sie eine gültige Telefonnummer an (nur Ziffern, +, /, -).",
+    "consent": "Bitte stimmen Sie der Verarbeitung Ihrer Daten zu.",
+    "language": "Unbekannte Sprache.",
+}
+
 
 @dataclass(frozen=True)
 class BookingRequest:
@@ -56,17 +70,17 @@ def parse_booking(raw: Mapping[str, object]) -> BookingRequest:
 
     service_id = _text(raw, "service_id")
     if not service_id or len(service_id) > 64:
-        errors["service_id"] = "Bitte wählen Sie ein Anliegen."
+        errors["service_id"] = MESSAGES["service_id"]
 
     starts_at = parse_starts_at(_text(raw, "starts_at"))
     if starts_at is None:
-        errors["starts_at"] = "Bitte wählen Sie einen Termin."
+        errors["starts_at"] = MESSAGES["starts_at"]
 
     name = " ".join(_text(raw, "name").split())
     if len(name) < 2:
-        errors["name"] = "Bitte geben Sie Ihren Namen an."
+        errors["name"] = MESSAGES["name"]
     elif len(name) > NAME_MAX:
-        errors["name"] = f"Der Name darf höchstens {NAME_MAX} Zeichen lang sein."
+        errors["name"] = MESSAGES["name_too_long"]
     elif _has_control_characters(name):
         errors["name"] = "Der Name enthält unzulässige Zeichen."
 
@@ -74,25 +88,23 @@ def parse_booking(raw: Mapping[str, object]) -> BookingRequest:
     if not email:
         errors["email"] = "Bitte geben Sie Ihre E-Mail-Adresse an."
     elif len(email) > EMAIL_MAX:
-        errors["email"] = f"Die E-Mail-Adresse darf höchstens {EMAIL_MAX} Zeichen lang sein."
+        errors["email"] = MESSAGES["email_too_long"]
     else:
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError:
-            errors["email"] = (
-                "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@beispiel.de."
-            )
+            errors["email"] = MESSAGES["email"]
 
     phone = _text(raw, "phone") or None
     if phone is not None and not PHONE_PATTERN.fullmatch(phone):
-        errors["phone"] = "Bitte geben Sie eine gültige Telefonnummer an (nur Ziffern, +, /, -)."
+        errors["phone"] = MESSAGES["phone"]
 
-    if raw.get("consent") not in (True, "on", "true", "1", "yes"):
-        errors["consent"] = "Bitte stimmen Sie der Verarbeitung Ihrer Daten zu."
+    if raw.get("consent") is not True:  # the form's checkbox arrives as True, too
+        errors["consent"] = MESSAGES["consent"]
 
     language = _text(raw, "language") or "de"
     if language not in LANGUAGES:
-        errors["language"] = "Unbekannte Sprache."
+        errors["language"] = MESSAGES["language"]
 
     if errors:
         raise InvalidInput(errors)

@@ -20,8 +20,7 @@ from office.models import Appointment
 from office.tokens import Audience
 from signalling.clients import BOOKING, LINK, allow
 from signalling.errors import api_error
-from signalling.keys import APPOINTMENTS, TOWN
-from signalling.openapi import spec
+from signalling.keys import API_CONTRACT, APPOINTMENTS, TOWN
 
 routes = web.RouteTableDef()
 MAX_BODY = 16 * 1024
@@ -75,7 +74,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 @routes.get("/api/v1/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(spec(request.app[TOWN]))
+    return web.json_response(request.app[API_CONTRACT].document)
 
 
 @routes.get("/api/v1/services")
@@ -85,6 +84,7 @@ async def services(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/services/{service_id}/slots")
 async def slots(request: web.Request) -> web.Response:
+    request.app[APPOINTMENTS].service(request.match_info["service_id"])  # the path: 404 first
     raw = request.query.get("date", "")
     try:
         day = date.fromisoformat(raw) if len(raw) == 10 else None
@@ -114,6 +114,7 @@ async def book(request: web.Request) -> web.Response:
     if not allow(request, "book", BOOKING):
         return api_error(429, "rate_limited", "Zu viele Anfragen. Bitte später erneut versuchen.")
     body = await _json_body(request)
+    request.app[API_CONTRACT].check("BookingRequest", body)
     booked = await request.app[APPOINTMENTS].book(parse_booking(body))
     return web.json_response(appointment_json(booked.appointment), status=201)
 
@@ -123,10 +124,8 @@ async def cancel(request: web.Request) -> web.Response:
     if not allow(request, "link", LINK):
         return api_error(429, "rate_limited", "Zu viele Anfragen. Bitte später erneut versuchen.")
     body = await _json_body(request)
-    token = body.get("token")
-    if not isinstance(token, str):
-        raise InvalidInput({"token": "Der Token aus dem Link fehlt."})
+    request.app[API_CONTRACT].check("CancelRequest", body)
     desk = request.app[APPOINTMENTS]
-    appointment = await desk.open_token(token, Audience.JOIN_LINK)
+    appointment = await desk.open_token(body["token"], Audience.JOIN_LINK)
     cancelled = await desk.cancel(appointment.id)
     return web.json_response(appointment_json(cancelled))

@@ -29,10 +29,12 @@ from office.reconciliation import Reconciliation
 from office.sealed import Sealer
 from office.staff import Staff
 from office.tokens import Signer
-from signalling import api, middleware
+from signalling import api, middleware, openapi
+from signalling.api_contract import ApiContract
 from signalling.csrf import CsrfGuard
 from signalling.jobs import Jobs
 from signalling.keys import (
+    API_CONTRACT,
     APPOINTMENTS,
     CASES,
     CLOCK,
@@ -131,6 +133,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[TOWN] = town
+    app[API_CONTRACT] = ApiContract(openapi.spec(town))
     app[CLOCK] = now
     app[SIGNER] = Signer(secret, now)
     app[CSRF] = CsrfGuard(secret, secure_cookies=settings.public_url.startswith("https://"))

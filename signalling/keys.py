@@ -21,6 +21,7 @@ from office.reconciliation import Reconciliation
 from office.staff import Staff
 from office.tokens import Signer
 from rooms.store import RoomStore
+from signalling.api_contract import ApiContract
 from signalling.csrf import CsrfGuard
 from signalling.jobs import Jobs
 from signalling.ratelimit import RateLimiter
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from signalling.realtime.stills import StillDesk
 
 SETTINGS = web.AppKey("settings", Settings)
+API_CONTRACT = web.AppKey("api_contract", ApiContract)
 TOWN = web.AppKey("town", Town)
 Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")

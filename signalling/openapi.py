@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from office.booking_request import LANGUAGES, PHONE_PATTERN
 from office.catalogue import Town
 
 _ERROR = {
@@ -140,11 +141,7 @@ def spec(town: Town) -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["token"],
-                                    "properties": {"token": {"type": "string", "maxLength": 2048}},
-                                }
+                                "schema": {"$ref": "#/components/schemas/CancelRequest"}
                             }
                         },
                     },
@@ -206,19 +203,41 @@ def spec(town: Town) -> dict[str, Any]:
                 },
                 "BookingRequest": {
                     "type": "object",
+                    "description": "Checked as written here (unknown fields, other types "
+                    "and formats are refused), then for meaning: the email's domain, the "
+                    "name's characters, whether the slot is free.",
                     "required": ["service_id", "starts_at", "name", "email", "consent"],
+                    "additionalProperties": False,
                     "properties": {
                         "service_id": {"type": "string", "enum": service_ids},
                         "starts_at": {
                             "type": "string",
                             "format": "date-time",
-                            "description": "A slot's starts_at, with offset",
+                            "maxLength": 40,
+                            "description": "A slot's starts_at, with offset (RFC 3339)",
                         },
                         "name": {"type": "string", "minLength": 2, "maxLength": 100},
                         "email": {"type": "string", "format": "email", "maxLength": 254},
-                        "phone": {"type": "string", "maxLength": 30},
+                        "phone": {
+                            "type": "string",
+                            "maxLength": 30,
+                            "pattern": PHONE_PATTERN.pattern,
+                        },
                         "consent": {"const": True, "description": "Consent to data processing"},
-                        "language": {"type": "string", "enum": ["de", "en"], "default": "de"},
+                        "language": {"type": "string", "enum": list(LANGUAGES), "default": "de"},
+                    },
+                },
+                "CancelRequest": {
+                    "type": "object",
+                    "required": ["token"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "token": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 2048,
+                            "description": "The part of the mailed link after /t/",
+                        }
                     },
                 },
                 "Appointment": {

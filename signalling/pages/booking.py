@@ -93,7 +93,9 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         # Only bots fill the hidden field. Refuse without saying why.
         return error_page(request, 400, i18n.translate("server_error", lang))
     try:
-        booked = await request.app[APPOINTMENTS].book(parse_booking(values))
+        # A ticked checkbox sends "on"; consent itself is a yes or no.
+        wanted = parse_booking({**values, "consent": values.get("consent") == "on"})
+        booked = await request.app[APPOINTMENTS].book(wanted)
     except InvalidInput as exc:
         errors = exc.fields
     except OfficeError as exc:
