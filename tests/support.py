@@ -19,6 +19,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 POSTGRES_ADMIN_URL = os.environ.get(
     "BB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+# The fuzz tests run with a fixed seed and a bounded count in CI; a longer run sets
+# BB_FUZZ_EXAMPLES (e.g. 20000) and, for other examples, BB_FUZZ_SEED.
+FUZZ_SEED = int(os.environ.get("BB_FUZZ_SEED", "20261207"))
+
+
+def fuzz_examples(default: int) -> int:
+    return int(os.environ.get("BB_FUZZ_EXAMPLES", str(default)))
 
 
 class Clock:

@@ -58,6 +58,7 @@ from signalling.realtime.namespaces import (
     forbid_other_roles,
 )
 from signalling.realtime.node_bus import NodeBus, new_node_id
+from signalling.realtime.packets import ProtocolServer
 from signalling.realtime.protocol import MAX_SDP
 from signalling.realtime.stills import register_stills
 from signalling.realtime.verification import register_verification
@@ -91,7 +92,7 @@ def attach_realtime(app: web.Application) -> None:
         else None
     )
     public = urlsplit(settings.public_url)
-    sio = socketio.AsyncServer(
+    sio = ProtocolServer(
         async_mode="aiohttp",
         client_manager=manager,
         transports=["websocket"],

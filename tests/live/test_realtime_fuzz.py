@@ -1,4 +1,5 @@
-"""Property-based: random event names and JSON-ish payloads against every namespace.
+"""Property-based: random event names and JSON-ish payloads against every namespace
+(fixed seed and count in CI; BB_FUZZ_EXAMPLES and BB_FUZZ_SEED for a longer run).
 
 One citizen (waiting), one clerk (no call, nobody waiting for her skills) and one admin
 dashboard are connected once per test; meanwhile another clerk holds a call with
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 import socketio
-from hypothesis import HealthCheck, Phase, given
+from hypothesis import HealthCheck, Phase, given, seed
 from hypothesis import event as note_outcome
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -39,7 +40,7 @@ from tests.realtime_fixtures import (
     joined,
     new_peer,
 )
-from tests.support import Clock
+from tests.support import FUZZ_SEED, Clock, fuzz_examples
 
 ACK_TIMEOUT = 1.0
 MAX_MESSAGE = 2 * MAX_SDP - 1024  # leaves room for the event name and the framing
@@ -319,7 +320,7 @@ async def throw(arena: Arena, namespace: str, event: str, payload: Any) -> None:
 
 
 FUZZ = hypothesis_settings(
-    max_examples=200,
+    max_examples=fuzz_examples(200),
     deadline=None,
     database=None,  # keep no example database in the working tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -331,6 +332,7 @@ FUZZ = hypothesis_settings(
 
 
 @FUZZ
+@seed(FUZZ_SEED)
 @given(data=st.data())
 async def test_random_messages_get_documented_acks_and_change_nothing(
     fuzz_arena: Arena, data: st.DataObject
