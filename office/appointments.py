@@ -6,11 +6,13 @@ that reports it (see ``office.outbox``), so the three never disagree.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete
@@ -22,6 +24,7 @@ from office.booking_request import BookingRequest
 from office.catalogue import Service, Town
 from office.errors import (
     AppointmentClosed,
+    AppointmentInProgress,
     InvalidInput,
     NotFound,
     SlotTaken,
@@ -37,7 +40,46 @@ from office.schedule import day_slots, special_hours_on
 from office.slots import Slot, slot_starts, unit_starts
 from office.tokens import Audience, Signer
 
+log = logging.getLogger(__name__)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+# A call still open in the database this long after the appointment's end is taken
+# as one whose end was never recorded (a node died mid-call): it no longer holds the
+# appointment against the citizen's own changes.
+CALL_OVERRUN = timedelta(hours=2)
+
+
+class Closed(StrEnum):
+    """Why an appointment can no longer be served: its waiting room place goes."""
+
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"  # a new time: the citizen checks in again then
+    DATA_DELETED = "data_deleted"
+    NO_SHOW = "no_show"
+
+
+# Told after an appointment closed, once its transaction committed (the live rooms
+# take it out of the waiting room and tell the citizen's open page).
+ClosedHook = Callable[[str, Closed], Awaitable[None]]
+
+
+def in_call(appointment: Appointment, now: datetime) -> bool:
+    """Whether a clerk is serving the appointment right now (as the database knows:
+    a call started and neither ended nor handed back to the waiting room)."""
+    return (
+        appointment.clerk_id is not None
+        and appointment.call_ended_at is None
+        and now < appointment.ends_at + CALL_OVERRUN
+    )
+
+
+def servable(appointment: Appointment) -> bool:
+    """Whether a clerk may take the appointment from the waiting room now."""
+    return (
+        appointment.status == AppointmentStatus.BOOKED
+        and appointment.personal_data_deleted_at is None
+        and appointment.checked_in_at is not None
+        and appointment.call_ended_at is None
+    )
 
 
 def new_reference() -> str:
@@ -69,6 +111,17 @@ class Appointments:
         self.signer = signer
         self.mail = mail
         self.now = now
+        self.closed_hooks: list[ClosedHook] = []
+
+    async def tell_closed(self, appointment_id: str, why: Closed) -> None:
+        """Run the hooks for an appointment that closed (after its commit). A hook that
+        fails is logged: the change stands, and the waiting room re-checks every
+        appointment before a clerk gets it."""
+        for hook in self.closed_hooks:
+            try:
+                await hook(appointment_id, why)
+            except Exception:
+                log.exception("appointment %s closed (%s): a hook failed", appointment_id, why)
 
     # -- reading -----------------------------------------------------------------
 
@@ -251,11 +304,16 @@ class Appointments:
         return Booked(appointment, self.issue_token(appointment, Audience.JOIN_LINK))
 
     async def _live(self, session: AsyncSession, appointment_id: str) -> Appointment:
+        """The appointment, locked, if the citizen may still change it. The lock is what
+        orders a change against a clerk taking the citizen from the waiting room."""
         appointment = await session.get(Appointment, appointment_id, with_for_update=True)
         if appointment is None or appointment.personal_data_deleted_at is not None:
             raise NotFound()
-        if appointment.status == AppointmentStatus.CANCELLED or appointment.ends_at <= self.now():
+        now = self.now()
+        if appointment.status == AppointmentStatus.CANCELLED or appointment.ends_at <= now:
             raise AppointmentClosed()
+        if in_call(appointment, now):
+            raise AppointmentInProgress()
         return appointment
 
     async def cancel(self, appointment_id: str, actor: str = audit.CITIZEN) -> Appointment:
@@ -272,6 +330,7 @@ class Appointments:
             )
             self.enqueue_mail(session, MailKind.CANCELLATION, appointment)
         self.mail_queued()
+        await self.tell_closed(appointment.id, Closed.CANCELLED)
         return appointment
 
     async def reschedule(self, appointment_id: str, starts_at: datetime) -> Booked:
@@ -289,6 +348,7 @@ class Appointments:
             appointment.ends_at = starts_at + timedelta(minutes=service.duration_minutes)
             appointment.token_id = secrets.token_hex(8)
             appointment.reminder_queued_at = None
+            appointment.checked_in_at = None  # a check-in was for the old time
             audit.record(
                 session,
                 now,
@@ -299,4 +359,5 @@ class Appointments:
             )
             self.enqueue_mail(session, MailKind.CONFIRMATION, appointment)
         self.mail_queued()
+        await self.tell_closed(appointment.id, Closed.RESCHEDULED)
         return Booked(appointment, self.issue_token(appointment, Audience.JOIN_LINK))

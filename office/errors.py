@@ -78,6 +78,17 @@ class AppointmentClosed(Conflict):
     message = "Dieser Termin kann nicht mehr geändert werden."
 
 
+class AppointmentInProgress(Conflict):
+    """A clerk is serving the appointment right now: it cannot be cancelled, moved or
+    deleted until the call ends (hang up first)."""
+
+    code = "appointment_in_progress"
+    message = (
+        "Ihr Gespräch läuft gerade. Bitte beenden Sie es zuerst; danach können Sie den "
+        "Termin absagen, verschieben oder Ihre Daten löschen."
+    )
+
+
 class CheckinNotOpen(Conflict):
     """Too early: the waiting room opens shortly before the appointment."""
 

@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
-from office.appointments import Appointments
-from office.errors import NotFound
+from office.appointments import Appointments, Closed, in_call
+from office.errors import AppointmentInProgress, NotFound
 from office.models import Appointment, AppointmentStatus, BookedUnit, OutboxMail, StaffSession
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,15 @@ async def purge(desk: Appointments, retention_days: int) -> int:
 
 
 async def forget(desk: Appointments, appointment_id: str) -> None:
-    """The citizen asks to delete their data now; a future appointment is cancelled."""
+    """The citizen asks to delete their data now; a future appointment is cancelled.
+    Not during the call itself (hang up first): the clerk is working with it."""
     now = desk.now()
     async with desk.sessions() as session, session.begin():
         appointment = await session.get(Appointment, appointment_id, with_for_update=True)
         if appointment is None or appointment.personal_data_deleted_at is not None:
             raise NotFound()
+        if in_call(appointment, now):
+            raise AppointmentInProgress()
         if appointment.status == AppointmentStatus.BOOKED and appointment.ends_at > now:
             appointment.status = AppointmentStatus.CANCELLED
             appointment.cancelled_at = now
@@ -84,3 +87,4 @@ async def forget(desk: Appointments, appointment_id: str) -> None:
         audit.record(
             session, now, audit.CITIZEN, "appointment.data_deleted", f"appointment:{appointment.id}"
         )
+    await desk.tell_closed(appointment_id, Closed.DATA_DELETED)

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from office import audit
-from office.appointments import Appointments
+from office.appointments import Appointments, Closed, servable
 from office.errors import CheckinClosed, CheckinNotOpen, NotFound
 from office.hours import local_day_bounds
 from office.models import Appointment, AppointmentStatus
@@ -65,12 +65,21 @@ class Visits:
                 )
         return appointment
 
-    async def call_started(self, appointment_id: str, clerk_id: int) -> Appointment:
+    async def call_started(self, appointment_id: str, clerk_id: int, booked_for: float) -> bool:
+        """Record that the clerk took the citizen, if the appointment may still be
+        served (booked for ``booked_for``, checked in, not cancelled, moved or deleted);
+        False, and nothing recorded, when it may not. The row lock orders this against
+        the citizen's own cancel, move or deletion: whichever comes second sees the
+        first (a change during the call is refused, see ``appointments.in_call``)."""
         now = self.now()
         async with self.sessions() as session, session.begin():
             appointment = await session.get(Appointment, appointment_id, with_for_update=True)
-            if appointment is None:
-                raise NotFound()
+            if (
+                appointment is None
+                or not servable(appointment)
+                or appointment.starts_at.timestamp() != booked_for
+            ):
+                return False
             if appointment.call_started_at is None:
                 appointment.call_started_at = now
             appointment.clerk_id = clerk_id
@@ -81,7 +90,23 @@ class Visits:
                 "visit.call_started",
                 f"appointment:{appointment.id}",
             )
-        return appointment
+        return True
+
+    async def call_returned(self, appointment_id: str) -> None:
+        """The citizen is back in the waiting room (sent back, or the clerk was lost):
+        no clerk serves the appointment now, so the citizen may change it again."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Appointment)
+                .where(Appointment.id == appointment_id, Appointment.call_ended_at.is_(None))
+                .values(clerk_id=None)
+            )
+
+    async def waiting_allowed(self, appointment_id: str) -> bool:
+        """Whether the appointment may (still) have a place in the waiting room."""
+        async with self.sessions() as session:
+            appointment = await session.get(Appointment, appointment_id)
+        return appointment is not None and servable(appointment)
 
     async def call_finished(self, appointment_id: str, clerk_id: int) -> None:
         now = self.now()
@@ -100,7 +125,8 @@ class Visits:
             )
 
     async def mark_no_shows(self, grace: timedelta) -> list[str]:
-        """Appointments nobody checked in to within ``grace`` after their start."""
+        """Appointments nobody checked in to within ``grace`` after their start. A page
+        of theirs that is still open is told (the appointment's closed hooks)."""
         now = self.now()
         due = (
             (Appointment.status == AppointmentStatus.BOOKED)
@@ -119,6 +145,8 @@ class Visits:
                 audit.record(
                     session, now, audit.SYSTEM, "visit.no_shows", "appointments", count=len(ids)
                 )
+        for appointment_id in ids:
+            await self.desk.tell_closed(appointment_id, Closed.NO_SHOW)
         return ids
 
     async def day(self, skills: Collection[str], day: date | None = None) -> Sequence[DayEntry]:

@@ -202,6 +202,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Dieser Termin kann nicht mehr geändert werden.",
         "This appointment can no longer be changed.",
     ),
+    "appointment_in_progress": (
+        "Ihr Gespräch läuft gerade. Bitte beenden Sie es zuerst; danach können Sie den "
+        "Termin absagen, verschieben oder Ihre Daten löschen.",
+        "Your call is in progress. Please end it first; then you can cancel or move the "
+        "appointment or delete your data.",
+    ),
     "waiting_room_title": ("Warteraum", "Waiting room"),
     # The citizen's waiting room and call (templates/waiting_room.html, js/citizen.js).
     "js_required": (
@@ -419,6 +425,30 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The Federal Office of Justice will send you the document by post.",
     ),
     "back_home": ("Zur Startseite", "To the home page"),
+    # The waiting room's page when its appointment closes (js/citizen.js).
+    "closed_title": ("Dieser Termin ist nicht mehr aktiv", "This appointment is no longer active"),
+    "closed_cancelled": (
+        "Ihr Termin wurde abgesagt und Ihr Platz im Warteraum freigegeben. Sie erhalten eine "
+        "Bestätigung per E-Mail.",
+        "Your appointment was cancelled and your place in the waiting room released. You "
+        "will receive a confirmation by email.",
+    ),
+    "closed_rescheduled": (
+        "Ihr Termin wurde verschoben. Den neuen Link finden Sie in der E-Mail, die wir "
+        "Ihnen gerade geschickt haben; kommen Sie zur neuen Zeit wieder in den Warteraum.",
+        "Your appointment was moved. The new link is in the email we have just sent you; "
+        "please come back to the waiting room at the new time.",
+    ),
+    "closed_data_deleted": (
+        "Ihre Daten wurden gelöscht und der Termin abgesagt.",
+        "Your data was deleted and the appointment cancelled.",
+    ),
+    "closed_no_show": (
+        "Der Termin ist verfallen, weil niemand rechtzeitig in den Warteraum kam. Sie "
+        "können einen neuen Termin buchen.",
+        "The appointment has lapsed because nobody came to the waiting room in time. You "
+        "can book a new appointment.",
+    ),
     # Identity verification during the call (verification.js)
     "verification_title": ("Identitätsprüfung", "Identity check"),
     "verification_consent_title": (

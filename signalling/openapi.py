@@ -149,7 +149,10 @@ def spec(town: Town) -> dict[str, Any]:
                         "200": _json("Appointment", "Cancelled"),
                         "400": _error("invalid_input"),
                         "404": _error("Invalid, expired or already cancelled (token_invalid)"),
-                        "409": _error("The appointment is over (appointment_closed)"),
+                        "409": _error(
+                            "The appointment is over (appointment_closed), or a clerk is "
+                            "serving it right now (appointment_in_progress)"
+                        ),
                         "429": _error("Too many requests (rate_limited)"),
                     },
                 }

@@ -24,14 +24,16 @@ from typing import Any
 
 import socketio
 
+from office.appointments import Closed
 from office.catalogue import Town
-from office.errors import NotFound
+from office.errors import CheckinClosed, NotFound
 from office.models import Appointment, Clerk
 from office.visits import Visits
-from rooms.errors import NotInCall
+from rooms.errors import NotInCall, NotWaiting
 from rooms.model import Call, ClerkPresence, ClerkState, Ticket
 from rooms.store import RoomStore
 from signalling.realtime.ice import IceConfig
+from signalling.realtime.node_bus import Nodes
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,7 @@ class Lobby:
         visits: Visits,
         town: Town,
         ice: IceConfig,
+        nodes: Nodes,
         *,
         reconnect_grace: float,
         no_show_grace_minutes: int,
@@ -112,6 +115,8 @@ class Lobby:
         # Set after a change made on this node: its updates go out at once, while
         # changes made on other nodes are noticed at the next poll.
         self._changed = asyncio.Event()
+        self.nodes = nodes
+        nodes.serve("appointment_closed", self._appointment_closed_here)
 
     def now(self) -> float:
         return self.clock().timestamp()
@@ -173,6 +178,16 @@ class Lobby:
         )
         stored = await self.store.check_in(ticket)
         self._changed.set()
+        if stored.appointment_at != ticket.appointment_at:
+            # A place kept from before the appointment was moved: it goes, and the
+            # check-in for the new time takes its own.
+            await self.store.leave(appointment_id)
+            stored = await self.store.check_in(ticket)
+        if not await self.visits.waiting_allowed(appointment_id):
+            # Cancelled (or moved, deleted) after the check-in above was recorded, and
+            # possibly after its closed hook ran: the place must not outlive it.
+            await self.store.leave(appointment_id)
+            raise CheckinClosed()
         if (link := self.citizens.get(appointment_id)) is not None:
             link.ticket = stored
             link.last_sent = None  # every socket of the citizen hears the standing
@@ -187,6 +202,31 @@ class Lobby:
         left = await self.store.leave(appointment_id)
         self._changed.set()
         return left
+
+    async def appointment_closed(self, appointment_id: str, why: Closed) -> None:
+        """The appointment was cancelled, moved, deleted or missed (its transaction has
+        committed): its place in the waiting room goes at once, and its citizen's
+        open pages on every node are told why and disconnected."""
+        if await self.store.leave(appointment_id):
+            self._changed.set()
+        await self.nodes.tell_all(
+            "appointment_closed", {"appointment_id": appointment_id, "reason": why.value}
+        )
+
+    async def _appointment_closed_here(self, args: Any) -> None:
+        link = self.citizens.get(str(args["appointment_id"]))
+        if link is None:
+            return
+        link.ticket = None  # not to be put back by a rebuild
+        for sid in list(link.sids):
+            await self.sio.emit(
+                "appointment_closed",
+                {"reason": args["reason"]},
+                to=sid,
+                namespace=CITIZEN_NS,
+                ignore_queue=True,
+            )
+            await self.sio.disconnect(sid, namespace=CITIZEN_NS, ignore_queue=True)
 
     # -- clerks --------------------------------------------------------------------
 
@@ -262,6 +302,7 @@ class Lobby:
         ticket = await self.store.requeue(call.call_id)
         self.calls.pop(call.call_id, None)
         if ticket is not None:
+            await self.visits.call_returned(call.appointment_id)
             log.info("call %s: clerk did not return; citizen back at the front", call.call_id)
             await self.sio.emit(
                 "returned_to_queue",
@@ -280,19 +321,30 @@ class Lobby:
         return {"state": state.value}
 
     async def take(self, clerk_id: int, appointment_id: str | None) -> dict[str, Any]:
+        """The clerk takes the next citizen (or a given one). A place whose appointment
+        was cancelled, moved or deleted meanwhile is dropped and the next one taken: the
+        appointment is checked in the same step that records the call."""
         link = self.clerks[clerk_id]
-        call_id = uuid.uuid4().hex
-        if appointment_id is None:
-            call = await self.store.claim_next(clerk_id, link.skills, call_id, self.now())
-        else:
-            call = await self.store.claim(
-                clerk_id, appointment_id, link.skills, call_id, self.now()
-            )
+        while True:
+            call_id = uuid.uuid4().hex
+            if appointment_id is None:
+                call = await self.store.claim_next(clerk_id, link.skills, call_id, self.now())
+            else:
+                call = await self.store.claim(
+                    clerk_id, appointment_id, link.skills, call_id, self.now()
+                )
+            self._changed.set()
+            if await self.visits.call_started(
+                call.appointment_id, clerk_id, call.ticket.appointment_at
+            ):
+                break
+            await self.store.end_call(call.call_id)
+            log.info("appointment %s no longer waits; its place is dropped", call.appointment_id)
+            if appointment_id is not None:
+                raise NotWaiting()
         self.calls[call.call_id] = call
-        self._changed.set()
         link.state = ClerkState.IN_CALL
         await self.store.set_clerk(link.presence(self.now()))
-        await self.visits.call_started(call.appointment_id, clerk_id)
         await self._emit_call_assigned(call, to_citizen=citizen_room(call.appointment_id))
         return await self._call_for_clerk(call)
 
@@ -305,6 +357,7 @@ class Lobby:
         if requeue:
             if await self.store.requeue(call.call_id) is None:
                 raise NotInCall()
+            await self.visits.call_returned(call.appointment_id)
             await self.sio.emit(
                 "returned_to_queue",
                 {"reason": "requeued_by_clerk"},

@@ -1,10 +1,16 @@
-"""Requests from one app node to another over Redis pub/sub, answered within a timeout.
+"""Requests from one app node to another over Redis pub/sub, answered within a timeout,
+and news for every node.
 
 Each node subscribes to one channel of its own, ``<prefix>:node:<node id>``, and
 receives there both the requests meant for it and the replies to its own requests:
 
   request  {"kind": "request", "id", "from": node id, "name", "args", "deadline"}
   reply    {"kind": "reply", "id", "result"} or {"kind": "reply", "id", "failed": text}
+
+and the channel all nodes share, ``<prefix>:nodes``, where news goes that every node
+acts on for its own sockets (no reply):
+
+  news     {"kind": "news", "name", "args"}
 
 A request waits on a future that the reply resolves; nothing polls. When nobody listens
 on the target's channel (that node is gone) the request fails at once, and when no reply
@@ -21,7 +27,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -45,8 +51,31 @@ def new_node_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+class Nodes(Protocol):
+    """How news reaches every node: :class:`NodeBus` with Redis, else :class:`LocalNodes`."""
+
+    def serve(self, name: str, handler: Handler) -> None: ...
+
+    async def tell_all(self, name: str, args: Any) -> None: ...
+
+
+class LocalNodes:
+    """One node alone (no Redis): news goes straight to this node's own handlers."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def serve(self, name: str, handler: Handler) -> None:
+        self._handlers[name] = handler
+
+    async def tell_all(self, name: str, args: Any) -> None:
+        if (handler := self._handlers.get(name)) is not None:
+            await handler(args)
+
+
 class NodeBus:
-    """This node's end of the bus: serves named requests, sends requests to other nodes."""
+    """This node's end of the bus: serves named requests, sends requests to other nodes,
+    tells every node its news."""
 
     def __init__(self, redis: Redis, prefix: str, node_id: str) -> None:
         self.redis = redis
@@ -61,15 +90,25 @@ class NodeBus:
     def channel(self, node_id: str) -> str:
         return f"{self.prefix}:node:{node_id}"
 
+    @property
+    def news_channel(self) -> str:
+        return f"{self.prefix}:nodes"
+
     def serve(self, name: str, handler: Handler) -> None:
-        """Answer requests called ``name`` with ``handler(args)``; its result must be JSON."""
+        """Answer requests (and news) called ``name`` with ``handler(args)``; a request's
+        result must be JSON."""
         self._handlers[name] = handler
+
+    async def tell_all(self, name: str, args: Any) -> None:
+        """Run ``name`` with ``args`` on every node, this one included; no answer."""
+        message = {"kind": "news", "name": name, "args": args}
+        await self.redis.publish(self.news_channel, json.dumps(message))
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self.channel(self.node_id))
+        await pubsub.subscribe(self.channel(self.node_id), self.news_channel)
         self._pubsub = pubsub
         self._listener = asyncio.create_task(self._listen(pubsub), name=f"node-bus-{self.node_id}")
 
@@ -153,10 +192,20 @@ class NodeBus:
                 future.set_exception(NodeRequestFailed(str(message["failed"])))
             else:
                 future.set_result(message.get("result"))
-        elif kind == "request":
-            task = asyncio.create_task(self._answer(message))
+        elif kind in ("request", "news"):
+            work = self._answer(message) if kind == "request" else self._act(message)
+            task = asyncio.create_task(work)
             self._serving.add(task)
             task.add_done_callback(self._serving.discard)
+
+    async def _act(self, message: dict[str, Any]) -> None:
+        handler = self._handlers.get(str(message.get("name")))
+        if handler is None:
+            return
+        try:
+            await handler(message.get("args"))
+        except Exception:
+            log.exception("node bus %s: news %s failed", self.node_id, message.get("name"))
 
     async def _answer(self, message: dict[str, Any]) -> None:
         if time.time() > float(message.get("deadline", 0)):

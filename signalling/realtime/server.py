@@ -57,7 +57,7 @@ from signalling.realtime.namespaces import (
     DashboardNamespace,
     forbid_other_roles,
 )
-from signalling.realtime.node_bus import NodeBus, new_node_id
+from signalling.realtime.node_bus import LocalNodes, NodeBus, new_node_id
 from signalling.realtime.packets import ProtocolServer
 from signalling.realtime.protocol import MAX_SDP
 from signalling.realtime.stills import register_stills
@@ -101,16 +101,25 @@ def attach_realtime(app: web.Application) -> None:
     )
     sio.attach(app)
     store = room_store_for(settings)
+    bus, owners = None, None
+    if isinstance(store, RedisStore):  # several nodes: news and capture commands travel
+        node_id = new_node_id()
+        bus = NodeBus(store.redis, store.prefix, node_id)
+        owners = CaptureOwners(store, node_id)
+        app[NODE_BUS] = bus
     lobby = Lobby(
         sio,
         store,
         Visits(app[APPOINTMENTS]),
         app[TOWN],
         ice_config(settings),
+        bus or LocalNodes(),
         reconnect_grace=settings.reconnect_grace_seconds,
         no_show_grace_minutes=settings.no_show_grace_minutes,
         clock=app[CLOCK],
     )
+    # Cancelled, moved, deleted, missed: out of the waiting room, on every node.
+    app[APPOINTMENTS].closed_hooks.append(lobby.appointment_closed)
     citizens = CitizenNamespace(lobby, app[APPOINTMENTS])
     clerks = ClerkNamespace(lobby, app[STAFF])
     checks = Verifications(app[APPOINTMENTS], secret_of(app))
@@ -122,12 +131,6 @@ def attach_realtime(app: web.Application) -> None:
         cases.actions.payment_requested.append(offer_paypal(app[PAYPAL], lobby))
     app[CASE_PANEL] = cases
     app[CASE_ACTIONS] = cases.actions  # the after-call pages act with the same hooks
-    bus, owners = None, None
-    if isinstance(store, RedisStore):  # several nodes: capture commands find their peer
-        node_id = new_node_id()
-        bus = NodeBus(store.redis, store.prefix, node_id)
-        owners = CaptureOwners(store, node_id)
-        app[NODE_BUS] = bus
     captures = CaptureRegistry(
         max_sessions=settings.max_capture_sessions,
         ice_servers=[RTCIceServer(urls=url) for url in settings.stun_urls],

@@ -293,6 +293,18 @@
     $("payment-links").append(item);
   });
 
+  // Cancelled, moved, deleted or lapsed (from this or another tab, or by the office):
+  // the place in the waiting room is gone and the server closes this connection.
+  socket.on("appointment_closed", ({ reason }) => {
+    endCall();
+    stopCheck();
+    for (const note of document.querySelectorAll("[data-closed-reason]")) {
+      note.hidden = note.dataset.closedReason !== reason;
+    }
+    show("closed");
+    socket.disconnect();
+  });
+
   socket.on("call_ended", () => {
     endCall();
     show("ended");
