@@ -15,13 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from office import audit
 from office.booking_request import BookingRequest
 from office.catalogue import Service, Town
+from office.erasure import due_for_erasure
 from office.errors import (
     AppointmentClosed,
     AppointmentInProgress,
@@ -46,6 +47,10 @@ _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-ali
 # as one whose end was never recorded (a node died mid-call): it no longer holds the
 # appointment against the citizen's own changes.
 CALL_OVERRUN = timedelta(hours=2)
+# How long past the retention period a link's signature stays valid. What ends a link
+# is the erasure of its appointment's data (checked on every use); this only bounds a
+# link whose appointment's cases run on for months.
+LINK_BACKSTOP = timedelta(days=90)
 
 
 class Closed(StrEnum):
@@ -165,8 +170,11 @@ class Appointments:
     # -- tokens ------------------------------------------------------------------
 
     def _token_expiry(self, appointment: Appointment) -> datetime:
-        # The link stays useful until the appointment's data is deleted.
-        return appointment.ends_at + timedelta(days=self.mail.retention_days)
+        """A backstop: a link opens its appointment while the personal data is kept
+        (``open_token`` asks ``office.erasure``), which a running case prolongs beyond
+        the usual period; links in later mails (a case's news) are issued later."""
+        start = max(appointment.ends_at, self.now())
+        return start + timedelta(days=self.mail.retention_days) + LINK_BACKSTOP
 
     def issue_token(self, appointment: Appointment, audience: Audience) -> str:
         return self.signer.issue(
@@ -185,14 +193,26 @@ class Appointments:
             raise TokenInvalid() from None  # "expired" would confirm the token was genuine
         async with self.sessions() as session:
             appointment = await session.get(Appointment, str(claims["sub"]))
-        if (
-            appointment is None
-            or appointment.token_id != claims.get("tid")
-            or appointment.status == AppointmentStatus.CANCELLED
-            or appointment.personal_data_deleted_at is not None
-        ):
-            raise TokenInvalid()
+            if (
+                appointment is None
+                or appointment.token_id != claims.get("tid")
+                or appointment.status == AppointmentStatus.CANCELLED
+                or appointment.personal_data_deleted_at is not None
+                or await self._due_for_erasure(session, appointment)
+            ):
+                raise TokenInvalid()
         return appointment
+
+    async def _due_for_erasure(self, session: AsyncSession, appointment: Appointment) -> bool:
+        if appointment.ends_at + timedelta(days=self.mail.retention_days) >= self.now():
+            return False  # within the usual period: kept, whatever its cases
+        due = await session.scalar(
+            select(Appointment.id).where(
+                Appointment.id == appointment.id,
+                due_for_erasure(self.now(), self.mail.retention_days),
+            )
+        )
+        return due is not None
 
     def links(self, appointment: Appointment) -> Links:
         base = self.mail.public_url.rstrip("/")

@@ -37,21 +37,8 @@ from office.catalogue import Delivery
 from office.errors import Conflict, InvalidInput, NotFound
 from office.mail import MailKind
 from office.models import Appointment, Case, CaseEvent, Payment, VerificationRecord
+from office.models import CaseState as CaseState  # defined with the model, used from here
 from office.verification import Outcome
-
-
-class CaseState(StrEnum):
-    OPEN = "open"
-    VERIFIED = "verified"  # identity verified in the call (where the service needs it)
-    PAYMENT_PENDING = "payment_pending"
-    PAID = "paid"
-    WAIVED = "waived"  # no fee charged, with a reason
-    IN_FULFILMENT = "in_fulfilment"
-    POSTED = "posted"  # the town posted the document
-    FORWARDED = "forwarded"  # transmitted to the Bundeszentralregister
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
 
 
 class PaymentMethod(StrEnum):

@@ -65,6 +65,22 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class CaseState(StrEnum):
+    """Where a case (``Case.state``) stands; ``office.cases`` holds its transitions."""
+
+    OPEN = "open"
+    VERIFIED = "verified"  # identity verified in the call (where the service needs it)
+    PAYMENT_PENDING = "payment_pending"
+    PAID = "paid"
+    WAIVED = "waived"  # no fee charged, with a reason
+    IN_FULFILMENT = "in_fulfilment"
+    POSTED = "posted"  # the town posted the document
+    FORWARDED = "forwarded"  # transmitted to the Bundeszentralregister
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
 class Appointment(Base):
     """A booked video appointment. Personal fields are emptied by the retention purge."""
 

@@ -1,4 +1,5 @@
-"""Deleting personal data: on schedule after the appointment, or at once on request.
+"""Deleting personal data: on schedule after the appointment (and its cases, see
+``office.erasure``), or at once on request.
 
 The appointment row stays (service, time, status) for statistics; the name, email
 and phone go, the link stops working, and unsent mail about it is dropped.
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
 from office.appointments import Appointments, Closed, in_call
+from office.erasure import due_for_erasure
 from office.errors import AppointmentInProgress, NotFound
 from office.models import Appointment, AppointmentStatus, BookedUnit, OutboxMail, StaffSession
 
@@ -35,14 +37,16 @@ async def _erase(session: AsyncSession, appointment: Appointment, now: datetime)
 
 
 async def purge(desk: Appointments, retention_days: int) -> int:
-    """Erase personal data of appointments that ended more than ``retention_days`` ago."""
+    """Erase personal data of appointments that ended more than ``retention_days`` ago,
+    and whose cases (if any) ended that long ago too (``office.erasure``)."""
     now = desk.now()
     cutoff = now - timedelta(days=retention_days)
     async with desk.sessions() as session, session.begin():
         expired = (
             await session.scalars(
                 select(Appointment).where(
-                    Appointment.ends_at < cutoff, Appointment.personal_data_deleted_at.is_(None)
+                    due_for_erasure(now, retention_days),
+                    Appointment.personal_data_deleted_at.is_(None),
                 )
             )
         ).all()

@@ -173,7 +173,7 @@ async def test_link_works_until_the_data_is_due_for_deletion(
     clock.set(expiry - timedelta(seconds=1))
     still = await client.get(link, allow_redirects=False)
     assert still.status == 303
-    clock.set(expiry)
+    clock.set(expiry + timedelta(seconds=1))
     reference_page = await invalid_reference_page(client)
     await assert_invalid_link_page(client, link, booked, reference_page)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from office.appointments import Appointments
 from office.booking_request import BookingRequest
+from office.cases import Cases, CaseState, PaymentMethod
 from office.db import create_engine, session_factory
 from office.models import Appointment, AppointmentStatus, AuditEntry, OutboxMail
 from signalling.cli import main
-from signalling.keys import JOBS, SESSIONS
+from signalling.keys import CASES, JOBS, SESSIONS
 from tests.conftest import deliver_mail
-from tests.support import Clock, SmtpServer, csrf_of, join_link, slots_of
+from tests.support import Clock, SmtpServer, body, csrf_of, join_link, slots_of
+from tests.test_cases import verify
 
 MONDAY = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
 WEDNESDAY = datetime(2026, 6, 3, 10, 30, tzinfo=UTC)
@@ -137,6 +140,81 @@ async def test_purge_erases_cancelled_appointments_too(
             await session.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None)))
         ).all()
     assert unsent == []  # confirmation and cancellation were never delivered: dropped
+
+
+def status_link(mail: Any) -> str:
+    """The status link (path and token) of a case mail."""
+    match = re.search(r"https?://[^/\s]+(/t/[A-Za-z0-9._-]+\?next=status)", body(mail))
+    assert match, body(mail)
+    return match.group(1)
+
+
+async def test_a_running_case_keeps_the_data_and_the_link_until_it_ends(
+    client: TestClient[Any, Any], desk: Appointments, clerk: int, clock: Clock, smtp: SmtpServer
+) -> None:
+    """Paid on day 12 and posted on day 20: the citizen hears of both by mail and on
+    the status page, although the appointment ended long before the usual retention
+    period; that period then runs from the case's end."""
+    cases: Cases = client.app[CASES]
+    appointment = await book(desk, MONDAY, NAME, EMAIL)
+    await deliver_mail(client)  # the confirmation, with the link
+    clock.set(MONDAY)
+    case = await cases.open(appointment.id, "meldebescheinigung", clerk)
+    await verify(desk, appointment.id)
+    await cases.transition(case.id, CaseState.VERIFIED, "clerk:1")
+    await cases.transition(
+        case.id, CaseState.PAYMENT_PENDING, "clerk:1", method=PaymentMethod.INVOICE_EMAIL
+    )
+
+    async def news(state_text: str) -> str:
+        """Deliver the mail, follow its link: the status page shows the news."""
+        await deliver_mail(client)
+        [mail] = [m for m in smtp.inbox.to(EMAIL) if state_text in body(m)]
+        client.session.cookie_jar.clear()
+        page = await client.get(status_link(mail))
+        assert page.status == 200, await page.text()
+        return await page.text()
+
+    clock.set(appointment.ends_at + timedelta(days=12))
+    assert await purge(client) == 0  # the case runs: nothing is erased
+    await cases.record_payment(case.id, "bank", "camt-1", case.fee_cents, "system")
+    assert 'data-state="paid"' in await news("Bezahlt")
+
+    clock.set(appointment.ends_at + timedelta(days=20))
+    assert await purge(client) == 0
+    await cases.transition(case.id, CaseState.IN_FULFILMENT, "clerk:1")
+    await cases.transition(case.id, CaseState.POSTED, "clerk:1", posted_on=clock().date())
+    posted = await news("per Post an Sie unterwegs")
+    assert 'data-state="posted"' in posted
+    # The link in the confirmation mail, mailed before the appointment, works too.
+    confirmation = join_link(smtp.inbox.of_kind("Ihr Videotermin")[0])
+    client.session.cookie_jar.clear()
+    assert (await client.get(confirmation, allow_redirects=False)).status == 303
+
+    # Nothing more will happen that the citizen waits for: the usual period runs.
+    clock.set(appointment.ends_at + timedelta(days=20) + RETENTION)
+    assert await purge(client) == 0
+    clock.advance(minutes=1)
+    assert await purge(client) == 1
+    erased = await load(client, appointment.id)
+    assert (erased.name, erased.email) == (None, None)
+    client.session.cookie_jar.clear()
+    assert (await client.get(confirmation, allow_redirects=False)).status == 404
+
+
+async def test_an_abandoned_case_does_not_keep_the_data_for_ever(
+    client: TestClient[Any, Any], desk: Appointments, clerk: int, clock: Clock
+) -> None:
+    """A case cancelled (or failed) ends it as much as a posted one."""
+    cases: Cases = client.app[CASES]
+    appointment = await book(desk, MONDAY, NAME, EMAIL)
+    clock.set(MONDAY)
+    case = await cases.open(appointment.id, "meldebescheinigung", clerk)
+    clock.set(appointment.ends_at + timedelta(days=30))
+    assert await purge(client) == 0
+    await cases.transition(case.id, CaseState.CANCELLED, "clerk:1", reason="nicht bezahlt")
+    clock.advance(days=7, minutes=1)
+    assert await purge(client) == 1
 
 
 def _appointment(ends_at: datetime, name: str, email: str) -> Appointment:
