@@ -316,3 +316,12 @@ async def test_no_personal_data_in_the_logs(
         if any(p in r.getMessage() for p in (NAME, EMAIL, PHONE, "Mustermann"))
     ]
     assert leaks == []
+
+
+async def test_the_privacy_notice_states_the_periods_in_force(
+    client: TestClient[Any, Any],
+) -> None:
+    page = await (await client.get("/datenschutz")).text()
+    assert "7 Tage nach dem Termin" in page  # BB_RETENTION_DAYS
+    assert "spätestens 7 Tage nach der Aufnahme" in page  # BB_CAPTURE_RETENTION_DAYS
+    assert "bis zur Erledigung" in page  # a running case keeps the data

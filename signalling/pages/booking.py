@@ -12,7 +12,7 @@ from office.errors import InvalidInput, NotFound, OfficeError
 from office.tokens import Audience
 from signalling import i18n
 from signalling.clients import BOOKING, allow, secure_cookies
-from signalling.keys import APPOINTMENTS, CLOCK, SIGNER, TOWN
+from signalling.keys import APPOINTMENTS, CLOCK, SETTINGS, SIGNER, TOWN
 from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
@@ -141,4 +141,12 @@ async def booked(request: web.Request) -> web.Response:
 
 @routes.get("/datenschutz", name="privacy")
 async def privacy(request: web.Request) -> web.Response:
-    return render(request, "privacy.html")
+    settings = request.app[SETTINGS]
+    return render(
+        request,
+        "privacy.html",
+        {
+            "retention_days": settings.retention_days,
+            "capture_retention_days": settings.capture_retention_days,
+        },
+    )
