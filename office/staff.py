@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -27,6 +28,7 @@ from office.errors import AccountLocked, AuthFailed, Conflict, InvalidInput, Not
 from office.models import Clerk, ClerkHours, ClerkSkill, Role, StaffSession
 from office.sealed import SealBroken, Sealer, is_sealed
 
+log = logging.getLogger(__name__)
 PASSWORD_MIN = 12
 TOTP_STEP = 30
 SECOND_FACTOR_UNREADABLE = (
@@ -79,6 +81,9 @@ class Staff:
         # Verified against when the username is unknown, so the reply takes as long
         # as for a known one and does not reveal which usernames exist.
         self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        # Told (after the commit) whose sessions ended: logout, a changed account, a
+        # reset second factor. The live layer closes the sockets they had opened.
+        self.sessions_ended_hooks: list[Callable[[int], Awaitable[None]]] = []
 
     # -- accounts ----------------------------------------------------------------
 
@@ -156,6 +161,44 @@ class Staff:
             audit.record(
                 session, now, audit.SYSTEM, "staff.second_factor_reset", f"clerk:{clerk.id}"
             )
+        await self._sessions_ended(clerk.id)
+
+    async def set_access(
+        self,
+        username: str,
+        *,
+        role: Role | None = None,
+        skills: Sequence[str] | None = None,
+        active: bool | None = None,
+    ) -> Clerk:
+        """Change what an account may do. Every session of it ends: a privilege
+        change takes effect at once, never on a session opened under the old one."""
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            clerk = await session.scalar(
+                select(Clerk).where(Clerk.username == username.strip().lower())
+            )
+            if clerk is None:
+                raise NotFound(f"Kein Konto {username!r}.")
+            changed: dict[str, object] = {}
+            if role is not None:
+                clerk.role = role
+                changed["role"] = str(role)
+            if skills is not None:
+                wanted = set(skills)
+                kept = [s for s in clerk.skills if s.skill in wanted]
+                have = {s.skill for s in kept}
+                clerk.skills = kept + [ClerkSkill(skill=s) for s in sorted(wanted - have)]
+                changed["skills"] = sorted(wanted)
+            if active is not None:
+                clerk.active = active
+                changed["active"] = active
+            await session.execute(delete(StaffSession).where(StaffSession.clerk_id == clerk.id))
+            audit.record(
+                session, now, audit.SYSTEM, "staff.access_changed", f"clerk:{clerk.id}", **changed
+            )
+        await self._sessions_ended(clerk.id)
+        return await self.get(clerk.id)
 
     # -- login -------------------------------------------------------------------
 
@@ -327,10 +370,16 @@ class Staff:
 
     # -- sessions ----------------------------------------------------------------
 
-    async def open_session(self, clerk_id: int) -> str:
+    async def open_session(self, clerk_id: int, replacing: str | None = None) -> str:
+        """A new session. The one the browser brought (``replacing``) ends in the same
+        step: a login never carries on a session id from before it (fixation)."""
         token = secrets.token_urlsafe(32)
         now = self.now()
         async with self.sessions() as session, session.begin():
+            if replacing:
+                await session.execute(
+                    delete(StaffSession).where(StaffSession.token_hash == _hash_token(replacing))
+                )
             session.add(
                 StaffSession(
                     token_hash=_hash_token(token),
@@ -353,7 +402,33 @@ class Staff:
         return clerk if clerk is not None and clerk.active else None
 
     async def close_session(self, token: str) -> None:
+        """Log out this session (this browser)."""
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                delete(StaffSession).where(StaffSession.token_hash == _hash_token(token))
+            clerk_id = await session.scalar(
+                delete(StaffSession)
+                .where(StaffSession.token_hash == _hash_token(token))
+                .returning(StaffSession.clerk_id)
             )
+        if clerk_id is not None:
+            await self._sessions_ended(clerk_id)
+
+    async def end_sessions(self, clerk_id: int) -> None:
+        """Log the clerk out everywhere: every browser, every device."""
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            await session.execute(delete(StaffSession).where(StaffSession.clerk_id == clerk_id))
+            audit.record(
+                session,
+                now,
+                audit.staff_actor(clerk_id),
+                "staff.logged_out_everywhere",
+                f"clerk:{clerk_id}",
+            )
+        await self._sessions_ended(clerk_id)
+
+    async def _sessions_ended(self, clerk_id: int) -> None:
+        for hook in self.sessions_ended_hooks:
+            try:
+                await hook(clerk_id)
+            except Exception:
+                log.exception("sessions of clerk %s ended: a hook failed", clerk_id)

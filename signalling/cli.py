@@ -149,7 +149,7 @@ def cmd_clerk_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_clerk_list(settings: Settings, args: argparse.Namespace) -> int:
     for clerk in _run(settings, lambda staff, desk: staff.all()):
-        skills = ",".join(s.skill for s in clerk.skills) or "-"
+        skills = ",".join(sorted(s.skill for s in clerk.skills)) or "-"
         factor = "2FA" if clerk.totp_enabled else "no 2FA"
         state = "active" if clerk.active else "inactive"
         print(
@@ -161,6 +161,22 @@ def cmd_clerk_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_clerk_reset_2fa(settings: Settings, args: argparse.Namespace) -> int:
     _run(settings, lambda staff, desk: staff.reset_second_factor(args.username))
     print(f"second factor of {args.username} reset: they enrol again at the next login")
+    return 0
+
+
+def cmd_clerk_set(settings: Settings, args: argparse.Namespace) -> int:
+    clerk = _run(
+        settings,
+        lambda staff, desk: staff.set_access(
+            args.username,
+            role=Role(args.role) if args.role else None,
+            skills=[s for s in args.skills.split(",") if s] if args.skills is not None else None,
+            active={"yes": True, "no": False}.get(args.active or ""),
+        ),
+    )
+    skills = ",".join(sorted(s.skill for s in clerk.skills)) or "-"
+    state = "active" if clerk.active else "inactive"
+    print(f"{clerk.username}: {clerk.role}, {state}, skills {skills}; every session ended")
     return 0
 
 
@@ -211,6 +227,12 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_clerk_add)
     clerk.add_parser("list", help="list accounts").set_defaults(func=cmd_clerk_list)
+    change = clerk.add_parser("set", help="change role, skills or activity (ends all sessions)")
+    change.add_argument("username")
+    change.add_argument("--role", choices=[r.value for r in Role])
+    change.add_argument("--skills", help="comma-separated; replaces the skills ('' for none)")
+    change.add_argument("--active", choices=["yes", "no"], help="no: the account cannot log in")
+    change.set_defaults(func=cmd_clerk_set)
     reset = clerk.add_parser("reset-2fa", help="forget a clerk's authenticator")
     reset.add_argument("username")
     reset.set_defaults(func=cmd_clerk_reset_2fa)

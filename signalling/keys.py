@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from signalling.realtime.capture import CaptureDesk
     from signalling.realtime.cases import CasePanel
     from signalling.realtime.lobby import Lobby
+    from signalling.realtime.staff_sockets import StaffSockets
     from signalling.realtime.stills import StillDesk
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -58,6 +59,7 @@ VAULT = web.AppKey("vault", CaptureVault)
 NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
 CAPTURE_DESK: web.AppKey[CaptureDesk] = web.AppKey("capture_desk")
 STILLS: web.AppKey[StillDesk] = web.AppKey("stills")
+STAFF_SOCKETS: web.AppKey[StaffSockets] = web.AppKey("staff_sockets")
 CASE_PANEL: web.AppKey[CasePanel] = web.AppKey("case_panel")
 # The case panel's actions with their payment hooks, for the after-call pages too.
 CASE_ACTIONS: web.AppKey[CaseActions] = web.AppKey("case_actions")

@@ -439,6 +439,52 @@ def test_clerk_command_add_list_reset(
     assert "Kein Konto" in capsys.readouterr().err
 
 
+async def _open_session_of_bob(database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        staff = Staff(session_factory(engine))
+        bob = (await _bob(database_url))[0]
+        return await staff.open_session(bob.id)
+    finally:
+        await engine.dispose()
+
+
+async def _session_alive(database_url: str, token: str) -> bool:
+    engine = create_engine(database_url)
+    try:
+        return await Staff(session_factory(engine)).session_clerk(token) is not None
+    finally:
+        await engine.dispose()
+
+
+def test_clerk_command_set_changes_access_and_ends_sessions(
+    database_url: str,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _cli_env(monkeypatch, tmp_path, database_url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("bobs-long-password\n"))
+    assert main(["clerk", "add", "bob", "--skills", "meldewesen", "--password-stdin"]) == 0
+    capsys.readouterr()
+    token = asyncio.run(_open_session_of_bob(database_url))
+    assert asyncio.run(_session_alive(database_url, token))
+
+    changed = main(["clerk", "set", "bob", "--skills", "beratung,meldewesen", "--role", "admin"])
+    assert changed == 0
+    assert "every session ended" in capsys.readouterr().out
+    listed = _list_line(capsys, "bob").split()[2:]
+    assert listed == ["admin", "active", "no", "2FA", "beratung,meldewesen"]
+    assert not asyncio.run(_session_alive(database_url, token))
+
+    assert main(["clerk", "set", "bob", "--active", "no", "--skills", ""]) == 0
+    capsys.readouterr()
+    assert _list_line(capsys, "bob").split()[2:] == ["admin", "inactive", "no", "2FA", "-"]
+    assert main(["clerk", "set", "nobody", "--active", "yes"]) != 0
+    assert "Kein Konto" in capsys.readouterr().err
+
+
 def test_clerk_command_refuses_a_short_password(
     database_url: str,
     engine: AsyncEngine,

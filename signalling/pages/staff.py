@@ -55,7 +55,10 @@ def _pending(request: web.Request) -> int | None:
 
 
 async def _start_session(request: web.Request, clerk_id: int) -> web.StreamResponse:
-    token = await request.app[STAFF].open_session(clerk_id)
+    # A new session id at every login; the browser's old one (if any) ends with it.
+    token = await request.app[STAFF].open_session(
+        clerk_id, replacing=request.cookies.get(SESSION_COOKIE)
+    )
     response = redirect(STAFF_HOME)
     response.set_cookie(
         SESSION_COOKIE,
@@ -177,8 +180,14 @@ async def enrol(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/abmelden", name="logout")
 async def logout(request: web.Request) -> web.StreamResponse:
+    """Log out this browser, or (``ueberall``) every session of the account; the
+    sockets the ended sessions opened close too."""
     token = request.cookies.get(SESSION_COOKIE)
-    if token:
+    form = await request.post()
+    clerk = await staff_member(request)
+    if clerk is not None and form.get("ueberall"):
+        await request.app[STAFF].end_sessions(clerk.id)
+    elif token:
         await request.app[STAFF].close_session(token)
     response = redirect("/anmelden")
     response.del_cookie(SESSION_COOKIE, path="/")

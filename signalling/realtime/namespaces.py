@@ -35,6 +35,7 @@ from signalling.realtime.protocol import (
     Take,
     TokenBucket,
 )
+from signalling.realtime.staff_sockets import StaffSockets
 
 log = logging.getLogger(__name__)
 
@@ -170,9 +171,10 @@ class CitizenNamespace(RealtimeNamespace):
 
 
 class ClerkNamespace(RealtimeNamespace):
-    def __init__(self, lobby: Lobby, staff: Staff) -> None:
+    def __init__(self, lobby: Lobby, staff: Staff, staff_sockets: StaffSockets) -> None:
         super().__init__(CLERK_NS, lobby)
         self.staff = staff
+        self.staff_sockets = staff_sockets
         self.command("clerk_state", ClerkStateChange, self._state)
         self.command("queue_next", Empty, self._next)
         self.command("queue_take", Take, self._take)
@@ -194,14 +196,17 @@ class ClerkNamespace(RealtimeNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         _check_version(auth)
-        clerk = await self.staff.session_clerk(_cookie(environ, STAFF_COOKIE))
+        token = _cookie(environ, STAFF_COOKIE)
+        clerk = await self.staff.session_clerk(token)
         if clerk is None or clerk.role != StaffRole.CLERK:
             raise refusal("not_authorised", "Bitte melden Sie sich an.")
         self._admit(sid, clerk.id)
+        self.staff_sockets.opened(sid, self.namespace, token, clerk)
         state = await self.lobby.clerk_connected(sid, clerk)
         await self.emit("state_synced", state, to=sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.staff_sockets.closed(sid)
         clerk_id = self._forget(sid)
         if clerk_id is not None:
             await self.lobby.clerk_disconnected(sid, clerk_id)
@@ -239,20 +244,24 @@ class ClerkNamespace(RealtimeNamespace):
 
 
 class DashboardNamespace(RealtimeNamespace):
-    def __init__(self, lobby: Lobby, staff: Staff) -> None:
+    def __init__(self, lobby: Lobby, staff: Staff, staff_sockets: StaffSockets) -> None:
         super().__init__(DASHBOARD_NS, lobby)
         self.staff = staff
+        self.staff_sockets = staff_sockets
         self.command("dashboard_refresh", Empty, self._refresh)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         _check_version(auth)
-        clerk = await self.staff.session_clerk(_cookie(environ, STAFF_COOKIE))
+        token = _cookie(environ, STAFF_COOKIE)
+        clerk = await self.staff.session_clerk(token)
         if clerk is None or clerk.role != StaffRole.ADMIN:
             raise refusal("not_authorised", "Nur für die Administration.")
         self._admit(sid, clerk.id)
+        self.staff_sockets.opened(sid, self.namespace, token, clerk)
         await self.lobby.dashboard_connected(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.staff_sockets.closed(sid)
         if self._forget(sid) is not None:
             self.lobby.dashboard_disconnected(sid)
 

@@ -41,6 +41,7 @@ from signalling.keys import (
     SETTINGS,
     SIGNER,
     STAFF,
+    STAFF_SOCKETS,
     STILLS,
     TOWN,
     VAULT,
@@ -60,6 +61,7 @@ from signalling.realtime.namespaces import (
 from signalling.realtime.node_bus import LocalNodes, NodeBus, new_node_id
 from signalling.realtime.packets import ProtocolServer
 from signalling.realtime.protocol import MAX_SDP
+from signalling.realtime.staff_sockets import StaffSockets
 from signalling.realtime.stills import register_stills
 from signalling.realtime.verification import register_verification
 from signalling.settings import Settings
@@ -120,8 +122,9 @@ def attach_realtime(app: web.Application) -> None:
     )
     # Cancelled, moved, deleted, missed: out of the waiting room, on every node.
     app[APPOINTMENTS].closed_hooks.append(lobby.appointment_closed)
+    staff_sockets = StaffSockets(sio, app[STAFF], bus or lobby.nodes)
     citizens = CitizenNamespace(lobby, app[APPOINTMENTS])
-    clerks = ClerkNamespace(lobby, app[STAFF])
+    clerks = ClerkNamespace(lobby, app[STAFF], staff_sockets)
     checks = Verifications(app[APPOINTMENTS], secret_of(app))
     register_verification(citizens, clerks, lobby, checks)
     cases = CasePanel(lobby, app[CASES], clerks)
@@ -151,12 +154,13 @@ def attach_realtime(app: web.Application) -> None:
     retention = timedelta(days=settings.capture_retention_days)
     app[JOBS].also_purge(lambda: vault.purge(retention))
     app[JOBS].also_purge(stills.purge_spent)
-    namespaces = [citizens, clerks, DashboardNamespace(lobby, app[STAFF])]
+    namespaces = [citizens, clerks, DashboardNamespace(lobby, app[STAFF], staff_sockets)]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
         sio.register_namespace(namespace)
     app[ROOM_STORE] = store
     app[LOBBY] = lobby
+    app[STAFF_SOCKETS] = staff_sockets
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if isinstance(store, RedisStore):
@@ -168,7 +172,9 @@ def attach_realtime(app: web.Application) -> None:
             await bus.start()
             owners.start()
         lobby.start()
+        staff_sockets.start()
         yield
+        await staff_sockets.stop()
         await captures.close_all()
         desk.close()
         if bus is not None and owners is not None:
