@@ -30,6 +30,7 @@ from office.sealed import SealBroken, Sealer, is_sealed
 
 log = logging.getLogger(__name__)
 PASSWORD_MIN = 12
+PASSWORD_MAX = 128  # longer ones are refused, never cut short (ASVS 2.1.2, 2.1.3)
 TOTP_STEP = 30
 SECOND_FACTOR_UNREADABLE = (
     "Ihr zweiter Faktor muss neu eingerichtet werden. Bitte wenden Sie sich an die Administration."
@@ -105,9 +106,12 @@ class Staff:
             raise InvalidInput(
                 {"username": "Benutzername: 3–64 Zeichen, Buchstaben, Ziffern, . und -."}
             )
-        if len(password) < PASSWORD_MIN:
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
             raise InvalidInput(
-                {"password": f"Das Passwort braucht mindestens {PASSWORD_MIN} Zeichen."}
+                {
+                    "password": f"Das Passwort braucht mindestens {PASSWORD_MIN} und höchstens "
+                    f"{PASSWORD_MAX} Zeichen."
+                }
             )
         for h in hours:
             if not (0 <= h.weekday <= 6 and h.start < h.end):
@@ -242,7 +246,6 @@ class Staff:
         refused alike: the same error, after the same work (one password hash checked,
         one audit entry written), so an answer never confirms that an account exists.
         """
-        password = password[:1024]
         async with self.sessions() as session:
             clerk = await session.scalar(
                 select(Clerk).where(Clerk.username == username.strip().lower()[:64])

@@ -20,6 +20,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 API_PREFIX = "/api/"
+STATIC_PREFIX = "/static/"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -79,6 +80,9 @@ def _secure(headers: MutableMapping[str, str], https: bool) -> None:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     headers.setdefault("Server", "buergerbuero")  # not aiohttp's name and version
+    # Pages, API answers and documents may hold personal data: no cache keeps them,
+    # unless a response says otherwise (static files, the town's stylesheet).
+    headers.setdefault("Cache-Control", "no-store")
     if https:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
 
@@ -93,6 +97,10 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         _secure(exc.headers, https)
         raise
+    if request.path.startswith(STATIC_PREFIX):
+        # Versioned file names (?v=hash), nothing personal: a browser may keep them.
+        # (A missing file's 404 is decided only when the file answer is sent.)
+        response.headers.setdefault("Cache-Control", "public, max-age=86400")
     _secure(response.headers, https)
     return response
 

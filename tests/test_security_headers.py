@@ -38,7 +38,15 @@ def app(app: web.Application) -> web.Application:
     return app
 
 
-def expect_headers(headers: CIMultiDictProxy[str], *, https: bool, what: str) -> None:
+def expect_headers(
+    headers: CIMultiDictProxy[str], *, https: bool, what: str, cached: bool = False
+) -> None:
+    """The set every answer has. ``cached``: a static file or the town's stylesheet,
+    which browsers may keep; everything else may hold personal data: ``no-store``."""
+    if cached:
+        assert headers.get("Cache-Control", "").startswith("public, max-age="), what
+    else:
+        assert headers.get("Cache-Control") == "no-store", what
     csp = headers.get("Content-Security-Policy", "")
     assert "default-src 'self'" in csp, what
     assert "frame-ancestors 'none'" in csp, what
@@ -74,7 +82,9 @@ async def test_every_route_answers_with_the_headers(
     for method, path in route_paths(app):
         response = await client.request(method, path, allow_redirects=False)
         await response.read()
-        expect_headers(response.headers, https=True, what=f"{method} {path} -> {response.status}")
+        cached = path == "/town.css" and response.status == 200
+        what = f"{method} {path} -> {response.status}"
+        expect_headers(response.headers, https=True, what=what, cached=cached)
         seen_statuses.add(response.status)
         walked += 1
     assert walked > 40  # every page, API route, socket.io and the after-call pages
@@ -107,7 +117,9 @@ async def test_error_statuses_carry_the_headers(
     response = await client.request(method, path, allow_redirects=False, **kwargs)
     await response.read()
     assert response.status == status, (path, await response.text())
-    expect_headers(response.headers, https=True, what=f"{method} {path} -> {status}")
+    cached = path.startswith("/static/")  # nothing personal, even when missing
+    what = f"{method} {path} -> {status}"
+    expect_headers(response.headers, https=True, what=what, cached=cached)
 
 
 async def test_static_files_and_redirects_carry_the_headers(
@@ -115,7 +127,7 @@ async def test_static_files_and_redirects_carry_the_headers(
 ) -> None:
     static = await client.get("/static/css/app.css")
     assert static.status == 200
-    expect_headers(static.headers, https=True, what="static file")
+    expect_headers(static.headers, https=True, what="static file", cached=True)
     redirected = await client.get("/sachbearbeitung", allow_redirects=False)
     assert redirected.status == 303
     expect_headers(redirected.headers, https=True, what="login redirect")

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from office.db import create_engine, session_factory
-from office.errors import AuthFailed
+from office.errors import AuthFailed, InvalidInput
 from office.models import Clerk, ClerkHours
 from office.staff import Staff
 from signalling.app import create_app
@@ -327,6 +327,19 @@ async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(
     assert first == second
 
 
+async def test_passwords_are_checked_whole_and_refused_beyond_128_characters(
+    staff: Staff,
+) -> None:
+    longest = "ä" * 127 + "!"  # any printable character, up to 128 of them
+    created = await staff.create("lang", "Lang L.", longest)
+    accepted = await staff.check_password("lang", longest)
+    assert accepted.clerk_id == created.id
+    with pytest.raises(AuthFailed):  # never cut short: a longer one is another password
+        await staff.check_password("lang", longest + "x" * 2000)
+    with pytest.raises(InvalidInput):
+        await staff.create("laenger", "Länger L.", "x" * 129)
+
+
 async def test_start_page_without_a_session_redirects_to_login(
     client: TestClient[Any, Any], clerk: int
 ) -> None:
@@ -496,7 +509,7 @@ def test_clerk_command_refuses_a_short_password(
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert main(["clerk", "add", "carl", "--password-stdin"]) != 0
     captured = capsys.readouterr()
-    assert "Das Passwort braucht mindestens 12 Zeichen." in captured.err
+    assert "Das Passwort braucht mindestens 12 und höchstens 128 Zeichen." in captured.err
     assert "created" not in captured.out
     assert main(["clerk", "list"]) == 0
     assert "carl" not in capsys.readouterr().out
