@@ -16,6 +16,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
 
 class Mode(StrEnum):
     DEMO = "demo"
@@ -104,6 +106,9 @@ class Settings(BaseSettings):
             found.append("BB_SECRET_KEY must be set to a random value of at least 32 characters")
         if not self.smtp_host:
             found.append("BB_SMTP_HOST must name the SMTP server that sends the mails")
+        elif self.smtp_tls == "none" and self.smtp_host not in LOOPBACK_HOSTS:
+            # Mails carry personal links; plain SMTP is only for a relay on this host.
+            found.append("BB_SMTP_TLS=none is only for an SMTP relay on this host (localhost)")
         if not self.mail_from:
             found.append("BB_MAIL_FROM must be the sender address, e.g. buergerbuero@stadt.de")
         if not self.public_url.startswith("https://"):

@@ -561,3 +561,19 @@ def test_production_mode_names_only_what_is_missing(
     text = str(refused.value.code)
     assert "BB_SECRET_KEY" in text and "BB_PUBLIC_URL" in text
     assert "BB_SMTP_HOST" not in text and "BB_MAIL_FROM" not in text
+
+
+@pytest.mark.parametrize(
+    ("host", "tls", "refused"),
+    [
+        ("mail.example.org", "none", True),  # personal links in plain text over the net
+        ("mail.example.org", "starttls", False),
+        ("127.0.0.1", "none", False),  # a relay on this host
+        ("localhost", "none", False),
+    ],
+)
+def test_production_mode_sends_mail_unencrypted_only_to_this_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, host: str, tls: str, refused: bool
+) -> None:
+    settings = _bare_production(monkeypatch, tmp_path, smtp_host=host, smtp_tls=tls)
+    assert any("BB_SMTP_TLS" in problem for problem in settings.problems()) is refused
