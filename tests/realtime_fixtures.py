@@ -23,13 +23,16 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from office.appointments import Appointments
+from office.catalogue import Town
 from office.models import Appointment
 from office.staff import Staff
 from rooms.store import RoomStore
+from signalling.app import create_app
 from signalling.keys import ROOM_STORE
 from signalling.settings import Settings
 from tests.conftest import WEEKDAYS_7_TO_19, _unavailable
 from tests.realtime import Peer, citizen_cookie, staff_cookie
+from tests.support import Clock
 
 SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)  # the clock's Monday, 12:30 in Ostfildern
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"}
@@ -151,6 +154,27 @@ async def base_fixture(client: TestClient[Any, Any]) -> AsyncIterator[str]:
         peer = _open.pop()
         if peer.client.connected:
             await peer.disconnect()
+
+
+@pytest.fixture(name="node_b")
+async def node_b_fixture(
+    settings: Settings,
+    town: Town,
+    clock: Clock,
+    aiohttp_server: Any,
+    aiohttp_client: Any,
+    client: TestClient[Any, Any],
+) -> TestClient[Any, Any]:
+    """A second app on the same database and (with backend "redis") the same Redis
+    prefix: another node. Its URL is ``url_of(node_b)``."""
+    app = create_app(settings, town=town, now=clock, run_jobs=False)
+    server = await aiohttp_server(app)
+    second: TestClient[Any, Any] = await aiohttp_client(server)
+    return second
+
+
+def url_of(client: TestClient[Any, Any]) -> str:
+    return str(client.make_url("/"))
 
 
 @pytest.fixture(name="store")

@@ -7,8 +7,9 @@ import asyncio
 import io
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyotp
 import pytest
@@ -26,6 +27,7 @@ from signalling.cli import main
 from signalling.settings import Mode, Settings
 from tests.support import Clock, csrf_of
 
+T = TypeVar("T")
 PASSWORD = "correct horse battery"  # the `clerk` fixture's
 GENERIC = AuthFailed.message
 
@@ -394,17 +396,21 @@ async def _bob(database_url: str) -> tuple[Clerk, list[ClerkHours]]:
     return bob, list(hours)
 
 
-async def _enrol_bob(database_url: str) -> None:
+async def _with_staff(database_url: str, work: Callable[[Staff], Awaitable[T]]) -> T:
+    """Run ``work`` with a Staff desk of its own on the database the command used."""
     engine = create_engine(database_url)
     try:
-        staff = Staff(session_factory(engine))
-        accepted = await staff.check_password("bob", "bobs-long-password")
-        assert accepted.needs_enrolment
-        uri = await staff.start_enrolment(accepted.clerk_id)
-        secret = uri.split("secret=", 1)[1].split("&", 1)[0]
-        await staff.confirm_enrolment(accepted.clerk_id, pyotp.TOTP(secret).now())
+        return await work(Staff(session_factory(engine)))
     finally:
         await engine.dispose()
+
+
+async def _enrol(staff: Staff) -> None:
+    accepted = await staff.check_password("bob", "bobs-long-password")
+    assert accepted.needs_enrolment
+    uri = await staff.start_enrolment(accepted.clerk_id)
+    secret = uri.split("secret=", 1)[1].split("&", 1)[0]
+    await staff.confirm_enrolment(accepted.clerk_id, pyotp.TOTP(secret).now())
 
 
 def test_clerk_command_add_list_reset(
@@ -439,7 +445,7 @@ def test_clerk_command_add_list_reset(
         (d, "08:00:00", "16:00:00") for d in range(5)
     ]
 
-    asyncio.run(_enrol_bob(database_url))
+    asyncio.run(_with_staff(database_url, _enrol))
     assert _list_line(capsys, "bob").split()[4:] == ["2FA", "meldewesen"]
 
     assert main(["clerk", "reset-2fa", "bob"]) == 0
@@ -452,22 +458,9 @@ def test_clerk_command_add_list_reset(
     assert "Kein Konto" in capsys.readouterr().err
 
 
-async def _open_session_of_bob(database_url: str) -> str:
-    engine = create_engine(database_url)
-    try:
-        staff = Staff(session_factory(engine))
-        bob = (await _bob(database_url))[0]
-        return await staff.open_session(bob.id)
-    finally:
-        await engine.dispose()
-
-
-async def _session_alive(database_url: str, token: str) -> bool:
-    engine = create_engine(database_url)
-    try:
-        return await Staff(session_factory(engine)).session_clerk(token) is not None
-    finally:
-        await engine.dispose()
+async def _open_session_of_bob(staff: Staff) -> str:
+    accepted = await staff.check_password("bob", "bobs-long-password")
+    return await staff.open_session(accepted.clerk_id)
 
 
 def test_clerk_command_set_changes_access_and_ends_sessions(
@@ -481,15 +474,19 @@ def test_clerk_command_set_changes_access_and_ends_sessions(
     monkeypatch.setattr(sys, "stdin", io.StringIO("bobs-long-password\n"))
     assert main(["clerk", "add", "bob", "--skills", "meldewesen", "--password-stdin"]) == 0
     capsys.readouterr()
-    token = asyncio.run(_open_session_of_bob(database_url))
-    assert asyncio.run(_session_alive(database_url, token))
+    token = asyncio.run(_with_staff(database_url, _open_session_of_bob))
+
+    def alive(staff: Staff) -> Awaitable[Clerk | None]:
+        return staff.session_clerk(token)
+
+    assert asyncio.run(_with_staff(database_url, alive)) is not None
 
     changed = main(["clerk", "set", "bob", "--skills", "beratung,meldewesen", "--role", "admin"])
     assert changed == 0
     assert "every session ended" in capsys.readouterr().out
     listed = _list_line(capsys, "bob").split()[2:]
     assert listed == ["admin", "active", "no", "2FA", "beratung,meldewesen"]
-    assert not asyncio.run(_session_alive(database_url, token))
+    assert asyncio.run(_with_staff(database_url, alive)) is None
 
     assert main(["clerk", "set", "bob", "--active", "no", "--skills", ""]) == 0
     capsys.readouterr()

@@ -7,6 +7,7 @@ A module overrides ``settings_update`` to change a setting (e.g. the reconnect g
 from tests.realtime_fixtures import (  # noqa: F401 - pytest finds fixtures by name here
     backend_fixture,
     base_fixture,
+    node_b_fixture,
     redis_db_fixture,
     settings_fixture,
     settings_update_fixture,

@@ -9,19 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
 from office.appointments import Appointments
-from office.catalogue import Town
 from office.models import Appointment, AppointmentStatus
 from office.staff import Staff
 from office.tokens import Audience
 from rooms.store import RoomStore
-from signalling.app import create_app
 from signalling.keys import LOBBY
-from signalling.settings import Settings
 from tests.realtime import Peer, book_at
 from tests.realtime_fixtures import (
     SLOT,
@@ -32,6 +28,7 @@ from tests.realtime_fixtures import (
     joined,
     store_ids,
     until,
+    url_of,
 )
 from tests.support import Clock, csrf_of
 
@@ -240,22 +237,6 @@ async def test_while_the_call_runs_the_link_cannot_change_the_appointment(
     assert await store_ids(store) == []
 
 
-@pytest.fixture
-async def node_b(
-    settings: Settings,
-    town: Town,
-    clock: Clock,
-    aiohttp_server: Any,
-    aiohttp_client: Any,
-    client: Any,
-) -> TestClient[Any, Any]:
-    """A second app on the same database and Redis prefix."""
-    app: web.Application = create_app(settings, town=town, now=clock, run_jobs=False)
-    server: TestServer = await aiohttp_server(app)
-    test_client: TestClient[Any, Any] = await aiohttp_client(server)
-    return test_client
-
-
 @pytest.mark.parametrize("backend", ["redis"])
 async def test_a_cancel_on_one_node_reaches_the_citizen_on_another(
     node_b: TestClient[Any, Any],
@@ -270,6 +251,6 @@ async def test_a_cancel_on_one_node_reaches_the_citizen_on_another(
     await cancel_by_api(node_b, desk, appointment)  # node B
     assert await citizen.next("appointment_closed") == {"reason": "cancelled"}
     assert await store_ids(store) == []
-    anna = await clerk_peer(str(node_b.make_url("/")), staff, clerk)
+    anna = await clerk_peer(url_of(node_b), staff, clerk)
     taken = await anna.call("queue_next")
     assert taken["error"]["code"] == "queue_empty"

@@ -18,17 +18,15 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from media.capture import CaptureRegistry
 from office.appointments import Appointments
-from office.catalogue import Town
 from office.models import Appointment, Capture
 from office.staff import Staff
-from signalling.app import create_app
 from signalling.keys import CAPTURES, NODE_BUS
 from signalling.realtime.capture_routing import FORWARD_SECONDS
 from signalling.realtime.node_bus import NodeBus, NodeUnreachable
@@ -40,6 +38,7 @@ from tests.realtime_fixtures import (
     clerk_peer,
     eventually,
     redis_client,
+    url_of,
 )
 from tests.support import Clock
 from tests.test_realtime_capture import (
@@ -64,16 +63,6 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def node_b(
-    settings: Settings, town: Town, clock: Clock, aiohttp_server: Any, client: Any
-) -> tuple[str, web.Application]:
-    """A second app on the same database and Redis prefix: its base URL and the app."""
-    app: web.Application = create_app(settings, town=town, now=clock, run_jobs=False)
-    server: TestServer = await aiohttp_server(app)
-    return str(server.make_url("/")), app
-
-
-@pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
     client = await redis_client(0)
     yield client
@@ -95,7 +84,7 @@ CaptureAcross = Callable[[VideoStreamTrack], AbstractAsyncContextManager[Capturi
 @asynccontextmanager
 async def capture_across_nodes(
     client: TestClient[Any, Any],
-    node_b: tuple[str, web.Application],
+    node_b: TestClient[Any, Any],
     desk: Appointments,
     staff: Staff,
     clerk: int,
@@ -105,7 +94,7 @@ async def capture_across_nodes(
 ) -> AsyncIterator[Capturing]:
     """A call with the identity check started, the citizen and their capture peer on
     node A and the clerk on node B; frames arrive on A."""
-    base_a, (base_b, _app_b) = str(client.make_url("/")), node_b
+    base_a, base_b = url_of(client), url_of(node_b)
     appointment = await book_at(desk, SLOT)
     clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
     citizen = await citizen_peer(base_a, desk, appointment)
@@ -135,7 +124,7 @@ async def capture_across_nodes(
 @pytest.fixture
 def across(
     client: TestClient[Any, Any],
-    node_b: tuple[str, web.Application],
+    node_b: TestClient[Any, Any],
     desk: Appointments,
     staff: Staff,
     clerk: int,
@@ -157,12 +146,12 @@ async def captures_stored(desk: Appointments) -> int:
 
 async def test_a_clerk_on_another_node_takes_a_capture_from_the_owner(
     client: TestClient[Any, Any],
-    node_b: tuple[str, web.Application],
+    node_b: TestClient[Any, Any],
     desk: Appointments,
     redis: Redis,
     across: CaptureAcross,
 ) -> None:
-    app_a, app_b = client.app, node_b[1]
+    app_a, app_b = client.app, node_b.app
     async with across(CardCamera(BACK)) as c:
         appointment_id = c.appointment.id
         assert sessions(app_a).get(appointment_id) is not None  # the peer is on A ...

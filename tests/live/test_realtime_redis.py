@@ -10,14 +10,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient
 
 from office.appointments import Appointments
-from office.catalogue import Town
 from office.staff import Staff
 from rooms.store import RoomStore
-from signalling.app import create_app
 from signalling.settings import Settings
 from tests.realtime import book_at, citizen_cookie, staff_cookie
 from tests.realtime_fixtures import (
@@ -36,6 +33,7 @@ from tests.realtime_fixtures import (
     redis_client,
     store_ids,
     until,
+    url_of,
     waiting_ids,
 )
 from tests.support import Clock
@@ -123,20 +121,15 @@ async def test_a_flushed_redis_is_rebuilt_with_the_same_order_and_calls(
     await disconnect_all(c, f, s, anna, bert_peer, carl_peer)
 
 
-@pytest.fixture
-async def node_b(
-    settings: Settings, town: Town, clock: Clock, aiohttp_server: Any, client: Any
-) -> str:
-    """A second app on the same database and Redis prefix; returns its base URL."""
-    app: web.Application = create_app(settings, town=town, now=clock, run_jobs=False)
-    server: TestServer = await aiohttp_server(app)
-    return str(server.make_url("/"))
-
-
 async def test_citizen_on_one_node_and_clerk_on_another(
-    base: str, node_b: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
+    base: str,
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
 ) -> None:
-    assert base != node_b
+    assert base != url_of(node_b)
     appointment = await book_at(desk, SLOT)
     clock.set(at(10, 20))
     c = await citizen_peer(base, desk, appointment)  # node A
@@ -147,7 +140,7 @@ async def test_citizen_on_one_node_and_clerk_on_another(
         "clerks_online": 0,
     }
     anna = new_peer("/clerk")
-    await anna.connect(node_b, await staff_cookie(staff, clerk))  # node B
+    await anna.connect(url_of(node_b), await staff_cookie(staff, clerk))  # node B
     queue = await until(anna, "queue_updated", lambda q: len(q["waiting"]) == 1)
     assert waiting_ids(queue) == [appointment.id]
     assert queue["waiting"][0]["checked_in_at"] == at(10, 20).timestamp()
@@ -174,17 +167,22 @@ async def test_citizen_on_one_node_and_clerk_on_another(
 
 
 async def test_two_clerks_on_two_nodes_claim_at_once(
-    base: str, node_b: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
+    base: str,
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
 ) -> None:
     bert = await add_clerk(staff, "bert", "meldewesen")
     only = await book_at(desk, SLOT)
     clock.set(at(10, 20))
     c = new_peer("/citizen")
-    await c.connect(node_b, citizen_cookie(desk, only))
+    await c.connect(url_of(node_b), citizen_cookie(desk, only))
     await joined(c)
     anna = await clerk_peer(base, staff, clerk)
     bert_peer = new_peer("/clerk")
-    await bert_peer.connect(node_b, await staff_cookie(staff, bert))
+    await bert_peer.connect(url_of(node_b), await staff_cookie(staff, bert))
     await until(bert_peer, "queue_updated", lambda q: len(q["waiting"]) == 1)
     await until(anna, "queue_updated", lambda q: len(q["waiting"]) == 1)
 

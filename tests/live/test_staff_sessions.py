@@ -8,17 +8,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from office.catalogue import Town
 from office.models import Role
 from office.staff import Staff
-from signalling.app import create_app
 from signalling.keys import STAFF_SOCKETS
-from signalling.settings import Settings
 from tests.realtime import Peer
-from tests.realtime_fixtures import new_peer
+from tests.realtime_fixtures import new_peer, url_of
 from tests.support import Clock, csrf_of
 from tests.test_staff_login import code_at, enrol, post_code, post_login, session_cookie
 
@@ -127,20 +123,11 @@ async def test_an_expired_session_loses_its_socket_at_the_next_sweep(
     assert await gone(socket)
 
 
-@pytest.fixture
-async def node_b(
-    settings: Settings, town: Town, clock: Clock, aiohttp_server: Any, client: Any
-) -> str:
-    app: web.Application = create_app(settings, town=town, now=clock, run_jobs=False)
-    server: TestServer = await aiohttp_server(app)
-    return str(server.make_url("/"))
-
-
 @pytest.mark.parametrize("backend", ["redis"])
 async def test_logout_on_one_node_closes_the_socket_on_another(
-    client: TestClient[Any, Any], node_b: str, staff: Staff, clerk: int
+    client: TestClient[Any, Any], node_b: TestClient[Any, Any], staff: Staff, clerk: int
 ) -> None:
     token = await staff.open_session(clerk)
-    socket = await console(node_b, token)  # node B
+    socket = await console(url_of(node_b), token)  # node B
     await logout(client, token, everywhere=False)  # node A
     assert await gone(socket)
