@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # Bürgerbüro: aiohttp app, served by `buergerbuero serve` on port 8080.
-# Two stages so the runtime image carries only the venv, not pip caches,
-# build tools or the source tree.
+# Two stages so the runtime image carries only the venv, not uv, caches, build
+# tools or the source tree.
 
 # Both stages must use the same Python: the venv's interpreter is a symlink
 # to /usr/local/bin/python3.11 of the base image.
@@ -11,32 +11,37 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 # ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS build
 
+# Everything comes from the lock, with hashes: uv itself (requirements-uv.txt) and
+# then the app's dependencies (uv.lock), exactly the versions the tests ran with.
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PATH=/opt/venv/bin:$PATH
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_NO_CACHE=1 \
+    UV_LINK_MODE=copy \
+    UV_COMPILE_BYTECODE=1
 
-RUN python -m venv /opt/venv
+COPY requirements-uv.txt /tmp/
+RUN python -m venv /opt/uv \
+ && /opt/uv/bin/pip install --require-hashes -r /tmp/requirements-uv.txt
 
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so this layer stays cached
-# while only application code changes. All of them ship manylinux wheels for
-# CPython 3.11 on amd64/arm64, so no compiler is installed.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock alone, so this layer stays cached while only
+# application code changes. All of them ship manylinux wheels for CPython 3.11 on
+# amd64/arm64, so no compiler is installed. No test extra: runtime only.
+COPY pyproject.toml uv.lock ./
+RUN /opt/uv/bin/uv sync --locked --no-install-project --python /usr/local/bin/python3
 
-# Then the project itself: only what the wheel needs. A non-editable install
-# builds a wheel, which carries the package data declared in pyproject.toml
-# (signalling/templates, signalling/static, office/towns,
-# office/mail_templates, office/migrations).
+# Then the project itself, built as a wheel (not editable), which carries the package
+# data declared in pyproject.toml (signalling/templates, signalling/static,
+# office/towns, office/mail_templates, office/migrations).
 COPY README.md ./
 COPY office ./office
 COPY rooms ./rooms
 COPY media ./media
 COPY signalling ./signalling
-RUN pip install --no-deps . \
- && pip check
+RUN /opt/uv/bin/uv sync --locked --no-editable --python /usr/local/bin/python3
 
 # ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -1,17 +1,33 @@
 # Two commands set up and run everything on a fresh machine:
 #   make run   - demo server on the embedded defaults (SQLite, mail to var/outbox)
 #   make test  - lint, type check and the whole test suite
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+#
+# Everything is installed from the lock, with hashes: uv.lock for the app and its test,
+# lint and type tools, requirements-uv.txt for uv itself. What was tested is what a
+# fresh clone installs, months later too. `make lock` renews the lock after a change
+# to pyproject.toml; `make upgrade` moves every dependency to its newest release.
+PYTHON     ?= python3
+VENV       ?= .venv
+UV_VERSION := 0.13.9
+TOOLS      := .uv
+UV         := $(TOOLS)/bin/uv
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
 
-.PHONY: run test check bench clean
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable '.[test]'
+.PHONY: run test check lock upgrade bench clean
+
+# uv itself, checked against its hashes by pip.
+$(UV): requirements-uv.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --require-hashes -r requirements-uv.txt
+	touch $(UV)
+
+# --locked refuses to install at all when uv.lock no longer matches pyproject.toml.
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --extra test --python $(PYTHON) --quiet
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -19,6 +35,7 @@ run: $(STAMP)
 	BB_MODE=demo $(BIN)/buergerbuero serve
 
 check: $(STAMP)
+	$(UV) lock --check --quiet
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -31,10 +48,18 @@ test: check
 	$(BIN)/pytest -n 2 $(addprefix --ignore=,$(WEBRTC_TESTS))
 	unshare --net --map-root-user sh -c 'ip link set lo up && exec $(BIN)/pytest $(WEBRTC_TESTS)'
 
+lock: $(UV)
+	$(UV) lock
+	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --generate-hashes \
+		--python $(PYTHON) --quiet --output-file requirements-uv.txt
+
+upgrade: $(UV)
+	$(UV) lock --upgrade
+
 bench: $(STAMP)
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/documents.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
