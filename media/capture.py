@@ -409,7 +409,7 @@ class CaptureRegistry:
         self,
         *,
         max_sessions: int,
-        ice_servers: Sequence[RTCIceServer] = (),
+        ice_servers: Callable[[], Sequence[RTCIceServer]] = tuple,
         idle_timeout: float = 30.0,
         negotiation_timeout: float = 10.0,
         allow_loopback: bool = False,
@@ -418,7 +418,8 @@ class CaptureRegistry:
         if max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
         self.max_sessions = max_sessions
-        self._ice_servers = tuple(ice_servers)
+        # Asked per session: TURN credentials are minted for each and expire.
+        self._ice_servers = ice_servers
         self._idle_timeout = idle_timeout
         self._negotiation_timeout = negotiation_timeout
         self._allow_loopback = allow_loopback
@@ -448,7 +449,7 @@ class CaptureRegistry:
         # Claim the slot before any await, so concurrent opens cannot exceed the cap.
         session = CaptureSession(
             key,
-            ice_servers=self._ice_servers,
+            ice_servers=self._ice_servers(),
             idle_timeout=self._idle_timeout,
             negotiation_timeout=self._negotiation_timeout,
             allow_loopback=self._allow_loopback,

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     turn_urls: list[str] = []  # e.g. ["turn:turn.stadt.de:3478?transport=udp", "turns:…:5349"]
     turn_secret: SecretStr | None = None  # coturn's static-auth-secret
     turn_ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 86400)
+    ice_relay_only: bool = False  # every browser connection through TURN (hides addresses)
     reconnect_grace_seconds: float = Field(default=60, ge=1, le=3600)
     no_show_grace_minutes: int = Field(default=15, ge=1, le=240)
     capture_key: SecretStr | None = None  # base64 of 32 random bytes (AES-256-GCM)
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.port}"
         self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @model_validator(mode="after")
+    def _relay_needs_turn(self) -> Settings:
+        if self.ice_relay_only and not (self.turn_urls and self.turn_secret):
+            raise ValueError("BB_ICE_RELAY_ONLY needs BB_TURN_URLS and BB_TURN_SECRET")
         return self
 
     @property

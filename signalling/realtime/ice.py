@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiortc import RTCIceServer
+
 
 @dataclass(frozen=True)
 class IceConfig:
@@ -21,6 +23,27 @@ class IceConfig:
     turn_urls: Sequence[str] = ()
     turn_secret: str | None = None
     turn_ttl_seconds: int = 6 * 3600
+    # Every browser connection (the call and the capture) only through TURN: no
+    # member learns another's address, and a home network sees only the town's TURN.
+    relay_only: bool = False
+
+    @property
+    def transport_policy(self) -> str:
+        """The browsers' ``iceTransportPolicy``."""
+        return "relay" if self.relay_only else "all"
+
+    def server_peer(self, user: str, now: float) -> list[RTCIceServer]:
+        """The same servers for the server's own capture peer (aiortc), with a
+        credential of its own: it can meet a relay-only browser at the TURN server
+        even when it cannot be reached directly."""
+        return [
+            RTCIceServer(
+                urls=server["urls"],
+                username=server.get("username"),
+                credential=server.get("credential"),
+            )
+            for server in self.servers(user, now)
+        ]
 
     def servers(self, user: str, now: float) -> list[dict[str, Any]]:
         """The ``iceServers`` list for one call member."""

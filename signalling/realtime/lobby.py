@@ -440,6 +440,7 @@ class Lobby:
                     "call_id": call.call_id,
                     "polite": True,  # perfect negotiation: the citizen yields on glare
                     "ice_servers": self.ice.servers(f"a-{call.appointment_id[:8]}", self.now()),
+                    "ice_transport_policy": self.ice.transport_policy,
                     "clerk_name": name,
                 },
                 to=to_citizen,
@@ -457,6 +458,7 @@ class Lobby:
             "call_id": call.call_id,
             "polite": False,
             "ice_servers": self.ice.servers(f"c-{call.clerk_id}", self.now()),
+            "ice_transport_policy": self.ice.transport_policy,
             "citizen": {
                 "appointment_id": call.appointment_id,
                 "name": name,

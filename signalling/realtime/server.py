@@ -9,13 +9,14 @@ reach the node that holds the citizen's capture peer (``capture_routing``).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
-from aiortc import RTCIceServer
 
 from media.capture import CaptureRegistry
 from media.vault import CaptureVault
@@ -66,6 +67,8 @@ from signalling.realtime.stills import register_stills
 from signalling.realtime.verification import register_verification
 from signalling.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def room_store_for(settings: Settings) -> RoomStore:
     if settings.redis_url:
@@ -79,6 +82,7 @@ def ice_config(settings: Settings) -> IceConfig:
         turn_urls=tuple(settings.turn_urls),
         turn_secret=settings.turn_secret.get_secret_value() if settings.turn_secret else None,
         turn_ttl_seconds=settings.turn_ttl_seconds,
+        relay_only=settings.ice_relay_only,
     )
 
 
@@ -93,6 +97,11 @@ def attach_realtime(app: web.Application) -> None:
         if settings.redis_url
         else None
     )
+    if not settings.demo and not (settings.turn_urls and settings.turn_secret):
+        log.warning(
+            "no TURN server (BB_TURN_URLS, BB_TURN_SECRET): calls between two home "
+            "networks will mostly fail to connect"
+        )
     public = urlsplit(settings.public_url)
     sio = ProtocolServer(
         async_mode="aiohttp",
@@ -134,9 +143,10 @@ def attach_realtime(app: web.Application) -> None:
         cases.actions.payment_requested.append(offer_paypal(app[PAYPAL], lobby))
     app[CASE_PANEL] = cases
     app[CASE_ACTIONS] = cases.actions  # the after-call pages act with the same hooks
+    ice = lobby.ice
     captures = CaptureRegistry(
         max_sessions=settings.max_capture_sessions,
-        ice_servers=[RTCIceServer(urls=url) for url in settings.stun_urls],
+        ice_servers=lambda: ice.server_peer("capture-peer", time.time()),
         allow_loopback=settings.capture_allow_loopback,
         on_close=owners.session_closed if owners is not None else None,
     )

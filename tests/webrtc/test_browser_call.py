@@ -116,22 +116,38 @@ async def new_page(context: BrowserContext) -> Watched:
     return Watched(await context.new_page())
 
 
+async def new_context(browser: Browser, init_script: str | None = None) -> BrowserContext:
+    """A fresh browser profile; ``init_script`` runs in every page before the app's."""
+    context = await browser.new_context()
+    if init_script is not None:
+        await context.add_init_script(init_script)
+    return context
+
+
 async def citizen_with_cookie(
-    browser: Browser, server: str, desk: Appointments, appointment: Appointment
+    browser: Browser,
+    server: str,
+    desk: Appointments,
+    appointment: Appointment,
+    init_script: str | None = None,
 ) -> tuple[BrowserContext, Watched]:
     """A citizen's browser holding the appointment's session (as the mailed link
     leaves it), with one page open."""
-    context = await browser.new_context()
+    context = await new_context(browser, init_script)
     token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
     await context.add_cookies([{"name": "bb_termin", "value": token, "url": server}])
     return context, await new_page(context)
 
 
 async def waiting_citizen(
-    browser: Browser, server: str, desk: Appointments, appointment: Appointment
+    browser: Browser,
+    server: str,
+    desk: Appointments,
+    appointment: Appointment,
+    init_script: str | None = None,
 ) -> tuple[BrowserContext, Watched]:
     """The citizen through the device check and first in line (German pages)."""
-    context, citizen = await citizen_with_cookie(browser, server, desk, appointment)
+    context, citizen = await citizen_with_cookie(browser, server, desk, appointment, init_script)
     page = citizen.page
     await page.goto(f"{server}/termin/warteraum")
     await page.get_by_role("button", name="Kamera und Mikrofon starten").click()
@@ -141,10 +157,14 @@ async def waiting_citizen(
 
 
 async def clerk_console(
-    browser: Browser, server: str, app: web.Application, clerk_id: int
+    browser: Browser,
+    server: str,
+    app: web.Application,
+    clerk_id: int,
+    init_script: str | None = None,
 ) -> tuple[BrowserContext, Watched]:
     """The clerk logged in (a staff session cookie) with the console open."""
-    context = await browser.new_context()
+    context = await new_context(browser, init_script)
     session = await app[STAFF].open_session(clerk_id)
     await context.add_cookies([{"name": "bb_staff", "value": session, "url": server}])
     clerk = await new_page(context)

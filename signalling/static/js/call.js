@@ -174,12 +174,22 @@
 
   // -- the call ---------------------------------------------------------------------
 
+  /** The RTCPeerConnection configuration a call_assigned brings: the STUN/TURN
+   * servers with their short-lived credentials, and whether every connection must go
+   * through TURN ("relay": the town hides the members' addresses from each other). */
+  BB.rtcConfiguration = function (assignment) {
+    return {
+      iceServers: assignment.ice_servers || [],
+      iceTransportPolicy: assignment.ice_transport_policy === "relay" ? "relay" : "all",
+    };
+  };
+
   /**
    * One call: a peer connection to the other member, rebuilt when either side
    * rejoins. The local stream may come later than the call (the camera is still
    * starting when the other side's offer arrives); its tracks are added then.
    *
-   * options: {polite, iceServers, remoteVideo, container (gets data-call-state:
+   * options: {polite, configuration, remoteVideo, container (gets data-call-state:
    *           "connecting" | "connected" | "ended"), onStateChange(state),
    *           onPlaybackBlocked() (autoplay refused: offer a button)}
    */
@@ -187,7 +197,7 @@
     constructor(socket, options) {
       this.socket = socket;
       this.polite = Boolean(options.polite);
-      this.iceServers = options.iceServers || [];
+      this.configuration = options.configuration; // from BB.rtcConfiguration
       this.remoteVideo = options.remoteVideo;
       this.container = options.container;
       this.onStateChange = options.onStateChange || (() => {});
@@ -210,7 +220,7 @@
 
     /** A new RTCPeerConnection with the local tracks, if there are any yet. */
     start() {
-      const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+      const pc = new RTCPeerConnection(this.configuration);
       this.pc = pc;
       this.makingOffer = false;
       this.ignoreOffer = false;
@@ -256,9 +266,9 @@
     }
 
     /** Start over with a fresh connection (peer_joined, or call_assigned again). */
-    reset(iceServers) {
+    reset(configuration) {
       if (this.closed) return;
-      if (iceServers) this.iceServers = iceServers;
+      if (configuration) this.configuration = configuration;
       this.closePeerConnection();
       this.inbox = Promise.resolve(); // messages for the old connection are moot
       this.start();

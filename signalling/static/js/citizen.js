@@ -195,7 +195,7 @@
   socket.on("call_assigned", (assignment) => {
     if (call && call.id === assignment.call_id) {
       // Our socket reconnected: the clerk was told (peer_joined) and starts over too.
-      call.reset(assignment.ice_servers);
+      call.reset(BB.rtcConfiguration(assignment));
       verification.callStarted(assignment);
       return;
     }
@@ -208,7 +208,7 @@
     if (call) call.close();
     call = new BB.Call(socket, {
       polite: assignment.polite,
-      iceServers: assignment.ice_servers,
+      configuration: BB.rtcConfiguration(assignment),
       remoteVideo: $("remote-video"),
       container: $("stage"),
       onStateChange: (state) => {

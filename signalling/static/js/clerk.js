@@ -231,7 +231,7 @@
 
   // Sent again on connect while in a call (a reload): rejoin it.
   socket.on("call_assigned", (assignment) => {
-    if (call && call.id === assignment.call_id) call.reset(assignment.ice_servers);
+    if (call && call.id === assignment.call_id) call.reset(BB.rtcConfiguration(assignment));
     else startCall(assignment);
   });
 
@@ -239,7 +239,7 @@
     if (call) call.close();
     call = new BB.Call(socket, {
       polite: assignment.polite,
-      iceServers: assignment.ice_servers,
+      configuration: BB.rtcConfiguration(assignment),
       remoteVideo: $("remote-video"),
       container: $("stage"),
       onStateChange: (callState) => {

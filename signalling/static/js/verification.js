@@ -397,9 +397,9 @@
 
   /** The citizen's camera to the server's receive-only peer. */
   class CapturePeer {
-    constructor(socket, iceServers, fallbackTrack) {
+    constructor(socket, configuration, fallbackTrack) {
       this.socket = socket;
-      this.iceServers = iceServers || [];
+      this.configuration = configuration; // the call's: the same TURN, the same policy
       this.fallbackTrack = fallbackTrack;
       this.pc = null;
       this.track = null;
@@ -426,7 +426,7 @@
         return;
       }
       this.track = track;
-      const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+      const pc = new RTCPeerConnection(this.configuration);
       this.pc = pc;
       // A document, not a face: keep every pixel (text, MRZ) and drop frames instead
       // of resolution while the bandwidth estimate ramps up.
@@ -518,7 +518,7 @@
       this.socket = socket;
       this.getCall = getCall;
       this.texts = verificationTexts();
-      this.iceServers = [];
+      this.configuration = BB.rtcConfiguration({}); // set by callStarted
       this.peer = null;
       this.defaultHint = $("capture-hint").textContent;
 
@@ -574,7 +574,7 @@
     }
 
     callStarted(assignment) {
-      this.iceServers = assignment.ice_servers || [];
+      this.configuration = BB.rtcConfiguration(assignment);
     }
 
     callEnded() {
@@ -600,7 +600,7 @@
       BB.say(status, this.texts.consented);
       this.closePeer();
       const call = this.getCall();
-      const peer = new CapturePeer(this.socket, this.iceServers, () => {
+      const peer = new CapturePeer(this.socket, this.configuration, () => {
         const stream = call && call.localStream;
         return stream ? stream.getVideoTracks()[0] : null;
       });
