@@ -111,7 +111,7 @@ async def slots(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/appointments")
 async def book(request: web.Request) -> web.Response:
-    if not allow(request, "book", BOOKING):
+    if not await allow(request, "book", BOOKING):
         return api_error(429, "rate_limited", "Zu viele Anfragen. Bitte später erneut versuchen.")
     body = await _json_body(request)
     request.app[API_CONTRACT].check("BookingRequest", body)
@@ -121,7 +121,7 @@ async def book(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/appointments/cancel")
 async def cancel(request: web.Request) -> web.Response:
-    if not allow(request, "link", LINK):
+    if not await allow(request, "link", LINK):
         return api_error(429, "rate_limited", "Zu viele Anfragen. Bitte später erneut versuchen.")
     body = await _json_body(request)
     request.app[API_CONTRACT].check("CancelRequest", body)

@@ -1,6 +1,7 @@
 """The app factory: builds the aiohttp application from settings.
 
-The choice of backends (database, mailer) happens here and nowhere else.
+The choice of backends (database, mailer, room store and rate limits) happens here
+and nowhere else.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from office.reconciliation import Reconciliation
 from office.sealed import Sealer
 from office.staff import Staff
 from office.tokens import Signer
+from rooms.memory import MemoryStore
+from rooms.redis_store import RedisStore
+from rooms.store import RoomStore
 from signalling import api, middleware, openapi
 from signalling.api_contract import ApiContract
 from signalling.csrf import CsrfGuard
@@ -46,6 +50,7 @@ from signalling.keys import (
     PAYPAL,
     RATE_LIMITER,
     RECONCILIATION,
+    ROOM_STORE,
     SESSIONS,
     SETTINGS,
     SIGNER,
@@ -64,7 +69,7 @@ from signalling.pages import (
     status,
     stills,
 )
-from signalling.ratelimit import RateLimiter
+from signalling.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from signalling.realtime.server import attach_realtime
 from signalling.settings import Settings
 
@@ -83,6 +88,12 @@ def mailer_for(settings: Settings) -> Mailer:
             use_tls=settings.smtp_tls == "tls",
         )
     return FolderMailer(settings.outbox_dir())
+
+
+def room_store_for(settings: Settings) -> RoomStore:
+    if settings.redis_url:
+        return RedisStore.from_url(settings.redis_url, settings.redis_prefix)
+    return MemoryStore()
 
 
 def paypal_for(settings: Settings, cases: Cases, town: Town) -> PaypalPayments:
@@ -137,7 +148,6 @@ def create_app(
     app[CLOCK] = now
     app[SIGNER] = Signer(secret, now)
     app[CSRF] = CsrfGuard(secret, secure_cookies=settings.public_url.startswith("https://"))
-    app[RATE_LIMITER] = RateLimiter()
     app[MAILER] = mailer or mailer_for(settings)
 
     aiohttp_jinja2.setup(
@@ -195,6 +205,13 @@ def create_app(
         await engine.dispose()
 
     app.cleanup_ctx.append(database)
+    # Live state and rate limits: in this process alone, or shared through Redis.
+    store = app[ROOM_STORE] = room_store_for(settings)
+    app[RATE_LIMITER] = (
+        RedisRateLimiter(store.redis, store.prefix)
+        if isinstance(store, RedisStore)
+        else MemoryRateLimiter()
+    )
     attach_realtime(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/town.css", town_css)

@@ -22,8 +22,9 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def allow(request: web.Request, action: str, limit: Limit) -> bool:
-    return request.app[RATE_LIMITER].allow(f"{action}:{client_ip(request)}", limit)
+async def allow(request: web.Request, action: str, limit: Limit) -> bool:
+    """Whether this client may do ``action`` once more now (office-wide with Redis)."""
+    return await request.app[RATE_LIMITER].allow(f"{action}:{client_ip(request)}", limit)
 
 
 def secure_cookies(request: web.Request) -> bool:

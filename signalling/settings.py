@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_capture_sessions: int = Field(default=10, ge=1, le=200)
     capture_allow_loopback: bool = False  # tests in a loopback-only namespace; never in production
     behind_proxy: bool = False  # trust X-Forwarded-For/-Proto from the reverse proxy
+    # Socket.IO connections a client address may open a minute (office-wide with Redis);
+    # generous, since many citizens may share one address (a mobile carrier's NAT).
+    socket_connects_per_minute: int = Field(default=300, ge=10, le=100_000)
     log_level: str = "INFO"
     # PayPal (Orders v2): off while no client id is set. The sandbox unless told.
     paypal_base_url: str = "https://api-m.sandbox.paypal.com"

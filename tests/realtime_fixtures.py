@@ -18,6 +18,7 @@ from uuid import uuid4
 
 import pytest
 import socketio
+from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -169,7 +170,9 @@ async def node_b_fixture(
     prefix: another node. Its URL is ``url_of(node_b)``."""
     app = create_app(settings, town=town, now=clock, run_jobs=False)
     server = await aiohttp_server(app)
-    second: TestClient[Any, Any] = await aiohttp_client(server)
+    # As the first node's client: keep cookies for 127.0.0.1, Secure ones too.
+    jar = CookieJar(unsafe=True, treat_as_secure_origin=[str(server.make_url("/").origin())])
+    second: TestClient[Any, Any] = await aiohttp_client(server, cookie_jar=jar)
     return second
 
 
@@ -249,7 +252,13 @@ async def store_ids(store: RoomStore) -> list[str]:
     return [t.appointment_id for t in await store.waiting()]
 
 
-async def refused(base: str, namespace: str, cookie: str, auth: Any = None) -> Any:
+async def refused(
+    base: str,
+    namespace: str,
+    cookie: str,
+    auth: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
     """Connect and expect a refusal; returns the ``connect_error`` payload."""
     client = socketio.AsyncClient(reconnection=False)
     errors: list[Any] = []
@@ -262,7 +271,7 @@ async def refused(base: str, namespace: str, cookie: str, auth: Any = None) -> A
         with pytest.raises(socketio.exceptions.ConnectionError):
             await client.connect(
                 base,
-                headers={"Cookie": cookie} if cookie else {},
+                headers={**({"Cookie": cookie} if cookie else {}), **(headers or {})},
                 auth={"v": 1} if auth is None else auth,
                 namespaces=[namespace],
                 transports=["websocket"],

@@ -46,7 +46,7 @@ def _set_session(
 
 @routes.get("/t/{token}", name="join_link")
 async def open_link(request: web.Request) -> web.StreamResponse:
-    if not allow(request, "link", LINK):
+    if not await allow(request, "link", LINK):
         return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
     try:
         appointment = await request.app[APPOINTMENTS].open_token(

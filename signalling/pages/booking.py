@@ -80,7 +80,7 @@ async def book_form(request: web.Request) -> web.Response:
 async def book_submit(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     lang = i18n.language(request)
-    if not allow(request, "book", BOOKING):
+    if not await allow(request, "book", BOOKING):
         return error_page(request, 429, i18n.translate("rate_limited", lang))
     form = await request.post()
     values = {k: v for k, v in form.items() if isinstance(v, str)}

@@ -79,7 +79,7 @@ async def login_form(request: web.Request) -> web.Response:
 
 @routes.post("/anmelden")
 async def login(request: web.Request) -> web.StreamResponse:
-    if not allow(request, "login", LOGIN):
+    if not await allow(request, "login", LOGIN):
         return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
     form = await request.post()
     username, password = form.get("username"), form.get("password")
@@ -120,7 +120,7 @@ async def code(request: web.Request) -> web.StreamResponse:
     clerk_id = _pending(request)
     if clerk_id is None:
         raise web.HTTPSeeOther("/anmelden")
-    if not allow(request, "login", LOGIN):
+    if not await allow(request, "login", LOGIN):
         return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
     form = await request.post()
     value = form.get("code")

@@ -13,6 +13,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
+from aiohttp import web
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from office.appointments import Appointments
@@ -22,6 +23,9 @@ from office.staff import Staff
 from office.tokens import Audience
 from rooms.errors import NotInCall
 from rooms.model import ClerkState
+from signalling.clients import allow
+from signalling.keys import SETTINGS
+from signalling.ratelimit import Limit
 from signalling.realtime import protocol
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, Lobby
 from signalling.realtime.protocol import (
@@ -58,7 +62,14 @@ def refusal(code: str, message: str) -> Refused:
     return Refused(message, {"code": code, "message": message})
 
 
-def _check_version(auth: Any) -> None:
+async def _check_handshake(environ: dict[str, Any], auth: Any) -> None:
+    """Refuse a connection from a client that connects too often (office-wide with
+    Redis: a flood spread over nodes counts as one) or speaks another version."""
+    request = environ.get("aiohttp.request")
+    if isinstance(request, web.Request):
+        per_minute = request.app[SETTINGS].socket_connects_per_minute
+        if not await allow(request, "socket", Limit(per_minute, 60)):
+            raise refusal("rate_limited", "Zu viele Verbindungen. Bitte warten Sie einen Moment.")
     version = auth.get("v") if isinstance(auth, dict) else None
     if version != protocol.PROTOCOL_VERSION:
         raise refusal("protocol_version", "Bitte laden Sie die Seite neu.")
@@ -131,7 +142,7 @@ class CitizenNamespace(RealtimeNamespace):
         self.command("call_hangup", Empty, self._hang_up)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        _check_version(auth)
+        await _check_handshake(environ, auth)
         try:
             appointment = await self.desk.open_token(
                 _cookie(environ, APPOINTMENT_COOKIE), Audience.APPOINTMENT_SESSION
@@ -195,7 +206,7 @@ class ClerkNamespace(RealtimeNamespace):
         return clerk_id, route.peer_appointment
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        _check_version(auth)
+        await _check_handshake(environ, auth)
         token = _cookie(environ, STAFF_COOKIE)
         clerk = await self.staff.session_clerk(token)
         if clerk is None or clerk.role != StaffRole.CLERK:
@@ -251,7 +262,7 @@ class DashboardNamespace(RealtimeNamespace):
         self.command("dashboard_refresh", Empty, self._refresh)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        _check_version(auth)
+        await _check_handshake(environ, auth)
         token = _cookie(environ, STAFF_COOKIE)
         clerk = await self.staff.session_clerk(token)
         if clerk is None or clerk.role != StaffRole.ADMIN:

@@ -22,9 +22,7 @@ from media.capture import CaptureRegistry
 from media.vault import CaptureVault
 from office.verification import Verifications
 from office.visits import Visits
-from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
-from rooms.store import RoomStore
 from signalling.keys import (
     APPOINTMENTS,
     CAPTURE_DESK,
@@ -70,12 +68,6 @@ from signalling.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def room_store_for(settings: Settings) -> RoomStore:
-    if settings.redis_url:
-        return RedisStore.from_url(settings.redis_url, settings.redis_prefix)
-    return MemoryStore()
-
-
 def ice_config(settings: Settings) -> IceConfig:
     return IceConfig(
         stun_urls=tuple(settings.stun_urls),
@@ -111,7 +103,7 @@ def attach_realtime(app: web.Application) -> None:
         cors_allowed_origins=[f"{public.scheme}://{public.netloc}"],
     )
     sio.attach(app)
-    store = room_store_for(settings)
+    store = app[ROOM_STORE]
     bus, owners = None, None
     if isinstance(store, RedisStore):  # several nodes: news and capture commands travel
         node_id = new_node_id()
@@ -168,7 +160,6 @@ def attach_realtime(app: web.Application) -> None:
     forbid_other_roles(namespaces)
     for namespace in namespaces:
         sio.register_namespace(namespace)
-    app[ROOM_STORE] = store
     app[LOBBY] = lobby
     app[STAFF_SOCKETS] = staff_sockets
 

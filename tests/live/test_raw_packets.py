@@ -46,6 +46,13 @@ CODES = {
 }
 
 
+@pytest.fixture
+def settings_update() -> dict[str, Any]:
+    """A closed connection is opened again for the next frame: many connections from
+    one address in a minute, which is what this test does on purpose."""
+    return {"socket_connects_per_minute": 100_000}
+
+
 @dataclass
 class Raw:
     """One websocket to /socket.io/, speaking the frames itself."""
