@@ -17,6 +17,18 @@ def redact(path: str) -> str:
 
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        path = redact(request.path)
         self.logger.info(
-            '"%s %s" %d %.1f ms', request.method, redact(request.path), response.status, time * 1000
+            '"%s %s" %d %.1f ms',
+            request.method,
+            path,
+            response.status,
+            time * 1000,
+            # As fields of their own in JSON logs (BB_LOG_FORMAT=json).
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status,
+                "duration_ms": round(time * 1000, 1),
+            },
         )

@@ -20,7 +20,7 @@ from office.models import Appointment
 from office.tokens import Audience
 from signalling.clients import BOOKING, LINK, allow
 from signalling.errors import api_error
-from signalling.keys import API_CONTRACT, APPOINTMENTS, TOWN
+from signalling.keys import API_CONTRACT, APPOINTMENTS, METRICS, TOWN
 
 routes = web.RouteTableDef()
 MAX_BODY = 16 * 1024
@@ -116,6 +116,7 @@ async def book(request: web.Request) -> web.Response:
     body = await _json_body(request)
     request.app[API_CONTRACT].check("BookingRequest", body)
     booked = await request.app[APPOINTMENTS].book(parse_booking(body))
+    request.app[METRICS].bookings.labels("api").inc()
     return web.json_response(appointment_json(booked.appointment), status=201)
 
 

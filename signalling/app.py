@@ -47,6 +47,7 @@ from signalling.keys import (
     INVOICES,
     JOBS,
     MAILER,
+    METRICS,
     PAYPAL,
     RATE_LIMITER,
     RECONCILIATION,
@@ -57,6 +58,7 @@ from signalling.keys import (
     STAFF,
     TOWN,
 )
+from signalling.metrics import CountedMailer, Metrics
 from signalling.pages import (
     appointment,
     bank,
@@ -64,6 +66,7 @@ from signalling.pages import (
     captures,
     cases,
     dev,
+    operations,
     paypal,
     staff,
     status,
@@ -106,10 +109,6 @@ def paypal_for(settings: Settings, cases: Cases, town: Town) -> PaypalPayments:
     return PaypalPayments(cases, client, config)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 async def town_css(request: web.Request) -> web.Response:
     """The town's colour on top of the KERN theme (a file, so the CSP needs no inline style)."""
     colour = request.app[TOWN].town.primary_colour
@@ -135,6 +134,7 @@ def create_app(
     secret = settings.signing_key()
     app = web.Application(
         middlewares=[
+            middleware.observed,
             middleware.security_headers,
             middleware.errors,
             middleware.language_cookie,
@@ -148,7 +148,8 @@ def create_app(
     app[CLOCK] = now
     app[SIGNER] = Signer(secret, now)
     app[CSRF] = CsrfGuard(secret, secure_cookies=settings.public_url.startswith("https://"))
-    app[MAILER] = mailer or mailer_for(settings)
+    app[METRICS] = Metrics()
+    app[MAILER] = CountedMailer(mailer or mailer_for(settings), app[METRICS])
 
     aiohttp_jinja2.setup(
         app,
@@ -213,7 +214,7 @@ def create_app(
         else MemoryRateLimiter()
     )
     attach_realtime(app)
-    app.router.add_get("/healthz", healthz)
+    app.router.add_routes(operations.routes)
     app.router.add_get("/town.css", town_css)
     app.router.add_static("/static", PACKAGE_DIR / "static", append_version=True, name="static")
     app.router.add_routes(booking.routes)

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import gc
 import getpass
-import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,6 +25,7 @@ from office.models import Role
 from office.sealed import Sealer
 from office.staff import Staff, WorkingTime
 from office.tokens import Signer
+from signalling import logs
 from signalling.access_log import AccessLogger
 from signalling.app import create_app
 from signalling.demo import seed_demo
@@ -242,9 +242,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
     try:
         result: int = args.func(settings, args)
     except TownConfigError as exc:

@@ -24,6 +24,7 @@ from rooms.store import RoomStore
 from signalling.api_contract import ApiContract
 from signalling.csrf import CsrfGuard
 from signalling.jobs import Jobs
+from signalling.metrics import Metrics
 from signalling.ratelimit import RateLimiter
 from signalling.realtime.node_bus import NodeBus
 from signalling.settings import Settings
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 SETTINGS = web.AppKey("settings", Settings)
 API_CONTRACT = web.AppKey("api_contract", ApiContract)
+METRICS = web.AppKey("metrics", Metrics)
 TOWN = web.AppKey("town", Town)
 Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")

@@ -12,7 +12,9 @@ from aiohttp import web
 from office.errors import OfficeError
 from signalling import i18n
 from signalling.errors import api_error, api_error_from, status_of
-from signalling.keys import CSRF, SETTINGS
+from signalling.keys import CSRF, METRICS, SETTINGS
+from signalling.logs import REQUEST_ID, request_id
+from signalling.metrics import route_of
 from signalling.render import error_page
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,29 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_api(request):
             return api_error(500, "internal_error", "Interner Fehler.")
         return error_page(request, 500, i18n.translate("server_error", lang))
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@web.middleware
+async def observed(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The outermost step: the request's id for its log lines (and the answer's
+    ``X-Request-Id``), and its count by method, route pattern and status."""
+    REQUEST_ID.set(request_id(request))  # read by the access log after the answer too
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = REQUEST_ID.get()
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        exc.headers["X-Request-Id"] = REQUEST_ID.get()
+        raise
+    finally:
+        method = request.method if request.method in _METHODS else "other"
+        request.app[METRICS].requests.labels(method, route_of(request), str(status)).inc()
 
 
 def _secure(headers: MutableMapping[str, str], https: bool) -> None:

@@ -9,11 +9,12 @@ deployment needs is missing, and says what.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
     # generous, since many citizens may share one address (a mobile carrier's NAT).
     socket_connects_per_minute: int = Field(default=300, ge=10, le=100_000)
     log_level: str = "INFO"
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # Who may read /metrics: these networks (direct, or as the proxy names the client),
+    # or anyone with the token as a bearer.
+    metrics_allow: list[str] = ["127.0.0.1/32", "::1/128"]
+    metrics_token: SecretStr | None = None
     # PayPal (Orders v2): off while no client id is set. The sandbox unless told.
     paypal_base_url: str = "https://api-m.sandbox.paypal.com"
     paypal_client_id: str | None = None
@@ -82,6 +88,13 @@ class Settings(BaseSettings):
             self.public_url = f"http://{self.host}:{self.port}"
         self.public_url = self.public_url.rstrip("/")
         return self
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return networks
 
     @model_validator(mode="after")
     def _relay_needs_turn(self) -> Settings:

@@ -12,7 +12,7 @@ from office.errors import InvalidInput, NotFound, OfficeError
 from office.tokens import Audience
 from signalling import i18n
 from signalling.clients import BOOKING, allow, secure_cookies
-from signalling.keys import APPOINTMENTS, CLOCK, SETTINGS, SIGNER, TOWN
+from signalling.keys import APPOINTMENTS, CLOCK, METRICS, SETTINGS, SIGNER, TOWN
 from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
@@ -96,6 +96,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         # A ticked checkbox sends "on"; consent itself is a yes or no.
         wanted = parse_booking({**values, "consent": values.get("consent") == "on"})
         booked = await request.app[APPOINTMENTS].book(wanted)
+        request.app[METRICS].bookings.labels("page").inc()
     except InvalidInput as exc:
         errors = exc.fields
     except OfficeError as exc:

@@ -46,6 +46,7 @@ from office.errors import Conflict
 from office.staff import Staff
 from office.verification import Verifications
 from rooms.errors import NotInCall
+from signalling.metrics import Metrics
 from signalling.realtime.capture_routing import CaptureOwners, CaptureRouter
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
@@ -97,11 +98,12 @@ def register_capture(
     registry: CaptureRegistry,
     vault: CaptureVault,
     staff: Staff,
+    metrics: Metrics,
     owners: CaptureOwners | None = None,
     bus: NodeBus | None = None,
 ) -> CaptureDesk:
     """Without ``owners`` and ``bus`` (one process) every command runs where it arrives."""
-    desk = CaptureDesk(lobby, checks, registry, vault, staff, citizens, clerks, owners)
+    desk = CaptureDesk(lobby, checks, registry, vault, staff, citizens, clerks, metrics, owners)
     router = CaptureRouter(clerks.in_call, owners, bus)
     citizens.command("capture_offer", Offer, desk.offer)
     clerks.command("capture_take", Take, router.command("capture_take", Take, desk.take))
@@ -122,9 +124,11 @@ class CaptureDesk:
         staff: Staff,
         citizens: CitizenNamespace,
         clerks: ClerkNamespace,
+        metrics: Metrics,
         owners: CaptureOwners | None = None,
     ) -> None:
         self._lobby = lobby
+        self._metrics = metrics
         self._store = lobby.store
         self._checks = checks
         self._registry = registry
@@ -394,6 +398,7 @@ class CaptureDesk:
         except Exception:
             log.exception("MRZ reading of capture %s failed", capture_id)
             return
+        self._metrics.observe_analysis(full.timings_ms)
         consensus = self._consensus.setdefault(verification_id, MrzConsensus())
         agreed = consensus.offer(full.mrz_result)
         name_check = None

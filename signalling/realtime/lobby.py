@@ -32,6 +32,7 @@ from office.visits import Visits
 from rooms.errors import NotInCall, NotWaiting
 from rooms.model import Call, ClerkPresence, ClerkState, Ticket
 from rooms.store import RoomStore
+from signalling.metrics import Metrics
 from signalling.realtime.ice import IceConfig
 from signalling.realtime.node_bus import Nodes
 
@@ -91,6 +92,7 @@ class Lobby:
         ice: IceConfig,
         nodes: Nodes,
         *,
+        metrics: Metrics,
         reconnect_grace: float,
         no_show_grace_minutes: int,
         clock: Callable[[], datetime],
@@ -117,6 +119,7 @@ class Lobby:
         self._changed = asyncio.Event()
         self.nodes = nodes
         nodes.serve("appointment_closed", self._appointment_closed_here)
+        self.metrics = metrics
 
     def now(self) -> float:
         return self.clock().timestamp()
@@ -193,6 +196,7 @@ class Lobby:
             link.last_sent = None  # every socket of the citizen hears the standing
         if await self.store.call_of_appointment(appointment_id) is not None:
             return {"state": "in_call"}
+        self.metrics.joins.inc()
         waiting = await self.store.waiting([stored.skill])
         return {"state": "waiting", **self._standing(stored, waiting, await self._online())}
 
@@ -416,6 +420,7 @@ class Lobby:
         if route is None or route.peer_clerk is None:
             raise NotInCall()
         await self.sio.emit(event, data, to=clerk_room(route.peer_clerk), namespace=CLERK_NS)
+        self.metrics.relayed.labels(event).inc()
 
     async def relay_from_clerk(self, clerk_id: int, event: str, data: Any) -> None:
         route = await self.store.route(None, clerk_id)
@@ -424,6 +429,7 @@ class Lobby:
         await self.sio.emit(
             event, data, to=citizen_room(route.peer_appointment), namespace=CITIZEN_NS
         )
+        self.metrics.relayed.labels(event).inc()
 
     # -- what each side is told ----------------------------------------------------
 

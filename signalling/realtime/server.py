@@ -34,6 +34,7 @@ from signalling.keys import (
     INVOICES,
     JOBS,
     LOBBY,
+    METRICS,
     NODE_BUS,
     PAYPAL,
     ROOM_STORE,
@@ -117,6 +118,7 @@ def attach_realtime(app: web.Application) -> None:
         app[TOWN],
         ice_config(settings),
         bus or LocalNodes(),
+        metrics=app[METRICS],
         reconnect_grace=settings.reconnect_grace_seconds,
         no_show_grace_minutes=settings.no_show_grace_minutes,
         clock=app[CLOCK],
@@ -145,7 +147,7 @@ def attach_realtime(app: web.Application) -> None:
     vault = CaptureVault(app[APPOINTMENTS], settings.capture_key_bytes(), app[SIGNER])
     cases.actions.case_ended.append(forget_captures(app[CASES], checks, vault))
     desk = register_capture(
-        citizens, clerks, lobby, checks, captures, vault, app[STAFF], owners, bus
+        citizens, clerks, lobby, checks, captures, vault, app[STAFF], app[METRICS], owners, bus
     )
     # Full-resolution photos come over HTTPS (signalling/pages/stills.py), to any node.
     stills = register_stills(clerks, lobby, checks, desk, app[SIGNER], app[APPOINTMENTS])
