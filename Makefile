@@ -41,11 +41,15 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 # The WebRTC browser tests run in a network namespace with only loopback (see
-# tests/webrtc/conftest.py): nothing binds the machine's real interfaces.
+# tests/webrtc/conftest.py): nothing binds the machine's real interfaces. The failure
+# drills (tests/drills) start processes of their own and measure recovery times, so
+# they run alone, after the rest.
 WEBRTC_TESTS := tests/webrtc
+DRILLS       := tests/drills
 
 test: check
-	$(BIN)/pytest -n 2 $(addprefix --ignore=,$(WEBRTC_TESTS))
+	$(BIN)/pytest -n 2 --ignore=$(WEBRTC_TESTS) --ignore=$(DRILLS)
+	$(BIN)/pytest -s $(DRILLS)
 	unshare --net --map-root-user sh -c 'ip link set lo up && exec $(BIN)/pytest $(WEBRTC_TESTS)'
 
 lock: $(UV)

@@ -77,7 +77,8 @@ class Visits:
             if (
                 appointment is None
                 or not servable(appointment)
-                or appointment.starts_at.timestamp() != booked_for
+                # (to the millisecond, as the room store keeps times)
+                or round(appointment.starts_at.timestamp(), 3) != booked_for
             ):
                 return False
             if appointment.call_started_at is None:

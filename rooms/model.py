@@ -23,6 +23,12 @@ class Role(StrEnum):
     CLERK = "clerk"
 
 
+def stored_moment(moment: float) -> float:
+    """A time as every store keeps it: to the millisecond (Redis's Lua keeps 14
+    significant digits), so a time read back compares equal to one made afresh."""
+    return round(moment, 3)
+
+
 @dataclass(frozen=True)
 class Ticket:
     """A citizen's place in the waiting room. Identity is the appointment."""

@@ -28,7 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.model import Call, ClerkPresence, Route, Ticket
+from rooms.model import Call, ClerkPresence, Route, Ticket, stored_moment
 
 FRONT_OFFSET = 1e10  # returned citizens sort before every regular appointment time
 PRESENCE_TTL = 90  # seconds; nodes refresh their clerks' presence well within it
@@ -242,7 +242,11 @@ class RedisStore:
     async def check_in(self, ticket: Ticket) -> Ticket:
         # Lua's cjson keeps 14 significant digits: milliseconds survive, finer does not,
         # and the queue member is derived from the stored value.
-        ticket = replace(ticket, checked_in_at=round(ticket.checked_in_at, 3))
+        ticket = replace(
+            ticket,
+            appointment_at=stored_moment(ticket.appointment_at),
+            checked_in_at=stored_moment(ticket.checked_in_at),
+        )
         encoded = json.dumps(ticket.to_dict())
         _state, stored = await self._check_in(args=[self.prefix, encoded])
         return _ticket(stored)

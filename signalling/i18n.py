@@ -202,6 +202,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Dieser Termin kann nicht mehr geändert werden.",
         "This appointment can no longer be changed.",
     ),
+    "unavailable": (
+        "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später noch einmal.",
+        "The service cannot be reached just now. Please try again later.",
+    ),
     "appointment_in_progress": (
         "Ihr Gespräch läuft gerade. Bitte beenden Sie es zuerst; danach können Sie den "
         "Termin absagen, verschieben oder Ihre Daten löschen.",

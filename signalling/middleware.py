@@ -8,8 +8,9 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from office.errors import OfficeError
+from office.errors import OfficeError, Unavailable
 from signalling import i18n
 from signalling.errors import api_error, api_error_from, status_of
 from signalling.keys import CSRF, METRICS, SETTINGS
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AnyHandler = TypeVar("AnyHandler", bound=Callable[..., Awaitable[web.StreamResponse]])
 
+# What the database driver raises while PostgreSQL is down or restarting (connections
+# refused or cut); SQLAlchemy wraps most, a refused connection may come through bare.
+DATABASE_DOWN = (OperationalError, InterfaceError, ConnectionRefusedError, ConnectionResetError)
 API_PREFIX = "/api/"
 STATIC_PREFIX = "/static/"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -65,6 +69,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_api(request):
             return api_error_from(exc)
         return error_page(request, status_of(exc), i18n.error_text(exc.code, exc.message, lang))
+    except DATABASE_DOWN as exc:
+        # PostgreSQL restarting or unreachable: nothing was committed, and trying again
+        # shortly will work. Said so, instead of an internal error.
+        log.warning("database unavailable in %s %s: %s", request.method, route_of(request), exc)
+        down = Unavailable()
+        if is_api(request):
+            return api_error_from(down)
+        return error_page(request, 503, i18n.error_text(down.code, down.message, lang))
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.rel_url.path)
         if is_api(request):

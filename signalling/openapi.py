@@ -130,6 +130,10 @@ def spec(town: Town) -> dict[str, Any]:
                         "400": _error("Invalid input (invalid_input, with fields)"),
                         "409": _error("slot_taken or slot_unavailable"),
                         "429": _error("Too many requests (rate_limited)"),
+                        "503": _error(
+                            "The database cannot be reached just now (unavailable): nothing "
+                            "was booked; try again shortly"
+                        ),
                     },
                 }
             },

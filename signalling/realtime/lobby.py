@@ -30,7 +30,7 @@ from office.errors import CheckinClosed, NotFound
 from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms.errors import NotInCall, NotWaiting
-from rooms.model import Call, ClerkPresence, ClerkState, Ticket
+from rooms.model import Call, ClerkPresence, ClerkState, Ticket, stored_moment
 from rooms.store import RoomStore
 from signalling.metrics import Metrics
 from signalling.realtime.ice import IceConfig
@@ -176,8 +176,8 @@ class Lobby:
             service_id=service.id,
             skill=service.skill,
             duration_minutes=service.duration_minutes,
-            appointment_at=appointment.starts_at.timestamp(),
-            checked_in_at=appointment.checked_in_at.timestamp(),  # the first check-in
+            appointment_at=stored_moment(appointment.starts_at.timestamp()),
+            checked_in_at=stored_moment(appointment.checked_in_at.timestamp()),  # the first
         )
         stored = await self.store.check_in(ticket)
         self._changed.set()

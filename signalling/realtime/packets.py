@@ -22,7 +22,9 @@ connection breaks untidily (docs/protocol.md, "Packets", lists what happens inst
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import weakref
 from typing import Any
 
 import socketio
@@ -43,7 +45,18 @@ CLIENT_SOCKETIO_TYPES = frozenset("0123")
 class ClientFramesOnly(WebSocket):  # type: ignore[misc]  # engineio is untyped
     """Engine.IO's aiohttp websocket, ending the session at a frame a client never
     sends: ``None`` is how a closed websocket reads, and Engine.IO then closes the
-    session in order (the writer stops, Socket.IO's disconnect handlers run)."""
+    session in order (the writer stops, Socket.IO's disconnect handlers run).
+
+    Every open one is known to its server, which closes them all when the node stops
+    (see :meth:`ProtocolServer.close_transports`)."""
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        open_sockets: weakref.WeakSet[ClientFramesOnly] = self.server.bb_open_websockets
+        open_sockets.add(self)
+        try:
+            return await super().__call__(environ)
+        finally:
+            open_sockets.discard(self)
 
     async def wait(self) -> Any:
         data = await super().wait()
@@ -63,6 +76,18 @@ class ProtocolServer(socketio.AsyncServer):  # type: ignore[misc]  # socketio is
         # with our class in it. tests/live/test_raw_packets.py fails if this stops
         # taking effect.
         self.eio._async = {**self.eio._async, "websocket": ClientFramesOnly}
+        self.eio.bb_open_websockets = weakref.WeakSet()
+
+    async def close_transports(self) -> None:
+        """Close every websocket now, as a lost connection: clients reconnect at once
+        (through the proxy, to another node) and keep their places. Left alone, the
+        websockets would hold the node's shutdown until aiohttp gives up on them; and
+        an Engine.IO close packet instead would tell a client the server ended the
+        session on purpose, after which some clients do not reconnect."""
+        open_sockets: weakref.WeakSet[ClientFramesOnly] = self.eio.bb_open_websockets
+        for websocket in list(open_sockets):
+            with contextlib.suppress(Exception):  # already closing: nothing to do
+                await websocket.close()
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         if not isinstance(data, str) or data[:1] not in CLIENT_SOCKETIO_TYPES:

@@ -187,6 +187,7 @@ def attach_realtime(app: web.Application) -> None:
         await store.close()
 
     async def disconnect_sockets(app: web.Application) -> None:
+        await sio.close_transports()  # clients move to another node at once
         await sio.shutdown()
 
     app.cleanup_ctx.append(lifecycle)
