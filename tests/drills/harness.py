@@ -190,6 +190,9 @@ class Proxy:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+        # Its workers wrote temporary folders as another user: gone now, while this
+        # process may still remove them (the browser tests run in a user namespace).
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass

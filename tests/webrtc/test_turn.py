@@ -17,10 +17,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from pydantic import SecretStr
 
 from signalling.keys import APPOINTMENTS, CAPTURES
@@ -30,6 +31,7 @@ from tests.conftest import REQUIRE_SERVICES
 from tests.support import free_port
 from tests.webrtc.test_browser_call import (
     MEDIA_MS,
+    Watched,
     assert_remote_video_plays,
     book_soon,
     clerk_console,
@@ -199,9 +201,22 @@ async def selected_path(page: Page) -> dict[str, str] | None:
     return path
 
 
-async def test_a_relay_only_call_and_its_capture_go_through_coturn(
-    app: web.Application, server: str, browser: Browser
-) -> None:
+@dataclass
+class RecordedCall:
+    """A citizen and a clerk whose pages record their peer connections; the clerk
+    has just taken the citizen."""
+
+    appointment: Any
+    citizen: Watched
+    clerk: Watched
+    contexts: tuple[BrowserContext, BrowserContext]
+
+    async def close(self) -> None:
+        for context in self.contexts:
+            await context.close()
+
+
+async def call_taken(app: web.Application, server: str, browser: Browser) -> RecordedCall:
     desk = app[APPOINTMENTS]
     clerk_id = await open_all_day(app)
     appointment = await book_soon(desk)
@@ -209,10 +224,26 @@ async def test_a_relay_only_call_and_its_capture_go_through_coturn(
         browser, server, desk, appointment, RECORD_PEERS
     )
     clerk_context, clerk = await clerk_console(browser, server, app, clerk_id, RECORD_PEERS)
-    page, console = citizen.page, clerk.page
+    await clerk.page.get_by_role("button", name="Erika Mustermann aufrufen").click()
+    await expect(citizen.page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    return RecordedCall(appointment, citizen, clerk, (citizen_context, clerk_context))
+
+
+async def assert_no_path(call: RecordedCall) -> None:
+    """A while later, neither side has a path: the call never connected."""
+    await call.citizen.page.wait_for_timeout(6000)
+    for side in (call.citizen.page, call.clerk.page):
+        assert await side.locator("#stage").get_attribute("data-call-state") == "connecting"
+        assert await selected_path(side) is None
+
+
+async def test_a_relay_only_call_and_its_capture_go_through_coturn(
+    app: web.Application, server: str, browser: Browser
+) -> None:
+    call = await call_taken(app, server, browser)
+    page, console = call.citizen.page, call.clerk.page
 
     # The call: video both ways, and both ends of the path are coturn's relays.
-    await console.get_by_role("button", name="Erika Mustermann aufrufen").click()
     await assert_remote_video_plays(page)
     await assert_remote_video_plays(console)
     for side in (page, console):
@@ -230,38 +261,24 @@ async def test_a_relay_only_call_and_its_capture_go_through_coturn(
     capture_path = await selected_path(page)  # the newest connection: the capture's
     assert capture_path is not None and capture_path["local"] == "relay", capture_path
     assert capture_path["policy"] == "relay"
-    session = app[CAPTURES].get(appointment.id)
+    session = app[CAPTURES].get(call.appointment.id)
     assert session is not None
     deadline = asyncio.get_running_loop().time() + MEDIA_MS / 1000
     while session.frames_received == 0:
         assert asyncio.get_running_loop().time() < deadline, "no frame reached the server"
         await asyncio.sleep(0.1)
 
-    assert citizen.problems == [] and clerk.problems == []
-    await citizen_context.close()
-    await clerk_context.close()
+    assert call.citizen.problems == [] and call.clerk.problems == []
+    await call.close()
 
 
 @pytest.mark.parametrize("app_secret", ["not-the-secret-coturn-was-given-0123"])
 async def test_with_a_wrong_secret_a_relay_only_call_does_not_connect(
     app: web.Application, server: str, browser: Browser
 ) -> None:
-    desk = app[APPOINTMENTS]
-    clerk_id = await open_all_day(app)
-    appointment = await book_soon(desk)
-    citizen_context, citizen = await waiting_citizen(
-        browser, server, desk, appointment, RECORD_PEERS
-    )
-    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id, RECORD_PEERS)
-    await clerk.page.get_by_role("button", name="Erika Mustermann aufrufen").click()
-    await expect(citizen.page.get_by_role("heading", name="Videogespräch")).to_be_visible()
-    # coturn refuses the allocation (401): no relay candidate, so no path at all.
-    await citizen.page.wait_for_timeout(6000)
-    for side in (citizen.page, clerk.page):
-        assert await side.locator("#stage").get_attribute("data-call-state") == "connecting"
-        assert await selected_path(side) is None
-    await citizen_context.close()
-    await clerk_context.close()
+    call = await call_taken(app, server, browser)
+    await assert_no_path(call)  # coturn refuses the allocation (401): no relay at all
+    await call.close()
 
 
 async def test_coturn_relays_for_a_fresh_credential_only(
@@ -305,17 +322,6 @@ async def test_the_shipped_coturn_configuration_relays_nothing_into_local_networ
     assert relays >= 1
     await probe.close()
 
-    desk = app[APPOINTMENTS]
-    clerk_id = await open_all_day(app)
-    appointment = await book_soon(desk)
-    citizen_context, citizen = await waiting_citizen(
-        browser, server, desk, appointment, RECORD_PEERS
-    )
-    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id, RECORD_PEERS)
-    await clerk.page.get_by_role("button", name="Erika Mustermann aufrufen").click()
-    await citizen.page.wait_for_timeout(6000)
-    for side in (citizen.page, clerk.page):
-        assert await side.locator("#stage").get_attribute("data-call-state") == "connecting"
-        assert await selected_path(side) is None
-    await citizen_context.close()
-    await clerk_context.close()
+    call = await call_taken(app, server, browser)
+    await assert_no_path(call)
+    await call.close()
