@@ -37,6 +37,7 @@ RUN /opt/uv/bin/uv sync --locked --no-install-project --python /usr/local/bin/py
 # data declared in pyproject.toml (signalling/templates, signalling/static,
 # office/towns, office/mail_templates, office/migrations).
 COPY README.md ./
+COPY common ./common
 COPY office ./office
 COPY rooms ./rooms
 COPY media ./media

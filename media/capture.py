@@ -40,6 +40,8 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
+from common.errors import UserError
+
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
@@ -61,16 +63,11 @@ class CloseReason(enum.Enum):
     REPLACED = "replaced"  # the same citizen opened a new capture
 
 
-class CaptureError(Exception):
-    """Base of every capture error: a stable ``code`` and a German ``message``."""
+class CaptureError(UserError):
+    """Base of every capture error."""
 
     code = "capture_error"
     message = "Die Kamera konnte nicht verbunden werden."
-
-    def __init__(self, message: str | None = None) -> None:
-        if message is not None:
-            self.message = message
-        super().__init__(self.message)
 
 
 class CaptureLimitReached(CaptureError):

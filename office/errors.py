@@ -7,17 +7,14 @@ needs to know the individual errors.
 
 from __future__ import annotations
 
+from common.errors import UserError
 
-class OfficeError(Exception):
+
+class OfficeError(UserError):
     """Base of every domain error."""
 
     code = "office_error"
     message = "Es ist ein Fehler aufgetreten."
-
-    def __init__(self, message: str | None = None) -> None:
-        if message is not None:
-            self.message = message
-        super().__init__(self.message)
 
 
 class InvalidInput(OfficeError):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from common.errors import UserError
 
-class RoomError(Exception):
+
+class RoomError(UserError):
     """Base of every rooms error."""
 
     code = "room_error"
     message = "Der Vorgang ist gerade nicht möglich."
-
-    def __init__(self, message: str | None = None) -> None:
-        if message is not None:
-            self.message = message
-        super().__init__(self.message)
 
 
 class QueueEmpty(RoomError):

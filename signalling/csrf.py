@@ -14,7 +14,8 @@ import secrets
 
 from aiohttp import web
 
-COOKIE = "bb_csrf"
+from signalling import cookies
+
 _VALUE = web.RequestKey("csrf_cookie", str)
 _NEW_VALUE = web.RequestKey("csrf_cookie_new", str)
 FIELD = "csrf"
@@ -30,7 +31,7 @@ class CsrfGuard:
 
     def token(self, request: web.Request) -> str:
         """The token to put in a form; creates the cookie value on first use."""
-        value = request.get(_VALUE) or request.cookies.get(COOKIE)
+        value = request.get(_VALUE) or request.cookies.get(cookies.CSRF)
         if not value or len(value) > 100:
             value = secrets.token_urlsafe(32)
             request[_NEW_VALUE] = value
@@ -40,11 +41,11 @@ class CsrfGuard:
     def set_cookie(self, request: web.Request, response: web.StreamResponse) -> None:
         if (value := request.get(_NEW_VALUE)) is not None:
             response.set_cookie(
-                COOKIE, value, httponly=True, samesite="Strict", secure=self._secure, path="/"
+                cookies.CSRF, value, httponly=True, samesite="Strict", secure=self._secure, path="/"
             )
 
     def valid(self, request: web.Request, submitted: str) -> bool:
-        value = request.cookies.get(COOKIE)
+        value = request.cookies.get(cookies.CSRF)
         if not value or not submitted:
             return False
         return hmac.compare_digest(self._sign(value), submitted)

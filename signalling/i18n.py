@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from signalling import cookies
+
 LANGUAGES = ("de", "en")
-COOKIE = "bb_lang"
 
 TEXTS: dict[str, tuple[str, str]] = {
     # key: (German, English)
@@ -547,7 +548,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 
 def language(request: web.Request) -> str:
-    chosen = request.query.get("lang") or request.cookies.get(COOKIE)
+    chosen = request.query.get("lang") or request.cookies.get(cookies.LANGUAGE)
     return chosen if chosen in LANGUAGES else "de"
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from office.errors import OfficeError, Unavailable
-from signalling import i18n
+from signalling import cookies, i18n
 from signalling.errors import api_error, api_error_from, status_of
 from signalling.keys import CSRF, METRICS, SETTINGS
 from signalling.logs import REQUEST_ID, request_id
@@ -204,8 +204,8 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def language_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     chosen = request.query.get("lang")
-    if chosen in i18n.LANGUAGES and request.cookies.get(i18n.COOKIE) != chosen:
+    if chosen in i18n.LANGUAGES and request.cookies.get(cookies.LANGUAGE) != chosen:
         response.set_cookie(
-            i18n.COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True, path="/"
+            cookies.LANGUAGE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True, path="/"
         )
     return response

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from office.catalogue import Town
 from office.models import Appointment, OutboxMail
+from signalling.cookies import APPOINTMENT as COOKIE
 from signalling.keys import SESSIONS
-from signalling.pages.appointment import COOKIE
 from tests.conftest import deliver_mail
 from tests.support import Clock, SmtpServer, body, join_link
 

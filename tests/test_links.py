@@ -15,8 +15,8 @@ from office.appointments import Appointments, Booked
 from office.booking_request import BookingRequest
 from office.models import Appointment, AppointmentStatus, BookedUnit
 from office.tokens import Audience
+from signalling.cookies import APPOINTMENT as COOKIE
 from signalling.keys import SESSIONS
-from signalling.pages.appointment import COOKIE
 from tests.conftest import deliver_mail
 from tests.support import Clock, SmtpServer, body, csrf_of, join_link, slots_of
 

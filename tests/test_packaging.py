@@ -24,7 +24,7 @@ def test_every_python_package_is_listed_in_pyproject() -> None:
     )
     found = {
         ".".join(init.parent.relative_to(ROOT).parts)
-        for top in ("office", "rooms", "media", "signalling")
+        for top in ("common", "office", "rooms", "media", "signalling")
         for init in (ROOT / top).rglob("__init__.py")
     }
     assert found == listed

@@ -14,14 +14,13 @@ from office.booking_request import parse_starts_at
 from office.errors import OfficeError, TokenInvalid
 from office.models import Appointment
 from office.tokens import Audience
-from signalling import i18n
+from signalling import cookies, i18n
 from signalling.clients import LINK, allow, secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK
 from signalling.pages.booking import parse_day, slot_picker
 from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
-COOKIE = "bb_termin"
 NEXT_PAGES = {
     "loeschen": "/termin/daten-loeschen",
     "absagen": "/termin/absagen",
@@ -31,7 +30,7 @@ NEXT_PAGES = {
 
 def _invalid_link(request: web.Request) -> web.Response:
     response = render(request, "link_invalid.html", status=404)
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(cookies.APPOINTMENT, path="/")
     return response
 
 
@@ -40,7 +39,12 @@ def _set_session(
 ) -> None:
     token = request.app[APPOINTMENTS].issue_token(appointment, Audience.APPOINTMENT_SESSION)
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="Lax", secure=secure_cookies(request), path="/"
+        cookies.APPOINTMENT,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=secure_cookies(request),
+        path="/",
     )
 
 
@@ -63,7 +67,7 @@ async def current(request: web.Request) -> Appointment:
     """The appointment of this browser's session cookie."""
     try:
         return await request.app[APPOINTMENTS].open_token(
-            request.cookies.get(COOKIE, ""), Audience.APPOINTMENT_SESSION
+            request.cookies.get(cookies.APPOINTMENT, ""), Audience.APPOINTMENT_SESSION
         )
     except TokenInvalid:
         raise web.HTTPNotFound() from None
@@ -109,7 +113,7 @@ async def cancel(request: web.Request) -> web.Response:
         lang = i18n.language(request)
         return error_page(request, 409, i18n.error_text(exc.code, exc.message, lang))
     response = render(request, "cancelled.html")
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(cookies.APPOINTMENT, path="/")
     return response
 
 
@@ -124,7 +128,7 @@ async def delete_data(request: web.Request) -> web.Response:
     appointment = await current(request)
     await retention.forget(request.app[APPOINTMENTS], appointment.id)
     response = render(request, "deleted.html")
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(cookies.APPOINTMENT, path="/")
     return response
 
 

@@ -10,14 +10,13 @@ from office.booking_request import parse_booking
 from office.catalogue import Service
 from office.errors import InvalidInput, NotFound, OfficeError
 from office.tokens import Audience
-from signalling import i18n
+from signalling import cookies, i18n
 from signalling.clients import BOOKING, allow, secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK, METRICS, SETTINGS, SIGNER, TOWN
 from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
 DAYS_PER_PAGE = 14
-RECEIPT_COOKIE = "bb_booked"
 HONEYPOT = "website"
 
 
@@ -109,7 +108,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         )
         response = redirect("/buchung/bestaetigt")
         response.set_cookie(
-            RECEIPT_COOKIE,
+            cookies.BOOKING_RECEIPT,
             receipt,
             httponly=True,
             samesite="Strict",
@@ -130,7 +129,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
 @routes.get("/buchung/bestaetigt", name="booked")
 async def booked(request: web.Request) -> web.Response:
     """Shows what was booked; the receipt cookie holds the id, not the link."""
-    token = request.cookies.get(RECEIPT_COOKIE, "")
+    token = request.cookies.get(cookies.BOOKING_RECEIPT, "")
     try:
         claims = request.app[SIGNER].verify(Audience.BOOKING_RECEIPT, token)
         appointment = await request.app[APPOINTMENTS].get(str(claims["sub"]))

@@ -13,21 +13,19 @@ from aiohttp import web
 from office.errors import AuthFailed, Conflict, OfficeError
 from office.models import Clerk, Role
 from office.tokens import Audience
-from signalling import i18n
+from signalling import cookies, i18n
 from signalling.clients import LOGIN, allow, secure_cookies
 from signalling.keys import CLOCK, SIGNER, STAFF, TOWN
 from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
-SESSION_COOKIE = "bb_staff"
-PENDING_COOKIE = "bb_login"
 PENDING_TTL = timedelta(minutes=5)
 STAFF_HOME = "/sachbearbeitung"
 DASHBOARD = "/dashboard"
 
 
 async def staff_member(request: web.Request) -> Clerk | None:
-    return await request.app[STAFF].session_clerk(request.cookies.get(SESSION_COOKIE, ""))
+    return await request.app[STAFF].session_clerk(request.cookies.get(cookies.STAFF, ""))
 
 
 def login_required(
@@ -47,7 +45,7 @@ def _pending(request: web.Request) -> int | None:
     """The clerk whose password was right and who still owes the second factor."""
     try:
         claims = request.app[SIGNER].verify(
-            Audience.LOGIN_SECOND_FACTOR, request.cookies.get(PENDING_COOKIE, "")
+            Audience.LOGIN_SECOND_FACTOR, request.cookies.get(cookies.LOGIN_STEP, "")
         )
     except OfficeError:
         return None
@@ -57,18 +55,18 @@ def _pending(request: web.Request) -> int | None:
 async def _start_session(request: web.Request, clerk_id: int) -> web.StreamResponse:
     # A new session id at every login; the browser's old one (if any) ends with it.
     token = await request.app[STAFF].open_session(
-        clerk_id, replacing=request.cookies.get(SESSION_COOKIE)
+        clerk_id, replacing=request.cookies.get(cookies.STAFF)
     )
     response = redirect(STAFF_HOME)
     response.set_cookie(
-        SESSION_COOKIE,
+        cookies.STAFF,
         token,
         httponly=True,
         samesite="Strict",
         secure=secure_cookies(request),
         path="/",
     )
-    response.del_cookie(PENDING_COOKIE, path="/anmelden")
+    response.del_cookie(cookies.LOGIN_STEP, path="/anmelden")
     return response
 
 
@@ -97,7 +95,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     target = "/anmelden/code" if accepted.needs_code else "/anmelden/einrichten"
     response = redirect(target)
     response.set_cookie(
-        PENDING_COOKIE,
+        cookies.LOGIN_STEP,
         pending,
         httponly=True,
         samesite="Strict",
@@ -182,7 +180,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     """Log out this browser, or (``ueberall``) every session of the account; the
     sockets the ended sessions opened close too."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(cookies.STAFF)
     form = await request.post()
     clerk = await staff_member(request)
     if clerk is not None and form.get("ueberall"):
@@ -190,7 +188,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     elif token:
         await request.app[STAFF].close_session(token)
     response = redirect("/anmelden")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(cookies.STAFF, path="/")
     return response
 
 

@@ -22,10 +22,10 @@ from aiohttp import web
 from media.copies import Image
 from office.errors import TokenInvalid
 from office.tokens import Audience
+from signalling import cookies
 from signalling.errors import api_error
 from signalling.keys import APPOINTMENTS, STILLS
 from signalling.middleware import allow_large_body
-from signalling.pages.appointment import COOKIE
 from signalling.realtime.stills import NOT_YOURS, Refusal, UploadRefused
 
 routes = web.RouteTableDef()
@@ -130,7 +130,7 @@ async def upload(request: web.Request) -> web.Response:
         grant = stills.grant(request.match_info["token"])
         try:
             appointment = await request.app[APPOINTMENTS].open_token(
-                request.cookies.get(COOKIE, ""), Audience.APPOINTMENT_SESSION
+                request.cookies.get(cookies.APPOINTMENT, ""), Audience.APPOINTMENT_SESSION
             )
         except TokenInvalid:
             raise UploadRefused(NOT_YOURS) from None

@@ -18,9 +18,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from media.capture import CaptureError, CaptureSession, CaptureUnavailable, CloseReason
-from office.errors import OfficeError
-from rooms.errors import RoomError
+from common.errors import UserError
+from media.capture import CaptureSession, CaptureUnavailable, CloseReason
 from rooms.redis_store import RedisStore
 from signalling.realtime.node_bus import NodeBus, NodeUnreachable
 from signalling.realtime.protocol import Payload, error, ok
@@ -52,7 +51,7 @@ class CaptureUnreachable(CaptureUnavailable):
     message = "Die Aufnahme ist gerade nicht erreichbar. Bitte noch einmal versuchen."
 
 
-class ForwardedError(CaptureError):
+class ForwardedError(UserError):
     """An error the owner node answered, passed on to the clerk as it was."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -203,5 +202,5 @@ class CaptureRouter:
         payload = model.model_validate(args["payload"])
         try:
             return ok(await local(int(args["clerk_id"]), str(args["appointment_id"]), payload))
-        except (RoomError, OfficeError, CaptureError) as exc:
+        except UserError as exc:
             return error(exc.code, exc.message)

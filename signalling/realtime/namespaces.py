@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
@@ -23,6 +22,7 @@ from office.staff import Staff
 from office.tokens import Audience
 from rooms.errors import NotInCall
 from rooms.model import ClerkState
+from signalling import cookies
 from signalling.clients import allow
 from signalling.keys import SETTINGS
 from signalling.ratelimit import Limit
@@ -42,19 +42,6 @@ from signalling.realtime.protocol import (
 from signalling.realtime.staff_sockets import StaffSockets
 
 log = logging.getLogger(__name__)
-
-APPOINTMENT_COOKIE = "bb_termin"
-STAFF_COOKIE = "bb_staff"
-
-
-def _cookie(environ: dict[str, Any], name: str) -> str:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(environ.get("HTTP_COOKIE", ""))
-    except Exception:  # a malformed Cookie header is a missing cookie
-        return ""
-    morsel = jar.get(name)
-    return morsel.value if morsel is not None else ""
 
 
 def refusal(code: str, message: str) -> Refused:
@@ -145,7 +132,7 @@ class CitizenNamespace(RealtimeNamespace):
         await _check_handshake(environ, auth)
         try:
             appointment = await self.desk.open_token(
-                _cookie(environ, APPOINTMENT_COOKIE), Audience.APPOINTMENT_SESSION
+                cookies.from_handshake(environ, cookies.APPOINTMENT), Audience.APPOINTMENT_SESSION
             )
         except OfficeError:
             raise refusal("not_authorised", "Bitte öffnen Sie den Link aus Ihrer E-Mail.") from None
@@ -207,7 +194,7 @@ class ClerkNamespace(RealtimeNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await _check_handshake(environ, auth)
-        token = _cookie(environ, STAFF_COOKIE)
+        token = cookies.from_handshake(environ, cookies.STAFF)
         clerk = await self.staff.session_clerk(token)
         if clerk is None or clerk.role != StaffRole.CLERK:
             raise refusal("not_authorised", "Bitte melden Sie sich an.")
@@ -263,7 +250,7 @@ class DashboardNamespace(RealtimeNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await _check_handshake(environ, auth)
-        token = _cookie(environ, STAFF_COOKIE)
+        token = cookies.from_handshake(environ, cookies.STAFF)
         clerk = await self.staff.session_clerk(token)
         if clerk is None or clerk.role != StaffRole.ADMIN:
             raise refusal("not_authorised", "Nur für die Administration.")

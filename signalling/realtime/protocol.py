@@ -14,9 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from media.capture import CaptureError
-from office.errors import OfficeError
-from rooms.errors import RoomError
+from common.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -114,5 +112,5 @@ class Command:
             return INVALID_PAYLOAD
         try:
             return ok(await self.handler(sid, payload))
-        except (RoomError, OfficeError, CaptureError) as exc:
+        except UserError as exc:  # the office's, the rooms', the capture's
             return error(exc.code, exc.message)
