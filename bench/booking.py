@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from office.appointments import Appointments
 from office.booking_request import parse_booking
 from office.catalogue import load_town
+from office.context import Office
 from office.db import create_engine, session_factory
 from office.errors import SlotTaken
 from office.mail import MailSettings
@@ -53,11 +54,13 @@ async def measure(label: str, url: str, bookings: int) -> None:
     sessions = session_factory(engine)
     town = load_town()
     desk = Appointments(
-        town,
-        sessions,
-        Signer("b" * 40, lambda: NOW),
-        MailSettings("bench@example.org", "https://bench.example", 7),
-        now=lambda: NOW,
+        Office(
+            town,
+            sessions,
+            Signer("b" * 40, lambda: NOW),
+            MailSettings("bench@example.org", "https://bench.example", 7),
+            now=lambda: NOW,
+        )
     )
     staff = Staff(sessions, require_second_factor=False, now=lambda: NOW)
     hours = [WorkingTime(d, clock_time(6, 0), clock_time(20, 0)) for d in range(6)]

@@ -15,7 +15,7 @@ Three processes (plus this one):
   camera that shows an ID card specimen (encoded once at start-up and replayed, so
   the senders cost little and nothing of it counts against the server).
 - this process: the load generator of ``bench/realtime.py`` (its lean Socket.IO
-  client, ``Office``, ``open_our_pair`` and ``run_relay`` are reused). It sets up
+  client, ``BenchDatabase``, ``open_our_pair`` and ``run_relay`` are reused). It sets up
   ``--relay-calls`` calls that only relay, and ``--captures`` calls whose clerk starts
   the identity check and whose citizen consents; for those, the citizen socket sends
   ``capture_offer`` with the sender's offer and hands the answer back, so the server
@@ -71,7 +71,7 @@ from realtime import (
     CLOCK_TICKS,
     NOW,
     ORIGIN,
-    Office,
+    BenchDatabase,
     Pair,
     RelayResult,
     RelaySample,
@@ -529,7 +529,7 @@ async def run(args: argparse.Namespace, folder: Path, stack: contextlib.AsyncExi
             connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar()
         )
     )
-    office = Office(f"sqlite:///{folder / 'bench.db'}", secret)
+    office = BenchDatabase(f"sqlite:///{folder / 'bench.db'}", secret)
     stack.push_async_callback(office.close)
     await office.migrate()
     calls = args.relay_calls + args.captures

@@ -75,6 +75,7 @@ from argon2 import PasswordHasher
 
 from office.appointments import Appointments
 from office.catalogue import load_town
+from office.context import Office
 from office.db import create_engine, session_factory
 from office.mail import MailSettings
 from office.migrate import upgrade
@@ -391,18 +392,20 @@ class Booking:
     cookie: str  # bb_termin=...
 
 
-class Office:
+class BenchDatabase:
     """The bench's view of the database the server uses: appointments, clerks, cookies."""
 
     def __init__(self, url: str, secret: str) -> None:
         self.engine = create_engine(url)
         sessions = session_factory(self.engine)
         self.desk = Appointments(
-            load_town(),
-            sessions,
-            Signer(secret, lambda: NOW),
-            MailSettings("bench@example.org", ORIGIN, 7),
-            now=lambda: NOW,
+            Office(
+                load_town(),
+                sessions,
+                Signer(secret, lambda: NOW),
+                MailSettings("bench@example.org", ORIGIN, 7),
+                now=lambda: NOW,
+            )
         )
         self.staff = Staff(sessions, require_second_factor=False, now=lambda: NOW)
         # Nobody logs in with these passwords: spare the bench 0.1 s of Argon2 per clerk.
@@ -434,10 +437,12 @@ class Office:
                 )
             )
         self.appointments_made += count
-        async with self.desk.sessions() as session, session.begin():
+        async with self.desk.office.sessions() as session, session.begin():
             session.add_all(rows)
         return [
-            Booking(a.id, f"bb_termin={self.desk.issue_token(a, Audience.APPOINTMENT_SESSION)}")
+            Booking(
+                a.id, f"bb_termin={self.desk.office.issue_token(a, Audience.APPOINTMENT_SESSION)}"
+            )
             for a in rows
         ]
 
@@ -696,7 +701,7 @@ def relay_row(calls: int, name: str, r: RelayResult) -> str:
 async def relay_phase(
     args: argparse.Namespace,
     session: aiohttp.ClientSession,
-    office: Office,
+    office: BenchDatabase,
     folder: Path,
     env: dict[str, str],
     stack: contextlib.AsyncExitStack,
@@ -846,7 +851,7 @@ async def settled(waiting: Sequence[Waiter], within: float) -> bool:
 async def waiting_phase(
     args: argparse.Namespace,
     session: aiohttp.ClientSession,
-    office: Office,
+    office: BenchDatabase,
     folder: Path,
     env: dict[str, str],
     stack: contextlib.AsyncExitStack,
@@ -1001,7 +1006,7 @@ async def main() -> None:
             session = await stack.enter_async_context(
                 aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
             )
-            office = Office(f"sqlite:///{folder / 'bench.db'}", secret)
+            office = BenchDatabase(f"sqlite:///{folder / 'bench.db'}", secret)
             stack.push_async_callback(office.close)
             await office.migrate()
             if args.calls:

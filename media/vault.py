@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 
 from media.copies import Image, black_out_can, encode_jpeg, mark_as_copy
 from office import audit
-from office.appointments import Appointments
+from office.context import Office
 from office.errors import NotFound, OfficeError
 from office.models import Capture, Clerk, Role, VerificationRecord
 from office.tokens import Audience, Signer
@@ -56,8 +56,8 @@ class StoredCapture:
 
 
 class CaptureVault:
-    def __init__(self, desk: Appointments, key: bytes, signer: Signer) -> None:
-        self.desk = desk
+    def __init__(self, office: Office, key: bytes, signer: Signer) -> None:
+        self.office = office
         self._aead = AESGCM(key)
         self.signer = signer
 
@@ -77,8 +77,8 @@ class CaptureVault:
         capture_id = str(uuid.uuid4())
         nonce = secrets.token_bytes(12)
         ciphertext = self._aead.encrypt(nonce, data, self._associated(capture_id, kind))
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             if await session.get(VerificationRecord, verification_id) is None:
                 raise NotFound()
             session.add(
@@ -103,7 +103,7 @@ class CaptureVault:
         return StoredCapture(capture_id, kind)
 
     async def _check_viewer(self, capture_id: str, viewer: Clerk) -> Capture:
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             capture = await session.get(Capture, capture_id)
             record = (
                 await session.get(VerificationRecord, capture.verification_id) if capture else None
@@ -122,7 +122,7 @@ class CaptureVault:
         """A token for the viewer to see the capture once within a few minutes."""
         await self._check_viewer(capture_id, viewer)
         return self.signer.issue(
-            Audience.CAPTURE_VIEW, capture_id, self.desk.now() + LINK_TTL, viewer=viewer.id
+            Audience.CAPTURE_VIEW, capture_id, self.office.now() + LINK_TTL, viewer=viewer.id
         )
 
     async def open(self, token: str, viewer: Clerk) -> bytes:
@@ -144,16 +144,16 @@ class CaptureVault:
         return data
 
     async def _audit(self, viewer: Clerk, action: str, capture_id: str) -> None:
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             audit.record(
                 session, now, audit.staff_actor(viewer.id), action, f"capture:{capture_id}"
             )
 
     async def purge(self, retention: timedelta) -> int:
         """Delete captures older than the retention period; returns how many."""
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             old = (
                 await session.scalars(
                     select(Capture.id).where(Capture.created_at < now - retention)
@@ -168,8 +168,8 @@ class CaptureVault:
 
     async def delete_for(self, verification_id: str) -> int:
         """Delete a verification's captures (its case is closed)."""
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             result = await session.execute(
                 delete(Capture).where(Capture.verification_id == verification_id)
             )

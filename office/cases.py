@@ -32,8 +32,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
-from office.appointments import Appointments, new_reference
+from office.appointments import new_reference
 from office.catalogue import Delivery
+from office.context import Office
 from office.errors import Conflict, InvalidInput, NotFound
 from office.mail import MailKind
 from office.models import Appointment, Case, CaseEvent, Payment, VerificationRecord
@@ -116,13 +117,13 @@ class CaseView:
 class Cases:
     """The office's cases, on the appointments' database."""
 
-    def __init__(self, desk: Appointments) -> None:
-        self.desk = desk
+    def __init__(self, office: Office) -> None:
+        self.office = office
 
     # -- reading -----------------------------------------------------------------------
 
     async def get(self, case_id: str) -> CaseView:
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             case = await session.get(Case, case_id)
             if case is None:
                 raise NotFound("Diesen Vorgang gibt es nicht.")
@@ -130,7 +131,7 @@ class Cases:
             return view
 
     async def of_appointment(self, appointment_id: str) -> list[CaseView]:
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             cases = (
                 await session.scalars(
                     select(Case)
@@ -151,8 +152,8 @@ class Cases:
         if states:
             query = query.where(Case.state.in_([s.value for s in states]))
         if older_than is not None:
-            query = query.where(Case.updated_at <= self.desk.now() - older_than)
-        async with self.desk.sessions() as session:
+            query = query.where(Case.updated_at <= self.office.now() - older_than)
+        async with self.office.sessions() as session:
             cases = (await session.scalars(query)).all()
             return await _views(session, cases)
 
@@ -162,12 +163,12 @@ class Cases:
         self, appointment_id: str, service_id: str, clerk_id: int, quantity: int = 1
     ) -> CaseView:
         """Open a case for a service handled in the appointment's call."""
-        service = self.desk.town.service(service_id)
+        service = self.office.town.service(service_id)
         if service is None:
             raise InvalidInput({"service_id": "Diese Leistung gibt es nicht."})
         if not 1 <= quantity <= MAX_QUANTITY or (quantity > 1 and service.fee_cents == 0):
             raise InvalidInput({"quantity": f"Bitte eine Anzahl von 1 bis {MAX_QUANTITY} angeben."})
-        now = self.desk.now()
+        now = self.office.now()
         case = Case(
             id=str(uuid.uuid4()),
             reference=new_reference(),
@@ -181,7 +182,7 @@ class Cases:
             created_at=now,
             updated_at=now,
         )
-        async with self.desk.sessions() as session, session.begin():
+        async with self.office.sessions() as session, session.begin():
             if await session.get(Appointment, appointment_id) is None:
                 raise NotFound()
             session.add(case)
@@ -205,8 +206,8 @@ class Cases:
         reason = (reason or "").strip() or None
         if reason is not None and len(reason) > REASON_LENGTH:
             raise InvalidInput({"reason": f"Höchstens {REASON_LENGTH} Zeichen."})
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             case = await _locked(session, case_id)
             current = CaseState(case.state)
             if to not in TRANSITIONS[current]:
@@ -232,7 +233,7 @@ class Cases:
     ) -> dict[str, Any]:
         """The conditions of entering ``to``; applies its details to the case and
         returns what the timeline records (never personal data)."""
-        service = self.desk.town.service(case.service_id)
+        service = self.office.town.service(case.service_id)
         needs_identity = service is None or service.verification_required
         if to in (CaseState.WAIVED, CaseState.CANCELLED, CaseState.FAILED):
             if reason is None:
@@ -274,8 +275,8 @@ class Cases:
                 raise InvalidInput({"posted_on": "Bitte das Datum des Versands angeben."})
             # A day's leeway either way: a clerk's browser may live in another time zone.
             day = timedelta(days=1)
-            today = self.desk.now().astimezone(self.desk.town.tz).date()
-            opened = case.created_at.astimezone(self.desk.town.tz).date()
+            today = self.office.now().astimezone(self.office.town.tz).date()
+            opened = case.created_at.astimezone(self.office.town.tz).date()
             if not opened - day <= posted_on <= today + day:
                 raise InvalidInput(
                     {"posted_on": "Bitte ein Datum zwischen der Eröffnung und heute angeben."}
@@ -307,8 +308,8 @@ class Cases:
             return  # the appointment's personal data is purged: nobody to tell
         english = appointment.language == "en"
         status, note = (PAYPAL_STATUS if paypal else CITIZEN_STATUS[state])[english]
-        service = self.desk.town.service(case.service_id)
-        self.desk.enqueue_mail(
+        service = self.office.town.service(case.service_id)
+        self.office.enqueue_mail(
             session,
             MailKind.CASE_STATUS,
             appointment,
@@ -319,7 +320,7 @@ class Cases:
                 else case.service_id,
                 "status": status,
                 "status_note": note,
-                "status_url": f"{self.desk.links(appointment).join}?next=status",
+                "status_url": f"{self.office.links(appointment).join}?next=status",
                 "message_key": f"{case.id}.{state.value}",
             },
         )
@@ -331,9 +332,9 @@ class Cases:
         payment becomes paid once what was received covers the fee."""
         if amount_cents <= 0:
             raise InvalidInput({"amount_cents": "Der Betrag muss positiv sein."})
-        now = self.desk.now()
+        now = self.office.now()
         try:
-            async with self.desk.sessions() as session, session.begin():
+            async with self.office.sessions() as session, session.begin():
                 case = await _locked(session, case_id)
                 session.add(
                     Payment(

@@ -30,9 +30,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
-from office.appointments import Appointments
 from office.cases import CaseState, PaymentMethod
 from office.catalogue import PaymentSettings
+from office.context import Office
 from office.errors import Conflict, InvalidInput, NotFound
 from office.invoice_pdf import invoice_pdf, letters_pdf
 from office.localtime import format_euros
@@ -125,12 +125,12 @@ def payment_reference(year: int, sequence: int) -> str:
 class Invoices:
     """The invoice desk, on the appointments' database and mail outbox."""
 
-    def __init__(self, desk: Appointments) -> None:
-        self.desk = desk
+    def __init__(self, office: Office) -> None:
+        self.office = office
 
     @property
     def payment(self) -> PaymentSettings:
-        payment = self.desk.town.payment
+        payment = self.office.town.payment
         if payment is None:
             raise PaymentNotConfigured()
         return payment
@@ -139,7 +139,7 @@ class Invoices:
 
     async def invoice_of(self, case_id: str) -> InvoiceView | None:
         """The case's invoice, or None (e.g. for "Rechnung gestellt am …")."""
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             row = (
                 await session.execute(
                     select(Invoice, Case)
@@ -155,11 +155,11 @@ class Invoices:
         invoice = await self.invoice_of(case_id)
         if invoice is None:
             raise NotFound("Für diesen Vorgang gibt es keine Rechnung.")
-        async with self.desk.sessions() as session, session.begin():
+        async with self.office.sessions() as session, session.begin():
             audit.record(
-                session, self.desk.now(), viewer, "invoice.viewed", f"invoice:{invoice.id}"
+                session, self.office.now(), viewer, "invoice.viewed", f"invoice:{invoice.id}"
             )
-        return await asyncio.to_thread(invoice_pdf, invoice, self.desk.town)
+        return await asyncio.to_thread(invoice_pdf, invoice, self.office.town)
 
     # -- changing ----------------------------------------------------------------------
 
@@ -180,10 +180,10 @@ class Invoices:
         name, address, email = _recipient(
             delivery, recipient_name, recipient_address, recipient_email
         )
-        now = self.desk.now()
-        issued_on = now.astimezone(self.desk.town.tz).date()
+        now = self.office.now()
+        issued_on = now.astimezone(self.office.town.tz).date()
         try:
-            async with self.desk.sessions() as session, session.begin():
+            async with self.office.sessions() as session, session.begin():
                 case = await session.scalar(
                     select(Case).where(Case.id == case_id).with_for_update()
                 )
@@ -223,21 +223,21 @@ class Invoices:
                 view = self._view(invoice, case)
                 if delivery is InvoiceDelivery.EMAIL and email is not None:
                     # Rendered off the event loop; the mail commits with the invoice.
-                    pdf = await asyncio.to_thread(invoice_pdf, view, self.desk.town)
+                    pdf = await asyncio.to_thread(invoice_pdf, view, self.office.town)
                     status_url = await self._status_url(session, case, email)
                     self._enqueue_mail(session, view, email, pdf, status_url, now)
         except IntegrityError:
             raise InvoiceExists() from None
         if delivery is InvoiceDelivery.EMAIL:
-            self.desk.mail_queued()
+            self.office.mail_queued()
         return view
 
     async def print_batch(self, actor: str) -> PrintBatch:
         """The letters for every post invoice not printed yet, as one PDF, marked
         printed in the same transaction: a failed render marks nothing, and two
         clerks printing at once never get the same letter twice."""
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             claimed = (
                 await session.scalars(
                     update(Invoice)
@@ -261,7 +261,7 @@ class Invoices:
                 )
             ).all()
             invoices = tuple(self._view(invoice, case) for invoice, case in rows)
-            pdf = await asyncio.to_thread(letters_pdf, invoices, self.desk.town)
+            pdf = await asyncio.to_thread(letters_pdf, invoices, self.office.town)
             audit.record(
                 session,
                 now,
@@ -275,7 +275,7 @@ class Invoices:
     # -- helpers -----------------------------------------------------------------------
 
     def _view(self, invoice: Invoice, case: Case) -> InvoiceView:
-        service = self.desk.town.service(case.service_id)
+        service = self.office.town.service(case.service_id)
         return InvoiceView(
             id=invoice.id,
             case_id=case.id,
@@ -309,7 +309,7 @@ class Invoices:
             or appointment.email.casefold() != email.casefold()
         ):
             return ""
-        return self.desk.links(appointment).join
+        return self.office.links(appointment).join
 
     def _enqueue_mail(
         self,
@@ -321,8 +321,8 @@ class Invoices:
         now: datetime,
     ) -> None:
         message = compose_invoice(
-            town=self.desk.town,
-            settings=self.desk.mail,
+            town=self.office.town,
+            settings=self.office.mail,
             to=email,
             context={
                 "name": invoice.recipient_name,

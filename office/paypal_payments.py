@@ -99,7 +99,7 @@ class PaypalPayments:
         amount = case.open_cents
         if amount <= 0:
             raise InvalidTransition("Für diesen Vorgang ist nichts mehr zu bezahlen.")
-        async with self.cases.desk.sessions() as session:
+        async with self.cases.office.sessions() as session:
             orders = (
                 await session.scalars(
                     select(PaypalOrder)
@@ -126,9 +126,9 @@ class PaypalPayments:
         if not order.id or not order.approve_url:
             log.error("PayPal's new order %r has no approval link", order.id)
             raise PaypalUnavailable()
-        now = self.cases.desk.now()
+        now = self.cases.office.now()
         try:
-            async with self.cases.desk.sessions() as session, session.begin():
+            async with self.cases.office.sessions() as session, session.begin():
                 session.add(
                     PaypalOrder(
                         id=order.id,
@@ -213,7 +213,7 @@ class PaypalPayments:
     async def _order(self, order_id: str) -> PaypalOrder | None:
         if not order_id:
             return None
-        async with self.cases.desk.sessions() as session:
+        async with self.cases.office.sessions() as session:
             return await session.get(PaypalOrder, order_id)
 
     async def _capture(self, row: PaypalOrder) -> None:
@@ -295,7 +295,7 @@ class PaypalPayments:
         """The completed (or refunded) order whose capture was booked as ``capture_id``."""
         if not capture_id:
             return None
-        async with self.cases.desk.sessions() as session:
+        async with self.cases.office.sessions() as session:
             case_id = await session.scalar(
                 select(Payment.case_id).where(
                     Payment.source == SOURCE, Payment.external_id == capture_id
@@ -319,8 +319,8 @@ class PaypalPayments:
     ) -> bool:
         """Store the order's status, and audit ``action`` with it, when it changes: a
         repeated delivery finds it set and audits nothing. A refund is final here."""
-        now = self.cases.desk.now()
-        async with self.cases.desk.sessions() as session, session.begin():
+        now = self.cases.office.now()
+        async with self.cases.office.sessions() as session, session.begin():
             current = await session.scalar(
                 select(PaypalOrder).where(PaypalOrder.id == row.id).with_for_update()
             )

@@ -187,7 +187,7 @@ class Reconciliation:
 
     def __init__(self, cases: Cases) -> None:
         self.cases = cases
-        self.desk = cases.desk
+        self.office = cases.office
         # One import at a time per process: matching reads a case's open amount and
         # booking changes it, in two transactions.
         self._importing = asyncio.Lock()
@@ -213,7 +213,7 @@ class Reconciliation:
         return summary
 
     async def _import(self, credit: Credit, actor: str) -> EntryResult:
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             stored = await session.scalar(
                 select(BankEntry).where(BankEntry.entry_reference == credit.entry_reference)
             )
@@ -236,7 +236,7 @@ class Reconciliation:
             booked = await self.cases.record_payment(
                 decision.case_id, SOURCE, credit.entry_reference, _hundredths(credit), actor
             )
-        now = self.desk.now()
+        now = self.office.now()
         entry = BankEntry(
             entry_reference=credit.entry_reference,
             statement_id=credit.statement_id,
@@ -251,7 +251,7 @@ class Reconciliation:
             imported_at=now,
         )
         try:
-            async with self.desk.sessions() as session, session.begin():
+            async with self.office.sessions() as session, session.begin():
                 session.add(entry)
                 await session.flush()
                 _audit_entry(session, now, actor, entry)
@@ -272,7 +272,7 @@ class Reconciliation:
 
     async def _follow_payment(self, entry_reference: str, decision: _Decision) -> None:
         """The entry stored by a concurrent import must say what was booked."""
-        async with self.desk.sessions() as session, session.begin():
+        async with self.office.sessions() as session, session.begin():
             stored = await session.scalar(
                 select(BankEntry)
                 .where(BankEntry.entry_reference == entry_reference)
@@ -312,7 +312,7 @@ class Reconciliation:
 
     async def open_entries(self, limit: int = 500) -> list[OpenEntry]:
         """Partial and unmatched entries not yet resolved, oldest booking first."""
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             rows = (
                 await session.execute(
                     select(BankEntry, Case.reference)
@@ -350,7 +350,7 @@ class Reconciliation:
         value = " ".join(text.split())
         if not value or len(value) > 40:
             return None
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             case_id = await session.scalar(select(Case.id).where(Case.reference == value.upper()))
             if case_id is None:
                 case_id = await session.scalar(
@@ -367,7 +367,7 @@ class Reconciliation:
         note = note.strip()
         if len(note) > NOTE_LENGTH:
             raise InvalidInput({"note": f"Höchstens {NOTE_LENGTH} Zeichen."})
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             entry = await session.get(BankEntry, entry_id)
             if entry is None:
                 raise NotFound("Diese Buchung gibt es nicht.")
@@ -388,8 +388,8 @@ class Reconciliation:
                 raise Conflict("Diese Buchung ist bereits einem Vorgang zugeordnet.")
         elif case_id is not None and case_id != booked_case:
             raise InvalidInput({"case": "Eine Teilzahlung bleibt bei ihrem Vorgang gebucht."})
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             entry = await session.scalar(
                 select(BankEntry).where(BankEntry.id == entry_id).with_for_update()
             )

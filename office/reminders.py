@@ -13,16 +13,16 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from office.appointments import Appointments
+from office.context import Office
 from office.mail import MailKind
 from office.models import Appointment, AppointmentStatus
 
 log = logging.getLogger(__name__)
 
 
-async def queue_reminders(desk: Appointments, lead: timedelta) -> int:
+async def queue_reminders(office: Office, lead: timedelta) -> int:
     """Queue reminders for appointments starting within ``lead``; returns how many."""
-    now = desk.now()
+    now = office.now()
     due = (
         (Appointment.status == AppointmentStatus.BOOKED)
         & Appointment.reminder_queued_at.is_(None)
@@ -30,11 +30,11 @@ async def queue_reminders(desk: Appointments, lead: timedelta) -> int:
         & (Appointment.starts_at > now)
         & (Appointment.starts_at <= now + lead)
     )
-    async with desk.sessions() as session:
+    async with office.sessions() as session:
         candidates = (await session.scalars(select(Appointment.id).where(due))).all()
     queued = 0
     for appointment_id in candidates:
-        async with desk.sessions() as session, session.begin():
+        async with office.sessions() as session, session.begin():
             claimed = await session.execute(
                 update(Appointment)
                 .where(Appointment.id == appointment_id, due)
@@ -46,9 +46,9 @@ async def queue_reminders(desk: Appointments, lead: timedelta) -> int:
             assert appointment is not None  # noqa: S101 - just updated it
             # Booked shortly before it starts: the confirmation was the reminder.
             if appointment.created_at < appointment.starts_at - lead:
-                desk.enqueue_mail(session, MailKind.REMINDER, appointment)
+                office.enqueue_mail(session, MailKind.REMINDER, appointment)
                 queued += 1
     if queued:
-        desk.mail_queued()
+        office.mail_queued()
         log.info("queued %d reminder(s)", queued)
     return queued

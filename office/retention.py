@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
-from office.appointments import Appointments, Closed, in_call
+from office.appointments import in_call
+from office.context import Closed, Office
 from office.erasure import due_for_erasure
 from office.errors import AppointmentInProgress, NotFound
 from office.models import Appointment, AppointmentStatus, BookedUnit, OutboxMail, StaffSession
@@ -36,12 +37,12 @@ async def _erase(session: AsyncSession, appointment: Appointment, now: datetime)
     )
 
 
-async def purge(desk: Appointments, retention_days: int) -> int:
+async def purge(office: Office, retention_days: int) -> int:
     """Erase personal data of appointments that ended more than ``retention_days`` ago,
     and whose cases (if any) ended that long ago too (``office.erasure``)."""
-    now = desk.now()
+    now = office.now()
     cutoff = now - timedelta(days=retention_days)
-    async with desk.sessions() as session, session.begin():
+    async with office.sessions() as session, session.begin():
         expired = (
             await session.scalars(
                 select(Appointment).where(
@@ -71,11 +72,11 @@ async def purge(desk: Appointments, retention_days: int) -> int:
     return len(expired)
 
 
-async def forget(desk: Appointments, appointment_id: str) -> None:
+async def forget(office: Office, appointment_id: str) -> None:
     """The citizen asks to delete their data now; a future appointment is cancelled.
     Not during the call itself (hang up first): the clerk is working with it."""
-    now = desk.now()
-    async with desk.sessions() as session, session.begin():
+    now = office.now()
+    async with office.sessions() as session, session.begin():
         appointment = await session.get(Appointment, appointment_id, with_for_update=True)
         if appointment is None or appointment.personal_data_deleted_at is not None:
             raise NotFound()
@@ -91,4 +92,4 @@ async def forget(desk: Appointments, appointment_id: str) -> None:
         audit.record(
             session, now, audit.CITIZEN, "appointment.data_deleted", f"appointment:{appointment.id}"
         )
-    await desk.tell_closed(appointment_id, Closed.DATA_DELETED)
+    await office.tell_closed(appointment_id, Closed.DATA_DELETED)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
-from office.appointments import Appointments
+from office.context import Office
 from office.errors import Conflict, InvalidInput, NotFound
 from office.mail import MailKind
 from office.models import Appointment, VerificationRecord, VerificationStep
@@ -89,15 +89,15 @@ class Checklist:
 
 
 class Verifications:
-    def __init__(self, desk: Appointments, code_secret: str) -> None:
-        self.desk = desk
-        self.rules = desk.town.verification
+    def __init__(self, office: Office, code_secret: str) -> None:
+        self.office = office
+        self.rules = office.town.verification
         self._code_key = hashlib.sha256(b"verification-code:" + code_secret.encode()).digest()
 
     # -- reading -------------------------------------------------------------------
 
     async def _record(self, verification_id: str) -> VerificationRecord:
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             record = await session.get(VerificationRecord, verification_id)
         if record is None:
             raise NotFound("Diese Identitätsprüfung gibt es nicht.")
@@ -120,7 +120,7 @@ class Verifications:
         )
 
     async def is_verified(self, appointment_id: str) -> bool:
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             verified = await session.scalar(
                 select(VerificationRecord.id).where(
                     VerificationRecord.appointment_id == appointment_id,
@@ -153,7 +153,7 @@ class Verifications:
         picked = secrets.SystemRandom().sample(
             features, min(self.rules.features_per_check, len(features))
         )
-        now = self.desk.now()
+        now = self.office.now()
         record = VerificationRecord(
             id=str(uuid.uuid4()),
             appointment_id=appointment_id,
@@ -164,7 +164,7 @@ class Verifications:
             started_at=now,
             otp_attempts=0,
         )
-        async with self.desk.sessions() as session, session.begin():
+        async with self.office.sessions() as session, session.begin():
             if await session.get(Appointment, appointment_id) is None:
                 raise NotFound()
             for pending in (
@@ -202,8 +202,8 @@ class Verifications:
     async def _add_step(
         self, verification_id: str, step: Step, passed: bool, actor: str, detail: dict[str, Any]
     ) -> None:
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             record = await self._pending(session, verification_id)
             if step in CAPTURE_STEPS and not any(
                 s.step == Step.CONSENT and s.passed for s in record.steps
@@ -239,8 +239,8 @@ class Verifications:
     async def send_code(self, verification_id: str) -> None:
         """Mail a fresh six-digit code to the booking's address (a new one replaces it)."""
         code = f"{secrets.randbelow(10**6):06d}"
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             record = await self._pending(session, verification_id)
             appointment = await session.get(Appointment, record.appointment_id)
             if appointment is None or appointment.email is None:
@@ -248,7 +248,7 @@ class Verifications:
             record.otp_hash = self._hash(record.id, code)
             record.otp_expires_at = now + timedelta(minutes=self.rules.code_minutes)
             record.otp_attempts = 0
-            self.desk.enqueue_mail(
+            self.office.enqueue_mail(
                 session,
                 MailKind.VERIFICATION_CODE,
                 appointment,
@@ -257,13 +257,13 @@ class Verifications:
             audit.record(
                 session, now, audit.SYSTEM, "verification.code_sent", f"verification:{record.id}"
             )
-        self.desk.mail_queued()
+        self.office.mail_queued()
 
     async def check_code(self, verification_id: str, code: str) -> bool:
         """The citizen types the code in the call. Five tries per code."""
         code = code.strip()
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             record = await self._pending(session, verification_id)
             if record.otp_hash is None or record.otp_expires_at is None:
                 raise Conflict("Bitte lassen Sie sich zuerst einen Code senden.")
@@ -310,8 +310,8 @@ class Verifications:
             raise InvalidInput({"reason": "Bitte geben Sie einen Grund an."})
         if outcome is Outcome.PENDING:
             raise InvalidInput({"outcome": "Ergebnis: verifiziert oder gescheitert."})
-        now = self.desk.now()
-        async with self.desk.sessions() as session, session.begin():
+        now = self.office.now()
+        async with self.office.sessions() as session, session.begin():
             record = await self._pending(session, verification_id)  # a concurrent finish won?
             record.outcome = outcome
             record.failure_reason = reason.strip()[:300] if reason else None
@@ -328,7 +328,7 @@ class Verifications:
 
     async def current(self, appointment_id: str) -> str | None:
         """The appointment's verification still in progress, if any."""
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             return await session.scalar(
                 select(VerificationRecord.id)
                 .where(
@@ -340,7 +340,7 @@ class Verifications:
             )
 
     async def of_appointment(self, appointment_id: str) -> Sequence[str]:
-        async with self.desk.sessions() as session:
+        async with self.office.sessions() as session:
             return (
                 await session.scalars(
                     select(VerificationRecord.id)

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from office import audit
-from office.appointments import Appointments, Closed, servable
+from office.appointments import servable
+from office.context import Closed, Office
 from office.errors import CheckinClosed, CheckinNotOpen, NotFound
 from office.hours import local_day_bounds
 from office.models import Appointment, AppointmentStatus
@@ -33,16 +34,16 @@ class DayEntry:
 
 
 class Visits:
-    def __init__(self, desk: Appointments) -> None:
-        self.desk = desk
+    def __init__(self, office: Office) -> None:
+        self.office = office
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return self.desk.sessions
+        return self.office.sessions
 
     @property
     def now(self) -> Callable[[], datetime]:
-        return self.desk.now
+        return self.office.now
 
     async def check_in(self, appointment_id: str) -> Appointment:
         """Record the first check-in; later ones (reconnects) keep its time."""
@@ -53,7 +54,7 @@ class Visits:
                 raise NotFound()
             if appointment.status != AppointmentStatus.BOOKED or appointment.call_ended_at:
                 raise CheckinClosed()
-            window = self.desk.checkin_window(appointment)
+            window = self.office.checkin_window(appointment)
             if appointment.checked_in_at is None:
                 if now < window.start:
                     raise CheckinNotOpen()
@@ -147,15 +148,15 @@ class Visits:
                     session, now, audit.SYSTEM, "visit.no_shows", "appointments", count=len(ids)
                 )
         for appointment_id in ids:
-            await self.desk.tell_closed(appointment_id, Closed.NO_SHOW)
+            await self.office.tell_closed(appointment_id, Closed.NO_SHOW)
         return ids
 
     async def day(self, skills: Collection[str], day: date | None = None) -> Sequence[DayEntry]:
         """The day's appointments in time order, for the console of a clerk with these
         skills: only the services she can serve (least privilege: no other names)."""
-        tz = self.desk.town.tz
+        tz = self.office.town.tz
         bounds = local_day_bounds(day or self.now().astimezone(tz).date(), tz)
-        services = [s.id for s in self.desk.town.services if s.skill in skills]
+        services = [s.id for s in self.office.town.services if s.skill in skills]
         async with self.sessions() as session:
             rows = (
                 await session.scalars(
@@ -198,7 +199,10 @@ class Visits:
         return found
 
     async def started_at(self, appointment_id: str) -> datetime | None:
-        appointment = await self.desk.get(appointment_id)
+        async with self.sessions() as session:
+            appointment = await session.get(Appointment, appointment_id)
+        if appointment is None:
+            raise NotFound()
         return appointment.call_started_at
 
     @staticmethod

@@ -20,7 +20,7 @@ from office.models import Appointment
 from office.tokens import Audience
 from signalling.clients import BOOKING, LINK, allow
 from signalling.errors import api_error
-from signalling.keys import API_CONTRACT, APPOINTMENTS, METRICS, TOWN
+from signalling.keys import API_CONTRACT, APPOINTMENTS, METRICS, OFFICE, TOWN
 
 routes = web.RouteTableDef()
 MAX_BODY = 16 * 1024
@@ -84,7 +84,7 @@ async def services(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/services/{service_id}/slots")
 async def slots(request: web.Request) -> web.Response:
-    request.app[APPOINTMENTS].service(request.match_info["service_id"])  # the path: 404 first
+    request.app[OFFICE].service(request.match_info["service_id"])  # the path: 404 first
     raw = request.query.get("date", "")
     try:
         day = date.fromisoformat(raw) if len(raw) == 10 else None

@@ -21,18 +21,11 @@ from office.cases import Cases
 from office.catalogue import Town, load_town
 from office.db import create_engine, session_factory
 from office.invoices import Invoices
-from office.mail import MailSettings
 from office.migrate import current_revision, head_revision, upgrade
-from office.outbox import FolderMailer, Mailer, SmtpMailer
-from office.paypal import PaypalClient
-from office.paypal_payments import PaypalConfig, PaypalPayments
+from office.outbox import Mailer
 from office.reconciliation import Reconciliation
-from office.sealed import Sealer
-from office.staff import Staff
 from office.tokens import Signer
-from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
-from rooms.store import RoomStore
 from signalling import api, middleware, openapi
 from signalling.api_contract import ApiContract
 from signalling.csrf import CsrfGuard
@@ -48,6 +41,7 @@ from signalling.keys import (
     JOBS,
     MAILER,
     METRICS,
+    OFFICE,
     PAYPAL,
     RATE_LIMITER,
     RECONCILIATION,
@@ -75,38 +69,10 @@ from signalling.pages import (
 from signalling.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from signalling.realtime.server import attach_realtime
 from signalling.settings import Settings
+from signalling.wiring import mailer_for, office_for, paypal_for, room_store_for, staff_for
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(str(resources.files("signalling")))
-
-
-def mailer_for(settings: Settings) -> Mailer:
-    if settings.smtp_host:
-        return SmtpMailer(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls={"starttls": True, "tls": False, "none": False}[settings.smtp_tls],
-            use_tls=settings.smtp_tls == "tls",
-        )
-    return FolderMailer(settings.outbox_dir())
-
-
-def room_store_for(settings: Settings) -> RoomStore:
-    if settings.redis_url:
-        return RedisStore.from_url(settings.redis_url, settings.redis_prefix)
-    return MemoryStore()
-
-
-def paypal_for(settings: Settings, cases: Cases, town: Town) -> PaypalPayments:
-    """The PayPal desk; without a client id it is there but not enabled."""
-    client = None
-    if settings.paypal_enabled and settings.paypal_client_id:
-        secret = settings.paypal_secret.get_secret_value() if settings.paypal_secret else ""
-        client = PaypalClient(settings.paypal_base_url, settings.paypal_client_id, secret)
-    config = PaypalConfig(settings.public_url, settings.paypal_webhook_id, town.town.office_name)
-    return PaypalPayments(cases, client, config)
 
 
 async def town_css(request: web.Request) -> web.Response:
@@ -163,29 +129,23 @@ def create_app(
     app[ENGINE] = engine
     app[SESSIONS] = session_factory(engine)
     jobs: list[Jobs] = []  # filled below; the desk needs a way to wake the mail job
-    app[APPOINTMENTS] = Appointments(
-        town,
+    office = app[OFFICE] = office_for(
+        settings,
         app[SESSIONS],
-        app[SIGNER],
-        MailSettings(settings.sender(), settings.public_url, settings.retention_days),
+        town,
         now=now,
         mail_queued=lambda: jobs[0].wake_mail() if jobs else None,
     )
-    app[CASES] = Cases(app[APPOINTMENTS])
-    app[INVOICES] = Invoices(app[APPOINTMENTS])
+    app[APPOINTMENTS] = Appointments(office)
+    app[CASES] = Cases(office)
+    app[INVOICES] = Invoices(office)
     app[RECONCILIATION] = Reconciliation(app[CASES])
     app[PAYPAL] = paypal_for(settings, app[CASES], town)
     app.on_cleanup.append(paypal.close)
-    app[STAFF] = Staff(
-        app[SESSIONS],
-        require_second_factor=not settings.demo,
-        sealer=Sealer(settings.signing_key(), "totp"),
-        issuer=town.town.office_name,
-        now=now,
-    )
+    app[STAFF] = staff_for(settings, app[SESSIONS], town, now=now)
     jobs.append(
         Jobs(
-            app[APPOINTMENTS],
+            office,
             app[MAILER],
             retention_days=settings.retention_days,
             reminder_lead=timedelta(hours=settings.reminder_hours),

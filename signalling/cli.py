@@ -15,21 +15,19 @@ from typing import TypeVar
 from aiohttp import web
 
 from office import retention
-from office.appointments import Appointments
 from office.catalogue import TownConfigError, load_town
+from office.context import Office
 from office.db import create_engine, session_factory
 from office.errors import OfficeError
-from office.mail import MailSettings
 from office.migrate import upgrade
 from office.models import Role
-from office.sealed import Sealer
 from office.staff import Staff, WorkingTime
-from office.tokens import Signer
 from signalling import logs
 from signalling.access_log import AccessLogger
 from signalling.app import create_app
 from signalling.demo import seed_demo
 from signalling.settings import Settings
+from signalling.wiring import office_for, staff_for
 
 T = TypeVar("T")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -48,7 +46,7 @@ def parse_hours(spec: str) -> list[WorkingTime]:
     return [WorkingTime(d, time.fromisoformat(start), time.fromisoformat(end)) for d in days]
 
 
-def _run(settings: Settings, work: Callable[[Staff, Appointments], Awaitable[T]]) -> T:
+def _run(settings: Settings, work: Callable[[Staff, Office], Awaitable[T]]) -> T:
     """Run one piece of work against the configured database, then close it."""
 
     async def main() -> T:
@@ -56,18 +54,9 @@ def _run(settings: Settings, work: Callable[[Staff, Appointments], Awaitable[T]]
         try:
             sessions = session_factory(engine)
             town = load_town(settings.town_config)
-            desk = Appointments(
-                town,
-                sessions,
-                Signer(settings.signing_key()),
-                MailSettings(settings.sender(), settings.public_url, settings.retention_days),
+            return await work(
+                staff_for(settings, sessions, town), office_for(settings, sessions, town)
             )
-            staff = Staff(
-                sessions,
-                require_second_factor=not settings.demo,
-                sealer=Sealer(settings.signing_key(), "totp"),
-            )
-            return await work(staff, desk)
         finally:
             await engine.dispose()
 
@@ -115,7 +104,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         print("seed-demo only runs with BB_MODE=demo", file=sys.stderr)
         return 2
     cmd_migrate(settings, args)
-    for line in _run(settings, lambda staff, desk: seed_demo(staff, desk)):
+    for line in _run(settings, lambda staff, office: seed_demo(staff, office)):
         print(line)
     return 0
 
@@ -134,7 +123,7 @@ def cmd_clerk_add(settings: Settings, args: argparse.Namespace) -> int:
     hours = [h for spec in args.hours for h in spec]
     clerk = _run(
         settings,
-        lambda staff, desk: staff.create(
+        lambda staff, office: staff.create(
             args.username,
             args.name or args.username,
             password,
@@ -148,7 +137,7 @@ def cmd_clerk_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_clerk_list(settings: Settings, args: argparse.Namespace) -> int:
-    for clerk in _run(settings, lambda staff, desk: staff.all()):
+    for clerk in _run(settings, lambda staff, office: staff.all()):
         skills = ",".join(sorted(s.skill for s in clerk.skills)) or "-"
         factor = "2FA" if clerk.totp_enabled else "no 2FA"
         state = "active" if clerk.active else "inactive"
@@ -159,7 +148,7 @@ def cmd_clerk_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_clerk_reset_2fa(settings: Settings, args: argparse.Namespace) -> int:
-    _run(settings, lambda staff, desk: staff.reset_second_factor(args.username))
+    _run(settings, lambda staff, office: staff.reset_second_factor(args.username))
     print(f"second factor of {args.username} reset: they enrol again at the next login")
     return 0
 
@@ -167,7 +156,7 @@ def cmd_clerk_reset_2fa(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_clerk_set(settings: Settings, args: argparse.Namespace) -> int:
     clerk = _run(
         settings,
-        lambda staff, desk: staff.set_access(
+        lambda staff, office: staff.set_access(
             args.username,
             role=Role(args.role) if args.role else None,
             skills=[s for s in args.skills.split(",") if s] if args.skills is not None else None,
@@ -181,7 +170,7 @@ def cmd_clerk_set(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
-    count = _run(settings, lambda staff, desk: retention.purge(desk, settings.retention_days))
+    count = _run(settings, lambda staff, office: retention.purge(office, settings.retention_days))
     print(f"erased personal data of {count} appointment(s)")
     return 0
 

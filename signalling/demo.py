@@ -6,7 +6,7 @@ from datetime import time, timedelta
 
 from sqlalchemy import delete, select
 
-from office.appointments import Appointments
+from office.context import Office
 from office.models import Clerk, Role, SpecialHours
 from office.staff import Staff, WorkingTime
 
@@ -24,11 +24,11 @@ DEMO_ACCOUNTS = (
 )
 
 
-async def seed_demo(staff: Staff, desk: Appointments) -> list[str]:
+async def seed_demo(staff: Staff, office: Office) -> list[str]:
     """Create the demo accounts (once) and open the office all day for a week from today."""
     every_day = [WorkingTime(d, time(0, 0), time(23, 59)) for d in range(7)]
     lines = ["Demo accounts (second factor optional in demo mode):"]
-    async with desk.sessions() as session:
+    async with office.sessions() as session:
         existing = set((await session.scalars(select(Clerk.username))).all())
     for username, name, role, skills, password in DEMO_ACCOUNTS:
         if username not in existing:
@@ -41,8 +41,8 @@ async def seed_demo(staff: Staff, desk: Appointments) -> list[str]:
                 hours=every_day if role is Role.CLERK else (),
             )
         lines.append(f"  {role.value:<6} {username:<6} password {password}")
-    today = desk.now().astimezone(desk.town.tz).date()
-    async with desk.sessions() as session, session.begin():
+    today = office.now().astimezone(office.town.tz).date()
+    async with office.sessions() as session, session.begin():
         await session.execute(delete(SpecialHours).where(SpecialHours.note == "demo"))
         for offset in range(7):
             session.add(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from office import outbox, reminders, retention
-from office.appointments import Appointments
+from office.context import Office
 from office.outbox import Mailer
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,17 @@ class Job:
 
 class Jobs:
     def __init__(
-        self, desk: Appointments, mailer: Mailer, *, retention_days: int, reminder_lead: timedelta
+        self, office: Office, mailer: Mailer, *, retention_days: int, reminder_lead: timedelta
     ) -> None:
-        self.desk = desk
+        self.office = office
         self.mail = Job(
-            "mail", 15.0, lambda: outbox.deliver_pending(desk.sessions, mailer, desk.now())
+            "mail", 15.0, lambda: outbox.deliver_pending(office.sessions, mailer, office.now())
         )
         self.reminders = Job(
-            "reminders", 60.0, lambda: reminders.queue_reminders(desk, reminder_lead)
+            "reminders", 60.0, lambda: reminders.queue_reminders(office, reminder_lead)
         )
         self._purges: list[Callable[[], Awaitable[object]]] = [
-            lambda: retention.purge(desk, retention_days)
+            lambda: retention.purge(office, retention_days)
         ]
         self.purge = Job("purge", 3600.0, self._purge_all)
         self._tasks: list[asyncio.Task[None]] = []

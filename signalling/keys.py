@@ -14,6 +14,7 @@ from media.vault import CaptureVault
 from office.appointments import Appointments
 from office.cases import Cases
 from office.catalogue import Town
+from office.context import Office
 from office.invoices import Invoices
 from office.outbox import Mailer
 from office.paypal_payments import PaypalPayments
@@ -48,6 +49,7 @@ CSRF = web.AppKey("csrf", CsrfGuard)
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+OFFICE = web.AppKey("office", Office)
 APPOINTMENTS = web.AppKey("appointments", Appointments)
 CASES = web.AppKey("cases", Cases)
 INVOICES = web.AppKey("invoices", Invoices)

@@ -82,7 +82,7 @@ async def book_at(
 
 
 def citizen_cookie(desk: Appointments, appointment: Appointment) -> str:
-    return f"bb_termin={desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)}"
+    return f"bb_termin={desk.office.issue_token(appointment, Audience.APPOINTMENT_SESSION)}"
 
 
 async def staff_cookie(staff: Staff, clerk_id: int) -> str:

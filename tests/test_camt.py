@@ -120,7 +120,7 @@ def camt053(entries: list[Entry], version: str = "08", statement_id: str = "STMT
 
 @pytest.fixture
 def cases(desk: Appointments) -> Cases:
-    return Cases(desk)
+    return Cases(desk.office)
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ async def invoiced(
         case.id, CaseState.PAYMENT_PENDING, CLERK, method=PaymentMethod.INVOICE_EMAIL
     )
     number, rf = f"2026-{sequence:06d}", creditor_reference(f"2026{sequence:06d}")
-    async with desk.sessions() as session, session.begin():
+    async with desk.office.sessions() as session, session.begin():
         session.add(
             Invoice(
                 id=str(uuid.uuid4()),
@@ -169,7 +169,7 @@ async def invoiced(
                 recipient_name="Erika Mustermann",
                 recipient_address=[],
                 recipient_email="erika@example.org",
-                created_at=desk.now(),
+                created_at=desk.office.now(),
             )
         )
     return Invoiced(case.id, number, rf)
@@ -187,7 +187,7 @@ def wrong_check_digits(rf: str) -> str:
 
 
 async def count(desk: Appointments, model: type[Any]) -> int:
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -265,7 +265,7 @@ async def test_a_statement_is_matched_booked_listed_and_imported_only_once(
         assert await state(cases, unbooked.case_id) == (pending, 0)
     assert await state(cases, g.case_id) == (paid, FEE)
     assert await state(cases, h.case_id) == (paid, FEE)
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         payments = {
             (p.case_id, p.source, p.external_id, p.amount_cents)
             for p in (await session.scalars(select(Payment))).all()
@@ -302,7 +302,7 @@ async def test_a_statement_is_matched_booked_listed_and_imported_only_once(
     assert await state(cases, c.case_id) == (pending, 0)
     remaining = {entry.entry_reference for entry in await reconciliation.open_entries()}
     assert remaining == {"E-B", "E-D", "E-F", "E-N"}
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         resolved = (
             await session.scalars(
                 select(BankEntry).where(BankEntry.entry_reference.in_(["E-C", "E-E"]))
@@ -488,7 +488,7 @@ async def test_the_page_lets_admins_import_and_clerks_resolve(
     csrf = await login(client, staff, clerk)
     page = await (await client.get(path)).text()
     assert "Spende" in page and "Kein Zahlungsbezug" in page and 'type="file"' not in page
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         entry_id = await session.scalar(
             select(BankEntry.id).where(BankEntry.entry_reference == "H-2")
         )

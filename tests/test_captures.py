@@ -33,14 +33,14 @@ SPECIMEN = Path(__file__).resolve().parents[2] / "shared/data/id-samples/deu_idc
 @pytest.fixture
 def vault(desk: Appointments, clock: Clock) -> CaptureVault:
     key = load_key(base64.b64encode(secrets.token_bytes(32)).decode())
-    return CaptureVault(desk, key, Signer(SECRET, clock))
+    return CaptureVault(desk.office, key, Signer(SECRET, clock))
 
 
 @pytest.fixture
 async def verification(desk: Appointments, clerk: int, clock: Clock) -> str:
     appointment = await book_at(desk, SLOT)
     clock.set(SLOT)
-    checks = Verifications(desk, SECRET)
+    checks = Verifications(desk.office, SECRET)
     started = await checks.start(appointment.id, clerk, "id_card")
     await checks.consent(started.verification_id)
     return started.verification_id
@@ -62,7 +62,7 @@ async def clerk_by_id(staff: Staff, clerk_id: int) -> Clerk:
 
 
 async def audit_actions(desk: Appointments) -> list[str]:
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         return [e.action for e in (await session.scalars(select(AuditEntry))).all()]
 
 
@@ -70,7 +70,7 @@ async def test_stored_capture_is_an_encrypted_marked_copy(
     vault: CaptureVault, verification: str, staff: Staff, clerk: int, desk: Appointments
 ) -> None:
     stored = await vault.store(verification, "front", card(), german_id_front=True)
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         row = await session.get(Capture, stored.capture_id)
     assert row is not None
     assert b"\xff\xd8\xff" not in row.ciphertext[:16]  # not a JPEG at rest
@@ -123,7 +123,7 @@ async def test_tampered_ciphertext_is_not_shown(
     vault: CaptureVault, verification: str, staff: Staff, clerk: int, desk: Appointments
 ) -> None:
     stored = await vault.store(verification, "face", card())
-    async with desk.sessions() as session, session.begin():
+    async with desk.office.sessions() as session, session.begin():
         row = await session.get(Capture, stored.capture_id)
         assert row is not None
         flipped = bytes([row.ciphertext[0] ^ 1]) + row.ciphertext[1:]
@@ -145,7 +145,7 @@ async def test_captures_are_deleted_after_the_retention_period(
 
     clock.advance(days=2, minutes=1)
     assert await vault.purge(timedelta(days=7)) == 1
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         left = (await session.scalars(select(Capture.id))).all()
     assert left == [second.capture_id] and first.capture_id not in left
     assert await vault.delete_for(verification) == 1
@@ -164,9 +164,9 @@ async def test_the_hourly_purge_deletes_old_captures(
 
     await client.app[VAULT].store(verification, "front", card())
     await client.app[JOBS].purge.run()
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         assert len((await session.scalars(select(Capture.id))).all()) == 1
     clock.advance(days=7, minutes=1)
     await client.app[JOBS].purge.run()
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         assert (await session.scalars(select(Capture.id))).all() == []

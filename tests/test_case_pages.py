@@ -83,7 +83,7 @@ async def done(
 
 
 async def events(desk: Appointments, case_id: str) -> int:
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         query = select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id)
         return int(await session.scalar(query) or 0)
 
@@ -230,7 +230,7 @@ async def test_a_refused_action_says_why_in_german_and_changes_nothing(
 
     assert (await cases.get(case.id)).state is CaseState.OPEN
     assert await events(desk, case.id) == 1
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invoice)) == 0
 
     # A date that is none is refused at the posted step too.
@@ -313,7 +313,7 @@ async def test_the_print_batch_holds_the_unprinted_post_invoices_once(
     assert batch.status == 200 and batch.content_type == "application/pdf"
     assert batch.headers["Content-Disposition"].startswith("attachment;")
     assert (await batch.read()).startswith(b"%PDF")
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         rows = await session.execute(select(Invoice.case_id, Invoice.printed_at))
         printed = {row.case_id: row.printed_at for row in rows}
     assert {case_id for case_id, at in printed.items() if at is not None} == {

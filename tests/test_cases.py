@@ -32,7 +32,7 @@ S = CaseState
 
 @pytest.fixture
 def cases(desk: Appointments) -> Cases:
-    return Cases(desk)
+    return Cases(desk.office)
 
 
 @pytest.fixture
@@ -44,14 +44,14 @@ async def appointment(desk: Appointments, clerk: int, clock: Clock) -> Appointme
 
 async def verify(desk: Appointments, appointment_id: str) -> None:
     """The identity check's outcome as the checklist would leave it (tested elsewhere)."""
-    async with desk.sessions() as session, session.begin():
+    async with desk.office.sessions() as session, session.begin():
         session.add(
             VerificationRecord(
                 id=str(uuid.uuid4()),
                 appointment_id=appointment_id,
                 outcome=Outcome.VERIFIED,
-                started_at=desk.now(),
-                finished_at=desk.now(),
+                started_at=desk.office.now(),
+                finished_at=desk.office.now(),
                 otp_attempts=0,
             )
         )
@@ -59,12 +59,12 @@ async def verify(desk: Appointments, appointment_id: str) -> None:
 
 async def force_state(desk: Appointments, case_id: str, state: CaseState) -> None:
     """Put a case in a state directly, to test what is refused from there."""
-    async with desk.sessions() as session, session.begin():
+    async with desk.office.sessions() as session, session.begin():
         await session.execute(update(Case).where(Case.id == case_id).values(state=state.value))
 
 
 async def event_count(desk: Appointments, case_id: str) -> int:
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         return int(
             await session.scalar(
                 select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id)
@@ -116,7 +116,7 @@ async def test_a_certificate_from_opening_to_posted(
         S.OPEN, S.VERIFIED, S.PAYMENT_PENDING, S.PAID, S.IN_FULFILMENT, S.POSTED, S.CLOSED
     ]  # fmt: skip
     assert closed.events[3].actor == "bank"
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         actions = (
             await session.scalars(
                 select(AuditEntry.action)

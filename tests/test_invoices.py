@@ -50,12 +50,12 @@ BY_MAIL = InvoiceDelivery.EMAIL
 
 @pytest.fixture
 def cases(desk: Appointments) -> Cases:
-    return Cases(desk)
+    return Cases(desk.office)
 
 
 @pytest.fixture
 def invoices(desk: Appointments) -> Invoices:
-    return Invoices(desk)
+    return Invoices(desk.office)
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def girocode(pdf: bytes, page: int = 0) -> str:
 
 
 async def count(desk: Appointments, table: Any) -> int:
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(table)) or 0)
 
 
@@ -135,7 +135,7 @@ async def test_the_invoice_pdf_carries_what_the_payer_needs(
     assert await invoices.invoice_of(case.id) == invoice
     other = await pending(cases, appointment_id, clerk)
     assert await invoices.invoice_of(other.id) is None
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         entry = await session.scalar(
             select(AuditEntry).where(AuditEntry.action == "invoice.issued")
         )
@@ -196,7 +196,7 @@ async def test_twenty_concurrent_invoices_get_numbers_1_to_20(
     assert sorted(int(i.number.split("-")[1]) for i in issued) == list(range(1, 21))
     assert len({i.payment_reference for i in issued}) == 20
     assert {i.case_id for i in issued} == {c.id for c in opened}
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         counter = await session.get(InvoiceCounter, 2026)
         sequences = (
             await session.scalars(select(Invoice.sequence).order_by(Invoice.sequence))
@@ -232,7 +232,7 @@ async def test_a_second_invoice_for_a_case_is_refused_and_changes_nothing(
         await issue(invoices, case, BY_MAIL)
     assert [await count(desk, t) for t in (Invoice, OutboxMail, AuditEntry)] == before
     assert await invoices.invoice_of(case.id) == first
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         counter = await session.get(InvoiceCounter, 2026)
     assert counter is not None and counter.last_number == 1
 

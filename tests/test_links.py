@@ -154,9 +154,9 @@ async def test_spoiled_link_shows_the_same_neutral_404_page(
     elif spoil == "superseded-by-reschedule":
         await desk.reschedule(appointment.id, LATER_SLOT)
     elif spoil == "session-token-as-link":
-        path = "/t/" + desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
+        path = "/t/" + desk.office.issue_token(appointment, Audience.APPOINTMENT_SESSION)
     elif spoil == "receipt-token-as-link":
-        path = "/t/" + desk.issue_token(appointment, Audience.BOOKING_RECEIPT)
+        path = "/t/" + desk.office.issue_token(appointment, Audience.BOOKING_RECEIPT)
 
     await assert_invalid_link_page(client, path, booked, reference_page)
     # The invalid link did not open a session either.

@@ -77,7 +77,7 @@ async def case(
 
 async def snapshot(desk: Appointments, case_id: str) -> dict[str, Any]:
     """Everything PayPal could change about a case."""
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         payments = (
             await session.execute(
                 select(Payment.external_id, Payment.amount_cents).where(Payment.case_id == case_id)
@@ -95,7 +95,7 @@ async def snapshot(desk: Appointments, case_id: str) -> dict[str, Any]:
 
 
 async def audit_actions(desk: Appointments, prefix: str) -> list[str]:
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         return list(
             await session.scalars(
                 select(AuditEntry.action)
@@ -380,7 +380,7 @@ async def test_paypal_down_is_paypal_unavailable_and_nothing_half_written(
     assert response.status == 503
     assert "PayPal" in await response.text()
     # Without the stored order a new one is needed: it cannot be made, none is stored.
-    async with desk.sessions() as session, session.begin():
+    async with desk.office.sessions() as session, session.begin():
         await session.execute(delete(PaypalOrder))
     with pytest.raises(PaypalUnavailable):
         await paypal.start(case.id, "citizen")

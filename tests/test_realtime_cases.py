@@ -97,14 +97,14 @@ async def test_captures_go_when_the_last_case_of_the_appointment_has_ended(
     clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
     citizen, anna = await connected_pair(base, desk, staff, clerk, appointment)
     await start_call(citizen, anna)
-    checks = Verifications(desk, SECRET)
+    checks = Verifications(desk.office, SECRET)
     check = await checks.start(appointment.id, clerk, "passport")
     await checks.consent(check.verification_id)
     image = np.full((120, 190, 3), 200, np.uint8)
     await client.app[VAULT].store(check.verification_id, "front", image, german_id_front=False)
 
     async def captures() -> int:
-        async with desk.sessions() as session:
+        async with desk.office.sessions() as session:
             query = select(func.count()).select_from(Capture)
             return int(await session.scalar(query) or 0)
 

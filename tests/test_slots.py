@@ -260,7 +260,7 @@ async def test_no_slots_on_a_closing_day(desk: Appointments, clerk: int, clock: 
 
 
 async def test_no_slots_beyond_the_horizon_or_in_the_past(desk: Appointments, clerk: int) -> None:
-    horizon = desk.town.booking.horizon_days
+    horizon = desk.office.town.booking.horizon_days
     last = date(2026, 6, 1) + timedelta(days=horizon)  # Monday 2026-07-13
     assert last == date(2026, 7, 13)
     assert len(await desk.slots("meldebescheinigung", last)) == 6 + 39
@@ -271,7 +271,7 @@ async def test_no_slots_beyond_the_horizon_or_in_the_past(desk: Appointments, cl
 
 
 async def test_no_slots_before_now_plus_lead(desk: Appointments, clerk: int, clock: Clock) -> None:
-    assert desk.town.booking.lead_minutes == 30
+    assert desk.office.town.booking.lead_minutes == 30
     clock.set(datetime(2026, 6, 1, 4, 50, tzinfo=UTC))  # 06:50 local
     slots = await desk.slots("meldebescheinigung", date(2026, 6, 1))
     assert slots[0].starts_at == datetime(2026, 6, 1, 5, 20, tzinfo=UTC)  # exactly now + lead

@@ -28,7 +28,7 @@ CLERK = "clerk:1"
 
 
 def cookie(desk: Appointments, appointment: Any) -> dict[str, str]:
-    token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
+    token = desk.office.issue_token(appointment, Audience.APPOINTMENT_SESSION)
     return {"Cookie": f"bb_termin={token}"}
 
 
@@ -79,7 +79,7 @@ async def test_the_mailed_link_can_lead_straight_to_the_status_page(
     client: TestClient[Any, Any], desk: Appointments, clerk: int
 ) -> None:
     erika = await book_at(desk, SLOT)
-    token = desk.issue_token(erika, Audience.JOIN_LINK)
+    token = desk.office.issue_token(erika, Audience.JOIN_LINK)
     opened = await client.get(f"/t/{token}?next=status", allow_redirects=False)
     assert opened.status in (302, 303)
     assert opened.headers["Location"] == "/termin/status"
@@ -151,7 +151,7 @@ async def test_an_invoice_shows_with_its_girocode_until_paid_and_only_to_its_cit
     pdf = await client.get(f"/termin/status/{case.id}/rechnung.pdf", headers=cookie(desk, erika))
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
     assert (await pdf.read()).startswith(b"%PDF")
-    async with desk.sessions() as session:  # it carries a name and address: audited
+    async with desk.office.sessions() as session:  # it carries a name and address: audited
         viewed = (
             await session.execute(
                 select(AuditEntry.actor, AuditEntry.subject).where(

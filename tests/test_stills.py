@@ -78,7 +78,7 @@ class Check:
         return url
 
     async def captures(self) -> int:
-        async with self.desk.sessions() as session:
+        async with self.desk.office.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(Capture)) or 0)
 
 
@@ -198,7 +198,7 @@ async def test_a_photo_from_the_device_is_analysed_and_kept_once(
         # Spent tokens are forgotten once they would have expired anyway.
         clock.advance(seconds=UPLOAD_TTL.total_seconds() + 1)
         assert await client.app[STILLS].purge_spent() == 2
-        async with desk.sessions() as session:
+        async with desk.office.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(SpentToken)) == 0
 
 

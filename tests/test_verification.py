@@ -31,7 +31,7 @@ async def appointment(desk: Appointments, clerk: int, clock: Clock) -> Appointme
 
 @pytest.fixture
 def checks(desk: Appointments) -> Verifications:
-    return Verifications(desk, SECRET)
+    return Verifications(desk.office, SECRET)
 
 
 async def pass_clerk_steps(checks: Verifications, verification_id: str, clerk: int) -> None:

@@ -16,7 +16,7 @@ from office.models import Appointment
 from office.tokens import Audience
 from signalling import cookies, i18n
 from signalling.clients import LINK, allow, secure_cookies
-from signalling.keys import APPOINTMENTS, CLOCK
+from signalling.keys import APPOINTMENTS, CLOCK, OFFICE
 from signalling.pages.booking import parse_day, slot_picker
 from signalling.render import error_page, redirect, render
 
@@ -37,7 +37,7 @@ def _invalid_link(request: web.Request) -> web.Response:
 def _set_session(
     request: web.Request, response: web.StreamResponse, appointment: Appointment
 ) -> None:
-    token = request.app[APPOINTMENTS].issue_token(appointment, Audience.APPOINTMENT_SESSION)
+    token = request.app[OFFICE].issue_token(appointment, Audience.APPOINTMENT_SESSION)
     response.set_cookie(
         cookies.APPOINTMENT,
         token,
@@ -74,16 +74,16 @@ async def current(request: web.Request) -> Appointment:
 
 
 def _page(request: web.Request, appointment: Appointment, **extra: object) -> dict[str, object]:
-    desk = request.app[APPOINTMENTS]
+    office = request.app[OFFICE]
     now = request.app[CLOCK]()
-    checkin = desk.checkin_window(appointment)
+    checkin = office.checkin_window(appointment)
     return {
         "appointment": appointment,
-        "service": desk.service(appointment.service_id),
+        "service": office.service(appointment.service_id),
         "checkin": checkin,
         "checkin_open": checkin.start <= now < checkin.end,
         "checkin_over": now >= checkin.end,
-        "before_minutes": desk.town.booking.checkin_before_minutes,
+        "before_minutes": office.town.booking.checkin_before_minutes,
         **extra,
     }
 
@@ -126,7 +126,7 @@ async def delete_confirm(request: web.Request) -> web.Response:
 @routes.post("/termin/daten-loeschen")
 async def delete_data(request: web.Request) -> web.Response:
     appointment = await current(request)
-    await retention.forget(request.app[APPOINTMENTS], appointment.id)
+    await retention.forget(request.app[OFFICE], appointment.id)
     response = render(request, "deleted.html")
     response.del_cookie(cookies.APPOINTMENT, path="/")
     return response
@@ -135,7 +135,7 @@ async def delete_data(request: web.Request) -> web.Response:
 @routes.get("/termin/verschieben")
 async def reschedule_form(request: web.Request) -> web.Response:
     appointment = await current(request)
-    service = request.app[APPOINTMENTS].service(appointment.service_id)
+    service = request.app[OFFICE].service(appointment.service_id)
     picker = await slot_picker(request, service, parse_day(request.query.get("tag")))
     return render(request, "reschedule.html", {**_page(request, appointment), **picker})
 
@@ -206,7 +206,7 @@ async def waiting_room(request: web.Request) -> web.Response:
     """Device check, waiting room and call: one page that citizen.js switches between."""
     appointment = await current(request)
     page = _page(request, appointment)
-    service = request.app[APPOINTMENTS].service(appointment.service_id)
+    service = request.app[OFFICE].service(appointment.service_id)
     lang = i18n.language(request)
     texts = {key: i18n.translate(key, lang) for key in WAITING_ROOM_SCRIPT_TEXTS}
     texts["error_checkin_closed"] = i18n.translate("waiting_room_closed", lang)

@@ -12,7 +12,7 @@ from office.errors import InvalidInput, NotFound, OfficeError
 from office.tokens import Audience
 from signalling import cookies, i18n
 from signalling.clients import BOOKING, allow, secure_cookies
-from signalling.keys import APPOINTMENTS, CLOCK, METRICS, SETTINGS, SIGNER, TOWN
+from signalling.keys import APPOINTMENTS, CLOCK, METRICS, OFFICE, SETTINGS, SIGNER, TOWN
 from signalling.render import error_page, redirect, render
 
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ HONEYPOT = "website"
 
 def _service(request: web.Request) -> Service:
     try:
-        return request.app[APPOINTMENTS].service(request.match_info["service_id"])
+        return request.app[OFFICE].service(request.match_info["service_id"])
     except NotFound:
         raise web.HTTPNotFound() from None
 
@@ -135,7 +135,7 @@ async def booked(request: web.Request) -> web.Response:
         appointment = await request.app[APPOINTMENTS].get(str(claims["sub"]))
     except OfficeError:
         raise web.HTTPSeeOther("/") from None
-    service = request.app[APPOINTMENTS].service(appointment.service_id)
+    service = request.app[OFFICE].service(appointment.service_id)
     return render(request, "booked.html", {"appointment": appointment, "service": service})
 
 

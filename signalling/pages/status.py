@@ -17,7 +17,7 @@ from office.cases import CaseState, CaseView, PaymentMethod
 from office.errors import OfficeError
 from office.invoices import InvoiceView
 from signalling import i18n
-from signalling.keys import APPOINTMENTS, CASES, INVOICES, PAYPAL, TOWN
+from signalling.keys import CASES, INVOICES, OFFICE, PAYPAL, TOWN
 from signalling.pages.appointment import current
 from signalling.render import error_page, redirect, render
 
@@ -49,7 +49,7 @@ async def _item(request: web.Request, case: CaseView) -> dict[str, Any]:
     waiting = case.state is CaseState.PAYMENT_PENDING
     return {
         "case": case,
-        "service": request.app[APPOINTMENTS].service(case.service_id),
+        "service": request.app[OFFICE].service(case.service_id),
         "invoice": invoice,
         "girocode": girocode_image(request, invoice, case.open_cents)
         if invoice and waiting

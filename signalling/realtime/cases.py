@@ -37,7 +37,7 @@ class CasePanel:
         self._lobby = lobby
         self._cases = cases
         self._clerks = clerks
-        self._town = cases.desk.town
+        self._town = cases.office.town
         self.actions = CaseActions(cases)
 
     def register(self, clerks: ClerkNamespace, citizens: CitizenNamespace) -> None:

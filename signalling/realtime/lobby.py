@@ -24,8 +24,8 @@ from typing import Any
 
 import socketio
 
-from office.appointments import Closed
 from office.catalogue import Town
+from office.context import Closed
 from office.errors import CheckinClosed, NotFound
 from office.models import Appointment, Clerk
 from office.visits import Visits
@@ -484,13 +484,8 @@ class Lobby:
             self._names.update(await self.visits.names(missing))
 
     async def _name_of(self, appointment_id: str) -> tuple[str, str]:
-        if appointment_id not in self._names:
-            try:
-                appointment = await self.visits.desk.get(appointment_id)
-            except NotFound:
-                return ("", "")
-            self._names[appointment_id] = (appointment.name or "", appointment.reference)
-        return self._names[appointment_id]
+        await self._load_names([appointment_id])
+        return self._names.get(appointment_id, ("", ""))
 
     async def _online(self) -> Counter[str]:
         """Clerks on duty per skill (all but those who are away)."""

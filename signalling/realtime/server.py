@@ -36,6 +36,7 @@ from signalling.keys import (
     LOBBY,
     METRICS,
     NODE_BUS,
+    OFFICE,
     PAYPAL,
     ROOM_STORE,
     SETTINGS,
@@ -114,7 +115,7 @@ def attach_realtime(app: web.Application) -> None:
     lobby = Lobby(
         sio,
         store,
-        Visits(app[APPOINTMENTS]),
+        Visits(app[OFFICE]),
         app[TOWN],
         ice_config(settings),
         bus or LocalNodes(),
@@ -124,11 +125,11 @@ def attach_realtime(app: web.Application) -> None:
         clock=app[CLOCK],
     )
     # Cancelled, moved, deleted, missed: out of the waiting room, on every node.
-    app[APPOINTMENTS].closed_hooks.append(lobby.appointment_closed)
+    app[OFFICE].closed_hooks.append(lobby.appointment_closed)
     staff_sockets = StaffSockets(sio, app[STAFF], bus or lobby.nodes)
     citizens = CitizenNamespace(lobby, app[APPOINTMENTS])
     clerks = ClerkNamespace(lobby, app[STAFF], staff_sockets)
-    checks = Verifications(app[APPOINTMENTS], secret_of(app))
+    checks = Verifications(app[OFFICE], secret_of(app))
     register_verification(citizens, clerks, lobby, checks)
     cases = CasePanel(lobby, app[CASES], clerks)
     cases.register(clerks, citizens)
@@ -144,13 +145,13 @@ def attach_realtime(app: web.Application) -> None:
         allow_loopback=settings.capture_allow_loopback,
         on_close=owners.session_closed if owners is not None else None,
     )
-    vault = CaptureVault(app[APPOINTMENTS], settings.capture_key_bytes(), app[SIGNER])
+    vault = CaptureVault(app[OFFICE], settings.capture_key_bytes(), app[SIGNER])
     cases.actions.case_ended.append(forget_captures(app[CASES], checks, vault))
     desk = register_capture(
         citizens, clerks, lobby, checks, captures, vault, app[STAFF], app[METRICS], owners, bus
     )
     # Full-resolution photos come over HTTPS (signalling/pages/stills.py), to any node.
-    stills = register_stills(clerks, lobby, checks, desk, app[SIGNER], app[APPOINTMENTS])
+    stills = register_stills(clerks, lobby, checks, desk, app[SIGNER], app[OFFICE])
     app[CAPTURES] = captures
     app[VAULT] = vault
     app[CAPTURE_DESK] = desk

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from media.copies import Image
 from office import audit
-from office.appointments import Appointments
+from office.context import Office
 from office.errors import Conflict, TokenExpired, TokenInvalid
 from office.models import SpentToken
 from office.tokens import Audience, Signer
@@ -102,7 +102,7 @@ def register_stills(
     checks: Verifications,
     desk: CaptureDesk,
     signer: Signer,
-    office: Appointments,
+    office: Office,
 ) -> StillDesk:
     stills = StillDesk(lobby, checks, desk, signer, office, clerks)
     clerks.command("capture_still", Take, stills.request)
@@ -116,7 +116,7 @@ class StillDesk:
         checks: Verifications,
         desk: CaptureDesk,
         signer: Signer,
-        office: Appointments,
+        office: Office,
         clerks: ClerkNamespace,
     ) -> None:
         self._lobby = lobby

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 
 from office.appointments import Appointments
 from office.catalogue import Town, load_town
+from office.context import Office
 from office.db import create_engine, session_factory
 from office.mail import MailSettings
 from office.migrate import upgrade
@@ -283,8 +284,8 @@ class Client:
         await self.http.close()
 
 
-class Office:
-    """The whole office; ``async with Office(folder) as office`` starts it all."""
+class DrillOffice:
+    """The whole office; ``async with DrillOffice(folder) as office`` starts it all."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -318,12 +319,14 @@ class Office:
         self.sessions = session_factory(self._engine)
         self.signer = Signer(SECRET)
         self.desk = Appointments(
-            self.town, self.sessions, self.signer, MailSettings("x@drill.test", PUBLIC_URL, 7)
+            Office(
+                self.town, self.sessions, self.signer, MailSettings("x@drill.test", PUBLIC_URL, 7)
+            )
         )
         self.staff = Staff(self.sessions, require_second_factor=False)
         self.store: RedisStore | None = None
 
-    async def __aenter__(self) -> Office:
+    async def __aenter__(self) -> DrillOffice:
         self.smtp.__enter__()
         self.postgres.init()
         self.postgres.start()
@@ -402,7 +405,7 @@ class Office:
         return rows
 
     def citizen(self, appointment: Appointment) -> Client:
-        token = self.desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
+        token = self.desk.office.issue_token(appointment, Audience.APPOINTMENT_SESSION)
         client = Client("/citizen", f"bb_termin={token}", appointment.reference)
         self.clients.append(client)
         return client

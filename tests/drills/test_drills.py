@@ -25,7 +25,7 @@ import aiohttp
 import pytest
 
 from office.models import Appointment
-from tests.drills.harness import SERVICE, Client, Office
+from tests.drills.harness import SERVICE, Client, DrillOffice
 from tests.realtime_fixtures import ANSWER, OFFER
 
 WAITING = 50
@@ -35,14 +35,14 @@ BACK_WITHIN = 3.0  # seconds: every socket back after a node is killed
 
 @pytest.fixture
 async def office(tmp_path: Path) -> Any:
-    async with Office(tmp_path) as started:
+    async with DrillOffice(tmp_path) as started:
         yield started
 
 
 class Load:
     """50 citizens in the waiting room and 5 calls, everyone through the proxy."""
 
-    def __init__(self, office: Office) -> None:
+    def __init__(self, office: DrillOffice) -> None:
         self.office = office
         self.waiting: list[Client] = []
         self.callers: list[Client] = []
@@ -140,7 +140,7 @@ async def until(check: Any, within: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_a_killed_node_loses_nobody(office: Office) -> None:
+async def test_a_killed_node_loses_nobody(office: DrillOffice) -> None:
     load = await Load(office).start()
     load.clear()
     killed_at = time.monotonic()
@@ -159,13 +159,13 @@ class Bookings:
     """Bookings through the proxy while something fails, each from a client address of
     its own (the booking limit is per address), one slot each."""
 
-    def __init__(self, office: Office, slots: list[str]) -> None:
+    def __init__(self, office: DrillOffice, slots: list[str]) -> None:
         self.office = office
         self.slots = slots
         self.outcomes: list[tuple[str, int, dict[str, Any]]] = []  # (email, status, body)
 
     @classmethod
-    async def prepared(cls, office: Office) -> Bookings:
+    async def prepared(cls, office: DrillOffice) -> Bookings:
         tomorrow = (datetime.now(office.town.tz) + timedelta(days=1)).date()
         async with aiohttp.ClientSession() as session:
             url = f"{office.proxy.url}api/v1/services/{SERVICE}/slots?date={tomorrow}"
@@ -232,7 +232,7 @@ class Bookings:
         return dict(statuses)
 
 
-async def test_redis_and_postgresql_restart_under_load(office: Office) -> None:
+async def test_redis_and_postgresql_restart_under_load(office: DrillOffice) -> None:
     load = await Load(office).start()
     bookings = await Bookings.prepared(office)
 
@@ -275,7 +275,7 @@ async def test_redis_and_postgresql_restart_under_load(office: Office) -> None:
     assert outcomes.get("committed", 0) >= 1 and outcomes.get("503 unavailable", 0) >= 1
 
 
-async def test_a_rolling_restart_loses_no_waiting_citizen(office: Office) -> None:
+async def test_a_rolling_restart_loses_no_waiting_citizen(office: DrillOffice) -> None:
     load = await Load(office).start()
     for node in office.nodes:
         load.clear()

@@ -37,7 +37,7 @@ BOTH = pytest.mark.parametrize("backend", ["memory", "redis"])
 
 async def open_link(client: TestClient[Any, Any], desk: Appointments, appointment: Any) -> None:
     """Open the mailed link in the test client: it now holds the appointment's cookie."""
-    token = desk.issue_token(appointment, Audience.JOIN_LINK)
+    token = desk.office.issue_token(appointment, Audience.JOIN_LINK)
     opened = await client.get(f"/t/{token}", allow_redirects=False)
     assert opened.status == 303
 
@@ -51,7 +51,7 @@ async def post_form(client: TestClient[Any, Any], path: str, **fields: str) -> A
 
 
 async def cancel_by_api(client: TestClient[Any, Any], desk: Appointments, appointment: Any) -> None:
-    token = desk.issue_token(appointment, Audience.JOIN_LINK)
+    token = desk.office.issue_token(appointment, Audience.JOIN_LINK)
     response = await client.post("/api/v1/appointments/cancel", json={"token": token})
     assert response.status == 200, await response.text()
 
@@ -158,7 +158,7 @@ async def test_a_clerk_never_gets_an_appointment_the_waiting_room_did_not_hear_o
     await joined(mona)
     clock.set(at(10, 26))
     await joined(await citizen_peer(base, desk, stays))
-    async with desk.sessions() as session, session.begin():
+    async with desk.office.sessions() as session, session.begin():
         await session.execute(
             update(Appointment)
             .where(Appointment.id == gone.id)
@@ -190,7 +190,7 @@ async def test_taking_a_citizen_by_name_checks_the_appointment_too(
     store: RoomStore,
 ) -> None:
     gone, gerd = await queued_citizen(base, desk, clock, "Gerd G.")
-    async with desk.sessions() as session, session.begin():
+    async with desk.office.sessions() as session, session.begin():
         await session.execute(
             update(Appointment)
             .where(Appointment.id == gone.id)
@@ -218,7 +218,7 @@ async def test_while_the_call_runs_the_link_cannot_change_the_appointment(
     assert (await anna.call("queue_next"))["ok"] is True
     await citizen.next("call_assigned")
 
-    token = desk.issue_token(appointment, Audience.JOIN_LINK)
+    token = desk.office.issue_token(appointment, Audience.JOIN_LINK)
     refused = await client.post("/api/v1/appointments/cancel", json={"token": token})
     assert refused.status == 409
     assert (await refused.json())["error"]["code"] == "appointment_in_progress"

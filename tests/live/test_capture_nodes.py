@@ -140,7 +140,7 @@ def sessions(app: web.Application) -> CaptureRegistry:
 
 
 async def captures_stored(desk: Appointments) -> int:
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(Capture)) or 0)
 
 

@@ -79,7 +79,7 @@ async def test_metrics_carry_the_office_figures_and_nothing_personal(
 ) -> None:
     first = await book_at(desk, SLOT, email=EMAILS[0], name=NAMES[0])
     second = await book_at(desk, at(10, 40), email=EMAILS[1], name=NAMES[1])
-    token = desk.issue_token(first, Audience.JOIN_LINK)
+    token = desk.office.issue_token(first, Audience.JOIN_LINK)
     assert (await client.get(f"/t/{token}", allow_redirects=False)).status == 303
     clock.set(at(10, 26))
     for appointment in (first, second):
@@ -173,7 +173,7 @@ async def test_json_log_lines_carry_the_request_id_and_no_token(
         "anna", "Anna A.", "correct horse battery", skills=["meldewesen"], hours=WEEKDAYS_7_TO_19
     )
     appointment = await book_at(desk, SLOT, email=EMAILS[0], name=NAMES[0])
-    token = desk.issue_token(appointment, Audience.JOIN_LINK)
+    token = desk.office.issue_token(appointment, Audience.JOIN_LINK)
     response = await client.get(f"/t/{token}", allow_redirects=False)
     request_id = response.headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{16}", request_id)

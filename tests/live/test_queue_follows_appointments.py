@@ -161,7 +161,7 @@ async def call(peer: Peer, event: str, data: Any = None) -> Any:
 async def citizen_page(office: Office, n: int, path: str, **fields: str) -> int:
     """Open the citizen's link in their browser, then post the form at ``path``."""
     browser, appointment = office.browsers[n], office.appointments[n]
-    token = office.desk.issue_token(appointment, Audience.JOIN_LINK)
+    token = office.desk.office.issue_token(appointment, Audience.JOIN_LINK)
     async with browser.get(f"/t/{token}", allow_redirects=False) as opened:
         if opened.status != 303:
             return opened.status  # the link no longer works (moved, cancelled, deleted)
@@ -174,7 +174,7 @@ async def citizen_page(office: Office, n: int, path: str, **fields: str) -> int:
 
 
 async def cancel_api(office: Office, n: int) -> Any:
-    token = office.desk.issue_token(office.appointments[n], Audience.JOIN_LINK)
+    token = office.desk.office.issue_token(office.appointments[n], Audience.JOIN_LINK)
     browser = office.browsers[n]
     async with browser.post("/api/v1/appointments/cancel", json={"token": token}) as response:
         return response.status
@@ -254,7 +254,7 @@ async def replay_audit(desk: Appointments) -> dict[str, int]:
     """Replay each appointment's audit entries in the order of its row lock; a call
     may start only while it is open and checked in since its last move. Returns the
     number of calls started per appointment."""
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         entries = (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
     closed: dict[str, str] = {}
     checked_in: set[str] = set()
@@ -281,7 +281,7 @@ async def check(office: Office) -> None:
     started = await replay_audit(office.desk)
     for _clerk, appointment_id in office.handed_over:
         assert started.get(appointment_id, 0) >= 1, "a clerk got a call nobody recorded"
-    async with office.desk.sessions() as session:
+    async with office.desk.office.sessions() as session:
         rows = {a.id: a for a in (await session.scalars(select(Appointment))).all()}
     for ticket in await office.store.waiting():
         row = rows[ticket.appointment_id]

@@ -90,7 +90,7 @@ class Arena:
 
 async def appointment_rows(desk: Appointments) -> list[dict[str, Any]]:
     columns = [c.key for c in Appointment.__table__.columns]
-    async with desk.sessions() as session:
+    async with desk.office.sessions() as session:
         rows = (await session.scalars(select(Appointment).order_by(Appointment.id))).all()
     return [{key: getattr(row, key) for key in columns} for row in rows]
 

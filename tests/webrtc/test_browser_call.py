@@ -27,7 +27,7 @@ from office.appointments import Appointments
 from office.models import Appointment, SpecialHours
 from office.staff import WorkingTime
 from office.tokens import Audience
-from signalling.keys import APPOINTMENTS, SESSIONS, STAFF
+from signalling.keys import APPOINTMENTS, OFFICE, SESSIONS, STAFF
 from tests.browser import accessibility_violations
 from tests.realtime import book_at
 
@@ -72,7 +72,7 @@ async def open_all_day(app: web.Application) -> int:
         skills=["meldewesen"],
         hours=[WorkingTime(day, time(0), time(23, 59)) for day in range(7)],
     )
-    today = datetime.now(app[APPOINTMENTS].town.tz).date()
+    today = datetime.now(app[OFFICE].town.tz).date()
     async with app[SESSIONS]() as session, session.begin():
         for day in (today, today + timedelta(days=1)):
             session.add(SpecialHours(day=day, start=time(0), end=time(23, 59), note="test"))
@@ -83,7 +83,7 @@ async def book_soon(desk: Appointments) -> Appointment:
     """The first free slot whose check-in window is open now (it opens 15 minutes
     before the start)."""
     now = datetime.now(UTC)
-    today = now.astimezone(desk.town.tz).date()
+    today = now.astimezone(desk.office.town.tz).date()
     for day in (today, today + timedelta(days=1)):
         for slot in await desk.slots(SERVICE, day):
             if slot.starts_at - now <= timedelta(minutes=14):
@@ -134,7 +134,7 @@ async def citizen_with_cookie(
     """A citizen's browser holding the appointment's session (as the mailed link
     leaves it), with one page open."""
     context = await new_context(browser, init_script)
-    token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
+    token = desk.office.issue_token(appointment, Audience.APPOINTMENT_SESSION)
     await context.add_cookies([{"name": "bb_termin", "value": token, "url": server}])
     return context, await new_page(context)
 
@@ -215,7 +215,7 @@ async def test_citizen_and_clerk_hold_a_video_appointment(
     citizen_context = await browser.new_context()
     citizen = await new_page(citizen_context)
     page = citizen.page
-    await page.goto(f"{server}/t/{desk.issue_token(appointment, Audience.JOIN_LINK)}")
+    await page.goto(f"{server}/t/{desk.office.issue_token(appointment, Audience.JOIN_LINK)}")
     await page.wait_for_url("**/termin", timeout=WAIT_MS)
     await page.get_by_role("link", name="Warteraum betreten").click()
     await page.wait_for_url("**/termin/warteraum", timeout=WAIT_MS)
@@ -240,7 +240,10 @@ async def test_citizen_and_clerk_hold_a_video_appointment(
     take = console.get_by_role("button", name="Erika Mustermann aufrufen")
     await expect(take).to_be_visible()
     await expect(console.locator("#queue-rows tr")).to_have_attribute("data-light", "green")
-    if appointment.starts_at.astimezone(desk.town.tz).date() == datetime.now(desk.town.tz).date():
+    if (
+        appointment.starts_at.astimezone(desk.office.town.tz).date()
+        == datetime.now(desk.office.town.tz).date()
+    ):
         # (Booked for just after midnight, it is on tomorrow's list.)
         await expect(console.locator("#day-rows")).to_contain_text(appointment.reference)
     await expect(console.get_by_role("radio", name="Verfügbar")).to_be_checked()
@@ -344,7 +347,7 @@ async def test_device_check_explains_a_blocked_camera(
     await open_all_day(app)
     appointment = await book_soon(desk)
     context = await browser.new_context()
-    token = desk.issue_token(appointment, Audience.APPOINTMENT_SESSION)
+    token = desk.office.issue_token(appointment, Audience.APPOINTMENT_SESSION)
     await context.add_cookies([{"name": "bb_termin", "value": token, "url": server}])
     await context.add_init_script(DENY_MEDIA)  # as if the user had clicked "Block"
     watched = await new_page(context)

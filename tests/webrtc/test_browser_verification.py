@@ -242,7 +242,7 @@ async def test_clerk_verifies_the_citizens_passport(
     )
     await expect(panel.get_by_role("button", name="Code senden")).to_be_disabled()
     # The record agrees (it only reads the database; the code key plays no part).
-    assert await Verifications(desk, SECRET).is_verified(appointment.id)
+    assert await Verifications(desk.office, SECRET).is_verified(appointment.id)
 
     assert citizen.problems == [] and clerk.problems == []
     await citizen_context.close()
