@@ -129,3 +129,41 @@ class AccountLocked(AuthFailed):
 
     code = "account_locked"
     message = "Zu viele Fehlversuche. Das Konto ist vorübergehend gesperrt."
+
+
+class UploadTokenInvalid(OfficeError):
+    """A photo upload link that is forged or malformed."""
+
+    code = "upload_token_invalid"
+    message = "Dieser Link für das Foto ist ungültig."
+
+
+class UploadTokenExpired(OfficeError):
+    code = "upload_token_expired"
+    message = (
+        "Der Link für das Foto ist abgelaufen. Die Sachbearbeitung kann ein neues Foto anfordern."
+    )
+
+
+class UploadTokenUsed(OfficeError):
+    """The link's one photo was uploaded already (on this node or another)."""
+
+    code = "upload_token_used"
+    message = (
+        "Dieses Foto wurde bereits übertragen. Für ein weiteres Foto fordert die "
+        "Sachbearbeitung einen neuen Link an."
+    )
+
+
+class UploadForbidden(OfficeError):
+    """The upload link belongs to another appointment than the sender's session."""
+
+    code = "upload_forbidden"
+    message = "Dieser Link gehört nicht zu Ihrem Termin."
+
+
+class VerificationClosed(Conflict):
+    """The identity check a request was made for is no longer running."""
+
+    code = "verification_closed"
+    message = "Die Identitätsprüfung läuft nicht mehr."

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +47,10 @@ class Step(StrEnum):
     SECURITY_QUESTIONS = "security_questions"
     ONE_TIME_CODE = "one_time_code"
 
+
+# What a capture shows: a side of the document, the face, or the card tilted one
+# way and then the other (the hologram).
+CaptureKind = Literal["front", "back", "face", "tilt_a", "tilt_b"]
 
 CAPTURE_STEPS = frozenset(
     {Step.FRONT_CAPTURED, Step.BACK_CAPTURED, Step.FACE_CAPTURED, Step.TILT_SEQUENCE}

@@ -23,6 +23,7 @@ from office.db import create_engine, session_factory
 from office.invoices import Invoices
 from office.migrate import current_revision, head_revision, upgrade
 from office.outbox import Mailer
+from office.photo_uploads import PhotoUploads
 from office.reconciliation import Reconciliation
 from office.tokens import Signer
 from rooms.redis_store import RedisStore
@@ -43,6 +44,7 @@ from signalling.keys import (
     METRICS,
     OFFICE,
     PAYPAL,
+    PHOTO_UPLOADS,
     RATE_LIMITER,
     RECONCILIATION,
     ROOM_STORE,
@@ -138,6 +140,7 @@ def create_app(
     )
     app[APPOINTMENTS] = Appointments(office)
     app[CASES] = Cases(office)
+    app[PHOTO_UPLOADS] = PhotoUploads(office)
     app[INVOICES] = Invoices(office)
     app[RECONCILIATION] = Reconciliation(app[CASES])
     app[PAYPAL] = paypal_for(settings, app[CASES], town)

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from media.capture import CaptureRegistry
+from media.copies import Image
 from media.vault import CaptureVault
 from office.appointments import Appointments
+from office.case_actions import CaseActions
 from office.cases import Cases
 from office.catalogue import Town
 from office.context import Office
 from office.invoices import Invoices
 from office.outbox import Mailer
 from office.paypal_payments import PaypalPayments
+from office.photo_uploads import PhotoUploads, UploadGrant
 from office.reconciliation import Reconciliation
 from office.staff import Staff
 from office.tokens import Signer
@@ -31,12 +34,10 @@ from signalling.realtime.node_bus import NodeBus
 from signalling.settings import Settings
 
 if TYPE_CHECKING:
-    from signalling.case_actions import CaseActions
     from signalling.realtime.capture import CaptureDesk
     from signalling.realtime.cases import CasePanel
     from signalling.realtime.lobby import Lobby
     from signalling.realtime.staff_sockets import StaffSockets
-    from signalling.realtime.stills import StillDesk
 
 SETTINGS = web.AppKey("settings", Settings)
 API_CONTRACT = web.AppKey("api_contract", ApiContract)
@@ -62,7 +63,17 @@ CAPTURES = web.AppKey("captures", CaptureRegistry)
 VAULT = web.AppKey("vault", CaptureVault)
 NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
 CAPTURE_DESK: web.AppKey[CaptureDesk] = web.AppKey("capture_desk")
-STILLS: web.AppKey[StillDesk] = web.AppKey("stills")
+PHOTO_UPLOADS = web.AppKey("photo_uploads", PhotoUploads)
+
+
+class PhotoReceiver(Protocol):
+    """Where an uploaded photo goes: kept as a capture of the running check, and
+    shown to the clerk (the socket layer's ``StillDesk``)."""
+
+    async def receive(self, grant: UploadGrant, image: Image) -> dict[str, Any]: ...
+
+
+STILLS: web.AppKey[PhotoReceiver] = web.AppKey("stills")
 STAFF_SOCKETS: web.AppKey[StaffSockets] = web.AppKey("staff_sockets")
 CASE_PANEL: web.AppKey[CasePanel] = web.AppKey("case_panel")
 # The case panel's actions with their payment hooks, for the after-call pages too.

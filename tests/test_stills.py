@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 
 from office.appointments import Appointments
 from office.models import Appointment, Capture, SpentToken
+from office.photo_uploads import UPLOAD_TTL
 from office.staff import Staff
-from signalling.keys import STILLS
-from signalling.realtime.stills import UPLOAD_TTL
+from signalling.keys import PHOTO_UPLOADS
 from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
 from tests.support import Clock
 
@@ -197,7 +197,7 @@ async def test_a_photo_from_the_device_is_analysed_and_kept_once(
         assert await check.captures() == 2
         # Spent tokens are forgotten once they would have expired anyway.
         clock.advance(seconds=UPLOAD_TTL.total_seconds() + 1)
-        assert await client.app[STILLS].purge_spent() == 2
+        assert await client.app[PHOTO_UPLOADS].purge_spent() == 2
         async with desk.office.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(SpentToken)) == 0
 

@@ -4,7 +4,7 @@ print batch of invoices by post.
 
 ``GET /sachbearbeitung/vorgaenge`` (``zustand``: states, repeatable; ``alter``: days
 unchanged), ``GET /sachbearbeitung/vorgaenge/{id}``, ``POST …/{id}/aktion``
-(``action`` and the action's fields, checked by :class:`Action`),
+(``action`` and the action's fields, checked by :class:`CaseCommand`),
 ``GET …/{id}/rechnung.pdf`` and ``POST /sachbearbeitung/rechnungen/stapel``.
 
 After-call work is shared: any clerk or admin may act on any case. The actions are
@@ -26,11 +26,11 @@ from multidict import MultiMapping
 from pydantic import ValidationError
 
 from office import audit
+from office.case_actions import CaseCommand
 from office.cases import FINAL, LABELS, REASON_LENGTH, CaseState, CaseView, PaymentMethod
 from office.errors import InvalidInput, NotFound, OfficeError
 from office.invoices import ADDRESS_LINE_LENGTH, ADDRESS_LINES
 from office.models import Clerk
-from signalling.case_actions import Action
 from signalling.errors import status_of
 from signalling.keys import APPOINTMENTS, CASE_ACTIONS, CASES, CLOCK, INVOICES, STAFF, TOWN
 from signalling.pages.staff import login_required
@@ -62,7 +62,7 @@ DONE = {  # the notice after an action, by its name
     "close": "Der Vorgang ist abgeschlossen.",
     "cancel": "Der Vorgang ist storniert.",
 }
-# What a form field that the Action model refuses is told, in German.
+# What a form field that the CaseCommand model refuses is told, in German.
 FIELD_ERRORS = {
     "action": "Diese Aktion gibt es nicht.",
     "method": "Bitte eine Zahlungsart wählen.",
@@ -209,8 +209,8 @@ async def case_action(request: web.Request, clerk: Clerk) -> web.Response:
     return redirect(f"{LIST}/{case.id}?erledigt={action.action}")
 
 
-def action_from(case_id: str, values: Mapping[str, str]) -> Action:
-    """The form's fields as an :class:`Action` (empty fields are absent), or
+def action_from(case_id: str, values: Mapping[str, str]) -> CaseCommand:
+    """The form's fields as an :class:`CaseCommand` (empty fields are absent), or
     :class:`InvalidInput` with a German message per refused field. An invoice's
     address is checked for the window envelope before the case moves."""
     data: dict[str, Any] = {"case_id": case_id, "action": values.get("action", "")}
@@ -221,7 +221,7 @@ def action_from(case_id: str, values: Mapping[str, str]) -> Action:
     if lines:
         data["address"] = lines
     try:
-        action = Action.model_validate(data)
+        action = CaseCommand.model_validate(data)
     except ValidationError as exc:
         fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
         raise InvalidInput(

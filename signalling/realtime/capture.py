@@ -29,7 +29,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
@@ -44,7 +44,7 @@ from media.vision.face import Box, find_live_face
 from media.vision.tilt import Tilt, tilt_of
 from office.errors import Conflict
 from office.staff import Staff
-from office.verification import Verifications
+from office.verification import CaptureKind, Verifications
 from rooms.errors import NotInCall
 from signalling.metrics import Metrics
 from signalling.realtime.capture_routing import CaptureOwners, CaptureRouter
@@ -71,13 +71,12 @@ class Offer(Payload):
     sdp: Annotated[str, StringConstraints(min_length=10, max_length=MAX_SDP)]
 
 
-Kind = Literal["front", "back", "face", "tilt_a", "tilt_b"]
 DOCUMENT_KINDS: frozenset[str] = frozenset({"front", "back", "tilt_a", "tilt_b"})
 TILT_KINDS: frozenset[str] = frozenset({"tilt_a", "tilt_b"})
 
 
 class Take(Payload):
-    kind: Kind
+    kind: CaptureKind
     german_id: bool = False  # the front of a German ID card: black out the CAN
 
 
@@ -86,7 +85,7 @@ class Armed:
     """An automatic capture the clerk asked for, waiting for a frame that passes."""
 
     clerk_id: int
-    kind: Kind
+    kind: CaptureKind
     german_id: bool
 
 
@@ -311,7 +310,7 @@ class CaptureDesk:
         self,
         clerk_id: int,
         appointment_id: str,
-        kind: Kind,
+        kind: CaptureKind,
         german_id: bool,
         frame: Image,
         quick: DocumentAnalysis | None = None,

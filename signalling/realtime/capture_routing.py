@@ -18,6 +18,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from common.errors import UserError
 from media.capture import CaptureSession, CaptureUnavailable, CloseReason
 from rooms.redis_store import RedisStore
@@ -157,7 +159,7 @@ class CaptureRouter:
         self._owners = owners
         self._bus = bus
         self._timeout = timeout
-        self._local: dict[str, tuple[type[Payload], Local]] = {}
+        self._local: dict[str, tuple[type[BaseModel], Local]] = {}
         if bus is not None:
             bus.serve(BUS_REQUEST, self._serve)
 

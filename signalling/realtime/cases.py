@@ -13,13 +13,15 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from office.case_actions import CaseActions, CaseCommand
 from office.cases import (
+    LABELS,
     MAX_QUANTITY,
     Cases,
     CaseView,
 )
+from office.catalogue import Town
 from office.errors import NotFound
-from signalling.case_actions import Action, CaseActions, case_json
 from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
 from signalling.realtime.protocol import Empty, Payload
@@ -28,6 +30,26 @@ from signalling.realtime.protocol import Empty, Payload
 class Open(Payload):
     service_id: Annotated[str, StringConstraints(max_length=64)]
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+
+
+def case_json(case: CaseView, town: Town) -> dict[str, Any]:
+    service = town.service(case.service_id)
+    return {
+        "case_id": case.id,
+        "reference": case.reference,
+        "service_id": case.service_id,
+        "service_name": service.name if service else case.service_id,
+        "delivery": service.delivery.value if service else None,
+        "quantity": case.quantity,
+        "fee_cents": case.fee_cents,
+        "paid_cents": case.paid_cents,
+        "state": case.state.value,
+        "state_label": LABELS[case.state],
+        "payment_method": case.payment_method.value if case.payment_method else None,
+        "reason": case.reason,
+        "bzr_reference": case.bzr_reference,
+        "posted_on": case.posted_on.isoformat() if case.posted_on else None,
+    }
 
 
 class CasePanel:
@@ -43,7 +65,7 @@ class CasePanel:
     def register(self, clerks: ClerkNamespace, citizens: CitizenNamespace) -> None:
         clerks.command("case_list", Empty, self.listing)
         clerks.command("case_open", Open, self.open)
-        clerks.command("case_action", Action, self.act)
+        clerks.command("case_action", CaseCommand, self.act)
 
     async def _cases_json(self, appointment_id: str) -> list[dict[str, Any]]:
         return [case_json(c, self._town) for c in await self._cases.of_appointment(appointment_id)]
@@ -60,7 +82,7 @@ class CasePanel:
         await self._updated(clerk_id, appointment_id)
         return case_json(case, self._town)
 
-    async def act(self, sid: str, payload: Action) -> Any:
+    async def act(self, sid: str, payload: CaseCommand) -> Any:
         clerk_id, appointment_id = await self._clerks.in_call(sid)
         case = await self._own(appointment_id, payload.case_id)
         case, extra = await self.actions.perform(case, payload, clerk_id)
@@ -72,6 +94,15 @@ class CasePanel:
             if case.id == case_id:
                 return case
         raise NotFound("Diesen Vorgang gibt es in diesem Gespräch nicht.")
+
+    async def show_payment_link(self, appointment_id: str, case: CaseView, url: str) -> None:
+        """PayPal's approval link, for the citizen to open beside the call."""
+        await self._lobby.sio.emit(
+            "case_payment_link",
+            {"case_id": case.id, "reference": case.reference, "url": url},
+            to=citizen_room(appointment_id),
+            namespace=CITIZEN_NS,
+        )
 
     async def _updated(self, clerk_id: int, appointment_id: str) -> None:
         cases = await self._cases_json(appointment_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from pydantic import BaseModel
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from office.appointments import Appointments
@@ -75,7 +76,7 @@ class RealtimeNamespace(socketio.AsyncNamespace):
         self.commands: dict[str, Command] = {}
 
     def command(
-        self, event: str, model: type[Payload], handler: Callable[[str, Any], Awaitable[Any]]
+        self, event: str, model: type[BaseModel], handler: Callable[[str, Any], Awaitable[Any]]
     ) -> None:
         self.commands[event] = Command(model, handler)
 

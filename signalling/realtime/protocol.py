@@ -101,7 +101,7 @@ Handler = Callable[[str, Any], Awaitable[Any]]
 class Command:
     """One command of a namespace: its payload model and its handler."""
 
-    def __init__(self, model: type[Payload], handler: Handler) -> None:
+    def __init__(self, model: type[BaseModel], handler: Handler) -> None:
         self.model = model
         self.handler = handler
 

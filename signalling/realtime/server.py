@@ -20,6 +20,8 @@ from aiohttp import web
 
 from media.capture import CaptureRegistry
 from media.vault import CaptureVault
+from office.case_actions import forget_captures
+from office.payment_requests import offer_paypal, send_invoice
 from office.verification import Verifications
 from office.visits import Visits
 from rooms.redis_store import RedisStore
@@ -38,6 +40,7 @@ from signalling.keys import (
     NODE_BUS,
     OFFICE,
     PAYPAL,
+    PHOTO_UPLOADS,
     ROOM_STORE,
     SETTINGS,
     SIGNER,
@@ -47,7 +50,6 @@ from signalling.keys import (
     TOWN,
     VAULT,
 )
-from signalling.payments import forget_captures, offer_paypal, send_invoice
 from signalling.realtime.capture import register_capture
 from signalling.realtime.capture_routing import CaptureOwners
 from signalling.realtime.cases import CasePanel
@@ -135,7 +137,7 @@ def attach_realtime(app: web.Application) -> None:
     cases.register(clerks, citizens)
     cases.actions.payment_requested.append(send_invoice(app[INVOICES], app[APPOINTMENTS]))
     if app[PAYPAL].enabled:
-        cases.actions.payment_requested.append(offer_paypal(app[PAYPAL], lobby))
+        cases.actions.payment_requested.append(offer_paypal(app[PAYPAL], cases.show_payment_link))
     app[CASE_PANEL] = cases
     app[CASE_ACTIONS] = cases.actions  # the after-call pages act with the same hooks
     ice = lobby.ice
@@ -151,14 +153,15 @@ def attach_realtime(app: web.Application) -> None:
         citizens, clerks, lobby, checks, captures, vault, app[STAFF], app[METRICS], owners, bus
     )
     # Full-resolution photos come over HTTPS (signalling/pages/stills.py), to any node.
-    stills = register_stills(clerks, lobby, checks, desk, app[SIGNER], app[OFFICE])
+    uploads = app[PHOTO_UPLOADS]
+    stills = register_stills(clerks, lobby, checks, desk, uploads)
     app[CAPTURES] = captures
     app[VAULT] = vault
     app[CAPTURE_DESK] = desk
     app[STILLS] = stills
     retention = timedelta(days=settings.capture_retention_days)
     app[JOBS].also_purge(lambda: vault.purge(retention))
-    app[JOBS].also_purge(stills.purge_spent)
+    app[JOBS].also_purge(uploads.purge_spent)
     namespaces = [citizens, clerks, DashboardNamespace(lobby, app[STAFF], staff_sockets)]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
