@@ -39,6 +39,7 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The WebRTC browser tests run in a network namespace with only loopback (see
 # tests/webrtc/conftest.py): nothing binds the machine's real interfaces. The failure

@@ -120,8 +120,8 @@ def install_probe(probe: GuidanceProbe) -> None:
     Both are looked up at call time (a module global, a method), so wrapping them
     here, in this process only, changes nothing in the project's files.
     """
-    import signalling.realtime.capture as commands
-    from media.capture import BgrImage, CaptureSession
+    import signalling.sockets.capture_commands as commands
+    from media.capture_peer import BgrImage, CaptureSession
     from media.vision import analysis
     from media.vision.analysis import DocumentAnalysis
 
@@ -163,7 +163,7 @@ def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Applicati
     for name in list(os.environ):
         if name.startswith("BB_") or name in ("REDIS_URL", "DATABASE_URL"):
             del os.environ[name]
-    from media.capture import CaptureRegistry
+    from media.capture_peer import CaptureRegistry
     from signalling.app import create_app
     from signalling.cli import freeze_heap
     from signalling.keys import CAPTURES
@@ -194,7 +194,7 @@ def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Applicati
     probe = GuidanceProbe()
     install_probe(probe)
     app = create_app(settings, now=lambda: now, run_jobs=False)
-    logging.getLogger("media.capture").setLevel(logging.INFO)  # why a capture session closed
+    logging.getLogger("media.capture_peer").setLevel(logging.INFO)  # why a capture session closed
     app.on_startup.append(freeze_heap)  # as `buergerbuero serve` does
 
     async def stats(request: web.Request) -> web.Response:
@@ -355,7 +355,7 @@ class Senders:
         self.peers: dict[int, tuple[RTCPeerConnection, ReplayCamera]] = {}
 
     async def offer(self, k: int) -> dict[str, Any]:
-        from media.capture import include_loopback_candidates
+        from media.capture_peer import include_loopback_candidates
 
         await self.close(k)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))

@@ -28,7 +28,7 @@ from office import audit
 from office.cases import Cases, CaseState, InvalidTransition, PaymentMethod
 from office.errors import InvalidInput, NotFound
 from office.models import Payment, PaypalOrder
-from office.paypal import CURRENCY, Capture, PaypalClient, PaypalRejected, PaypalUnavailable
+from office.paypal_client import CURRENCY, Capture, PaypalClient, PaypalRejected, PaypalUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.model import Call, ClerkPresence, Route, Ticket
+from rooms.state import Call, ClerkPresence, Route, Ticket
 
 
 class MemoryStore:

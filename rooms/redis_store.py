@@ -28,7 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.model import Call, ClerkPresence, Route, Ticket, stored_moment
+from rooms.state import Call, ClerkPresence, Route, Ticket, stored_moment
 
 FRONT_OFFSET = 1e10  # returned citizens sort before every regular appointment time
 PRESENCE_TTL = 90  # seconds; nodes refresh their clerks' presence well within it

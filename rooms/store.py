@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from rooms.model import Call, ClerkPresence, Route, Ticket
+from rooms.state import Call, ClerkPresence, Route, Ticket
 
 
 class RoomStore(Protocol):

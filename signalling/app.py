@@ -59,18 +59,18 @@ from signalling.pages import (
     appointment,
     bank,
     booking,
-    captures,
-    cases,
+    capture_images,
+    casework,
     dev,
     operations,
     paypal,
+    photo_upload,
     staff,
     status,
-    stills,
 )
 from signalling.ratelimit import MemoryRateLimiter, RedisRateLimiter
-from signalling.realtime.server import attach_realtime
 from signalling.settings import Settings
+from signalling.sockets.server import attach_realtime
 from signalling.wiring import mailer_for, office_for, paypal_for, room_store_for, staff_for
 
 log = logging.getLogger(__name__)
@@ -184,9 +184,9 @@ def create_app(
     app.router.add_routes(appointment.routes)
     app.router.add_routes(staff.routes)
     app.router.add_routes(bank.routes)
-    app.router.add_routes(cases.routes)
-    app.router.add_routes(captures.routes)
-    app.router.add_routes(stills.routes)
+    app.router.add_routes(casework.routes)
+    app.router.add_routes(capture_images.routes)
+    app.router.add_routes(photo_upload.routes)
     app.router.add_routes(status.routes)
     app.router.add_routes(paypal.routes)
     app.router.add_routes(api.routes)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from media.capture import CaptureRegistry
+from media.capture_peer import CaptureRegistry
 from media.copies import Image
 from media.vault import CaptureVault
 from office.appointments import Appointments
@@ -29,15 +29,9 @@ from signalling.api_contract import ApiContract
 from signalling.csrf import CsrfGuard
 from signalling.jobs import Jobs
 from signalling.metrics import Metrics
+from signalling.node_bus import NodeBus
 from signalling.ratelimit import RateLimiter
-from signalling.realtime.node_bus import NodeBus
 from signalling.settings import Settings
-
-if TYPE_CHECKING:
-    from signalling.realtime.capture import CaptureDesk
-    from signalling.realtime.cases import CasePanel
-    from signalling.realtime.lobby import Lobby
-    from signalling.realtime.staff_sockets import StaffSockets
 
 SETTINGS = web.AppKey("settings", Settings)
 API_CONTRACT = web.AppKey("api_contract", ApiContract)
@@ -58,24 +52,20 @@ STAFF = web.AppKey("staff", Staff)
 MAILER = web.AppKey("mailer", Mailer)
 JOBS = web.AppKey("jobs", Jobs)
 ROOM_STORE: web.AppKey[RoomStore] = web.AppKey("room_store")
-LOBBY: web.AppKey[Lobby] = web.AppKey("lobby")
 CAPTURES = web.AppKey("captures", CaptureRegistry)
 VAULT = web.AppKey("vault", CaptureVault)
 NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
-CAPTURE_DESK: web.AppKey[CaptureDesk] = web.AppKey("capture_desk")
 PHOTO_UPLOADS = web.AppKey("photo_uploads", PhotoUploads)
 
 
 class PhotoReceiver(Protocol):
     """Where an uploaded photo goes: kept as a capture of the running check, and
-    shown to the clerk (the socket layer's ``StillDesk``)."""
+    shown to the clerk (the socket layer's ``PhotoRequests``)."""
 
     async def receive(self, grant: UploadGrant, image: Image) -> dict[str, Any]: ...
 
 
-STILLS: web.AppKey[PhotoReceiver] = web.AppKey("stills")
-STAFF_SOCKETS: web.AppKey[StaffSockets] = web.AppKey("staff_sockets")
-CASE_PANEL: web.AppKey[CasePanel] = web.AppKey("case_panel")
+PHOTO_REQUESTS: web.AppKey[PhotoReceiver] = web.AppKey("stills")
 # The case panel's actions with their payment hooks, for the after-call pages too.
 CASE_ACTIONS: web.AppKey[CaseActions] = web.AppKey("case_actions")
 PAYPAL = web.AppKey("paypal", PaypalPayments)  # .enabled: whether to offer PayPal

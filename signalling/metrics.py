@@ -36,7 +36,7 @@ from prometheus_client import Counter as CounterMetric
 
 from office.catalogue import Town
 from office.outbox import Mailer
-from rooms.model import ClerkState
+from rooms.state import ClerkState
 from rooms.store import RoomStore
 
 # Capture analysis and MRZ reading take tenths of a second to seconds.

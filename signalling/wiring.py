@@ -16,7 +16,7 @@ from office.catalogue import Town
 from office.context import Office, utc_now
 from office.mail import MailSettings
 from office.outbox import FolderMailer, Mailer, SmtpMailer
-from office.paypal import PaypalClient
+from office.paypal_client import PaypalClient
 from office.paypal_payments import PaypalConfig, PaypalPayments
 from office.sealed import Sealer
 from office.staff import Staff

@@ -26,7 +26,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
 from av import VideoFrame
 
-from media.capture import (
+from media.capture_peer import (
     RECENT_FRAMES,
     RECENT_SPACING,
     CaptureError,

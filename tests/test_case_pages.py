@@ -20,7 +20,7 @@ from office.cases import Cases, CaseState
 from office.models import Appointment, CaseEvent, Invoice, Role
 from office.staff import Staff
 from signalling.keys import APPOINTMENTS, CASES, STAFF
-from signalling.pages import cases as case_pages
+from signalling.pages import casework as case_pages
 from tests.browser import accessibility_violations, chromium_or_skip, serving
 from tests.conftest import WEEKDAYS_7_TO_19
 from tests.realtime import book_at, citizen_cookie

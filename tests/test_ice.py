@@ -10,8 +10,8 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from signalling.realtime.ice import IceConfig, turn_credentials
 from signalling.settings import Settings
+from signalling.sockets.ice import IceConfig, turn_credentials
 
 SECRET = "coturn-static-auth-secret"
 

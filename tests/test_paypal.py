@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from office.appointments import Appointments
 from office.cases import Cases, CaseState, CaseView, InvalidTransition, PaymentMethod
 from office.models import AuditEntry, Payment, PaypalOrder
-from office.paypal import PaypalClient, PaypalUnavailable, format_amount, parse_amount
+from office.paypal_client import PaypalClient, PaypalUnavailable, format_amount, parse_amount
 from office.paypal_payments import PaypalPayments
 from signalling.keys import CASES, PAYPAL
 from signalling.settings import Mode, Settings

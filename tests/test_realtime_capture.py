@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from av import VideoFrame
 
-from media.capture import RECENT_FRAMES, RECENT_SPACING, CloseReason
+from media.capture_peer import RECENT_FRAMES, RECENT_SPACING, CloseReason
 from media.vision.face import find_portrait
 from media.vision.tilt import MIN_TILT
 from office.appointments import Appointments

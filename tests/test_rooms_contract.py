@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 import rooms.redis_store
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
 from rooms.memory import MemoryStore
-from rooms.model import Call, ClerkPresence, ClerkState, Ticket
 from rooms.redis_store import RedisStore
+from rooms.state import Call, ClerkPresence, ClerkState, Ticket
 from rooms.store import RoomStore
 from tests.conftest import _unavailable
 

@@ -17,7 +17,7 @@ import re
 from aiohttp import web
 
 from office.errors import OfficeError
-from office.paypal import PaypalRejected
+from office.paypal_client import PaypalRejected
 from signalling.errors import api_error_from
 from signalling.keys import PAYPAL
 from signalling.middleware import signed_by_sender

@@ -17,7 +17,7 @@ from office.models import Appointment, AppointmentStatus
 from office.staff import Staff
 from office.tokens import Audience
 from rooms.store import RoomStore
-from signalling.keys import LOBBY
+from signalling.sockets.keys import LOBBY
 from tests.realtime import Peer, book_at
 from tests.realtime_fixtures import (
     SLOT,

@@ -23,14 +23,14 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, V
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from media.capture import CaptureRegistry
+from media.capture_peer import CaptureRegistry
 from office.appointments import Appointments
 from office.models import Appointment, Capture
 from office.staff import Staff
 from signalling.keys import CAPTURES, NODE_BUS
-from signalling.realtime.capture_routing import FORWARD_SECONDS
-from signalling.realtime.node_bus import NodeBus, NodeUnreachable
+from signalling.node_bus import NodeBus, NodeUnreachable
 from signalling.settings import Settings
+from signalling.sockets.capture_routing import FORWARD_SECONDS
 from tests.realtime import Peer, book_at
 from tests.realtime_fixtures import (
     SLOT,

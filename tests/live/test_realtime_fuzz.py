@@ -27,7 +27,7 @@ from office.appointments import Appointments
 from office.models import Appointment, Role
 from office.staff import Staff
 from rooms.store import RoomStore
-from signalling.realtime.protocol import MAX_SDP
+from signalling.sockets.protocol import MAX_SDP
 from tests.realtime import Peer, book_at, staff_cookie
 from tests.realtime_fixtures import (
     CANDIDATE,

@@ -14,7 +14,7 @@ from office.appointments import Appointments
 from office.models import Role
 from office.staff import Staff
 from rooms.store import RoomStore
-from signalling.keys import LOBBY
+from signalling.sockets.keys import LOBBY
 from tests.realtime import Peer, book_at, citizen_cookie, staff_cookie
 from tests.realtime_fixtures import (
     SLOT,

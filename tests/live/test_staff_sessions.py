@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from office.models import Role
 from office.staff import Staff
-from signalling.keys import STAFF_SOCKETS
+from signalling.sockets.keys import STAFF_SOCKETS
 from tests.realtime import Peer
 from tests.realtime_fixtures import new_peer, url_of
 from tests.support import Clock, csrf_of

@@ -25,8 +25,8 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from pydantic import SecretStr
 
 from signalling.keys import APPOINTMENTS, CAPTURES
-from signalling.realtime.ice import turn_credentials
 from signalling.settings import Settings
+from signalling.sockets.ice import turn_credentials
 from tests.conftest import REQUIRE_SERVICES
 from tests.support import free_port
 from tests.webrtc.test_browser_call import (

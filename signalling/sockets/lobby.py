@@ -30,11 +30,11 @@ from office.errors import CheckinClosed, NotFound
 from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms.errors import NotInCall, NotWaiting
-from rooms.model import Call, ClerkPresence, ClerkState, Ticket, stored_moment
+from rooms.state import Call, ClerkPresence, ClerkState, Ticket, stored_moment
 from rooms.store import RoomStore
 from signalling.metrics import Metrics
-from signalling.realtime.ice import IceConfig
-from signalling.realtime.node_bus import Nodes
+from signalling.node_bus import Nodes
+from signalling.sockets.ice import IceConfig
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 The clerk's ``capture_still`` issues a one-time upload link (``office.photo_uploads``)
 and pushes ``capture_still_requested`` {kind, upload_url} to the citizen's page. The
 page takes the photo (ImageCapture, or the camera track at its resolution) and posts
-it to ``upload_url`` (``signalling/pages/stills.py``), which hands it here. The photo
-goes through ``CaptureDesk.keep``, the same analysis, marking, encryption and
+it to ``upload_url`` (``signalling/pages/photo_upload.py``), which hands it here. The photo
+goes through ``CaptureCommands.keep``, the same analysis, marking, encryption and
 storage as a video capture, and reaches the clerk as ``capture_taken`` with
 ``"auto": false, "source": "still"``. A photo refused by the analysis (the card's
 outline not found, no face) has used its token too; the clerk gets
@@ -22,9 +22,9 @@ from office.errors import Conflict, VerificationClosed
 from office.photo_uploads import PhotoUploads, UploadGrant
 from office.verification import Step, Verifications
 from rooms.errors import NotInCall
-from signalling.realtime.capture import CaptureDesk, Take
-from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
-from signalling.realtime.namespaces import ClerkNamespace
+from signalling.sockets.capture_commands import CaptureCommands, Take
+from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
+from signalling.sockets.namespaces import ClerkNamespace
 
 log = logging.getLogger(__name__)
 UPLOAD_PATH = "/erfassungen/hochladen/"
@@ -34,24 +34,24 @@ class CaptureRejected(Conflict):
     code = "capture_rejected"
 
 
-def register_stills(
+def register_photo_requests(
     clerks: ClerkNamespace,
     lobby: Lobby,
     checks: Verifications,
-    desk: CaptureDesk,
+    desk: CaptureCommands,
     uploads: PhotoUploads,
-) -> StillDesk:
-    stills = StillDesk(lobby, checks, desk, uploads, clerks)
+) -> PhotoRequests:
+    stills = PhotoRequests(lobby, checks, desk, uploads, clerks)
     clerks.command("capture_still", Take, stills.request)
     return stills
 
 
-class StillDesk:
+class PhotoRequests:
     def __init__(
         self,
         lobby: Lobby,
         checks: Verifications,
-        desk: CaptureDesk,
+        desk: CaptureCommands,
         uploads: PhotoUploads,
         clerks: ClerkNamespace,
     ) -> None:

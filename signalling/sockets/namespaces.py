@@ -22,14 +22,14 @@ from office.models import Role as StaffRole
 from office.staff import Staff
 from office.tokens import Audience
 from rooms.errors import NotInCall
-from rooms.model import ClerkState
+from rooms.state import ClerkState
 from signalling import cookies
 from signalling.clients import allow
 from signalling.keys import SETTINGS
 from signalling.ratelimit import Limit
-from signalling.realtime import protocol
-from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, Lobby
-from signalling.realtime.protocol import (
+from signalling.sockets import protocol
+from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, Lobby
+from signalling.sockets.protocol import (
     Candidate,
     Chat,
     ClerkStateChange,
@@ -40,7 +40,7 @@ from signalling.realtime.protocol import (
     Take,
     TokenBucket,
 )
-from signalling.realtime.staff_sockets import StaffSockets
+from signalling.sockets.staff_sockets import StaffSockets
 
 log = logging.getLogger(__name__)
 

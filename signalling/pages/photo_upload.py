@@ -21,7 +21,7 @@ from office.errors import TokenInvalid, UploadForbidden
 from office.tokens import Audience
 from signalling import cookies
 from signalling.errors import api_error
-from signalling.keys import APPOINTMENTS, PHOTO_UPLOADS, STILLS
+from signalling.keys import APPOINTMENTS, PHOTO_REQUESTS, PHOTO_UPLOADS
 from signalling.middleware import allow_large_body
 
 routes = web.RouteTableDef()
@@ -61,7 +61,7 @@ async def upload(request: web.Request) -> web.Response:
             raise UploadForbidden()
         data = await _photo_bytes(request)
         image = await asyncio.get_running_loop().run_in_executor(None, decode_photo, data)
-        await request.app[STILLS].receive(grant, image)
+        await request.app[PHOTO_REQUESTS].receive(grant, image)
     except UserError as refused:
         response = api_error(STATUS.get(refused.code, 422), refused.code, refused.message)
     else:

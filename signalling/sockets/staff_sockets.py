@@ -20,7 +20,7 @@ import socketio
 
 from office.models import Clerk
 from office.staff import Staff
-from signalling.realtime.node_bus import Nodes
+from signalling.node_bus import Nodes
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0

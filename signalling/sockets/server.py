@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import socketio
 from aiohttp import web
 
-from media.capture import CaptureRegistry
+from media.capture_peer import CaptureRegistry
 from media.vault import CaptureVault
 from office.case_actions import forget_captures
 from office.payment_requests import offer_paypal, send_invoice
@@ -27,47 +27,44 @@ from office.visits import Visits
 from rooms.redis_store import RedisStore
 from signalling.keys import (
     APPOINTMENTS,
-    CAPTURE_DESK,
     CAPTURES,
     CASE_ACTIONS,
-    CASE_PANEL,
     CASES,
     CLOCK,
     INVOICES,
     JOBS,
-    LOBBY,
     METRICS,
     NODE_BUS,
     OFFICE,
     PAYPAL,
+    PHOTO_REQUESTS,
     PHOTO_UPLOADS,
     ROOM_STORE,
     SETTINGS,
     SIGNER,
     STAFF,
-    STAFF_SOCKETS,
-    STILLS,
     TOWN,
     VAULT,
 )
-from signalling.realtime.capture import register_capture
-from signalling.realtime.capture_routing import CaptureOwners
-from signalling.realtime.cases import CasePanel
-from signalling.realtime.ice import IceConfig
-from signalling.realtime.lobby import Lobby
-from signalling.realtime.namespaces import (
+from signalling.node_bus import LocalNodes, NodeBus, new_node_id
+from signalling.settings import Settings
+from signalling.sockets.capture_commands import register_capture
+from signalling.sockets.capture_routing import CaptureOwners
+from signalling.sockets.case_panel import CasePanel
+from signalling.sockets.ice import IceConfig
+from signalling.sockets.keys import CAPTURE_COMMANDS, CASE_PANEL, LOBBY, STAFF_SOCKETS
+from signalling.sockets.lobby import Lobby
+from signalling.sockets.namespaces import (
     CitizenNamespace,
     ClerkNamespace,
     DashboardNamespace,
     forbid_other_roles,
 )
-from signalling.realtime.node_bus import LocalNodes, NodeBus, new_node_id
-from signalling.realtime.packets import ProtocolServer
-from signalling.realtime.protocol import MAX_SDP
-from signalling.realtime.staff_sockets import StaffSockets
-from signalling.realtime.stills import register_stills
-from signalling.realtime.verification import register_verification
-from signalling.settings import Settings
+from signalling.sockets.packets import ProtocolServer
+from signalling.sockets.photo_requests import register_photo_requests
+from signalling.sockets.protocol import MAX_SDP
+from signalling.sockets.staff_sockets import StaffSockets
+from signalling.sockets.verification import register_verification
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +149,13 @@ def attach_realtime(app: web.Application) -> None:
     desk = register_capture(
         citizens, clerks, lobby, checks, captures, vault, app[STAFF], app[METRICS], owners, bus
     )
-    # Full-resolution photos come over HTTPS (signalling/pages/stills.py), to any node.
+    # Full-resolution photos come over HTTPS (signalling/pages/photo_upload.py), to any node.
     uploads = app[PHOTO_UPLOADS]
-    stills = register_stills(clerks, lobby, checks, desk, uploads)
+    stills = register_photo_requests(clerks, lobby, checks, desk, uploads)
     app[CAPTURES] = captures
     app[VAULT] = vault
-    app[CAPTURE_DESK] = desk
-    app[STILLS] = stills
+    app[CAPTURE_COMMANDS] = desk
+    app[PHOTO_REQUESTS] = stills
     retention = timedelta(days=settings.capture_retention_days)
     app[JOBS].also_purge(lambda: vault.purge(retention))
     app[JOBS].also_purge(uploads.purge_spent)

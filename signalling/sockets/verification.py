@@ -14,9 +14,9 @@ from pydantic import StringConstraints
 
 from office.verification import Checklist, Outcome, Step, Verifications
 from rooms.errors import NotInCall
-from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
-from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
-from signalling.realtime.protocol import Empty, Payload
+from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
+from signalling.sockets.namespaces import CitizenNamespace, ClerkNamespace
+from signalling.sockets.protocol import Empty, Payload
 
 ClerkStep = Literal[
     "document_admissible",

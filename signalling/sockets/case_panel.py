@@ -22,9 +22,9 @@ from office.cases import (
 )
 from office.catalogue import Town
 from office.errors import NotFound
-from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
-from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
-from signalling.realtime.protocol import Empty, Payload
+from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
+from signalling.sockets.namespaces import CitizenNamespace, ClerkNamespace
+from signalling.sockets.protocol import Empty, Payload
 
 
 class Open(Payload):

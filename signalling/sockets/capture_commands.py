@@ -18,7 +18,7 @@ The capture peer lives in the process that answered the citizen's ``capture_offe
 The clerk's commands (``capture_take``, ``capture_auto``, ``capture_stop``) run there
 whichever node holds the clerk's socket: with Redis, the owner node is recorded per
 appointment and a command arriving elsewhere is forwarded to it
-(:mod:`signalling.realtime.capture_routing`). The public methods below do the local
+(:mod:`signalling.sockets.capture_routing`). The public methods below do the local
 work; what they push to the clerk goes to her socket.io room, on whichever node.
 """
 
@@ -33,7 +33,7 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
-from media.capture import CaptureRegistry, CaptureSession, CloseReason
+from media.capture_peer import CaptureRegistry, CaptureSession, CloseReason
 from media.copies import Image
 from media.mrz import MrzResult
 from media.mrz_names import compare_with_mrz
@@ -47,11 +47,11 @@ from office.staff import Staff
 from office.verification import CaptureKind, Verifications
 from rooms.errors import NotInCall
 from signalling.metrics import Metrics
-from signalling.realtime.capture_routing import CaptureOwners, CaptureRouter
-from signalling.realtime.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
-from signalling.realtime.namespaces import CitizenNamespace, ClerkNamespace
-from signalling.realtime.node_bus import NodeBus
-from signalling.realtime.protocol import MAX_SDP, Empty, Payload
+from signalling.node_bus import NodeBus
+from signalling.sockets.capture_routing import CaptureOwners, CaptureRouter
+from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
+from signalling.sockets.namespaces import CitizenNamespace, ClerkNamespace
+from signalling.sockets.protocol import MAX_SDP, Empty, Payload
 
 log = logging.getLogger(__name__)
 GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
@@ -100,9 +100,9 @@ def register_capture(
     metrics: Metrics,
     owners: CaptureOwners | None = None,
     bus: NodeBus | None = None,
-) -> CaptureDesk:
+) -> CaptureCommands:
     """Without ``owners`` and ``bus`` (one process) every command runs where it arrives."""
-    desk = CaptureDesk(lobby, checks, registry, vault, staff, citizens, clerks, metrics, owners)
+    desk = CaptureCommands(lobby, checks, registry, vault, staff, citizens, clerks, metrics, owners)
     router = CaptureRouter(clerks.in_call, owners, bus)
     citizens.command("capture_offer", Offer, desk.offer)
     clerks.command("capture_take", Take, router.command("capture_take", Take, desk.take))
@@ -111,7 +111,7 @@ def register_capture(
     return desk
 
 
-class CaptureDesk:
+class CaptureCommands:
     """The capture commands of one process, and what they remember per check."""
 
     def __init__(

@@ -31,7 +31,7 @@ import socketio
 from engineio.async_drivers.aiohttp import WebSocket
 from socketio import packet
 
-from signalling.realtime.protocol import INVALID_PAYLOAD
+from signalling.sockets.protocol import INVALID_PAYLOAD
 
 log = logging.getLogger(__name__)
 

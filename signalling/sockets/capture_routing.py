@@ -5,7 +5,7 @@ With Redis, that process records itself as the appointment's owner,
 ``<prefix>:cap:<appointment>`` = its node id: set when the session opens, refreshed
 while it lives (it expires when a node dies without cleaning up), removed when it
 closes. A clerk's capture command on another node goes to the owner over the
-:class:`~signalling.realtime.node_bus.NodeBus`; the owner runs it as if the clerk were
+:class:`~signalling.node_bus.NodeBus`; the owner runs it as if the clerk were
 connected there and its ack comes back unchanged. An owner that does not answer in
 time gives ``capture_unavailable`` and nothing is done. With the in-memory store there
 is one process: no records, no bus, every command runs where it arrives.
@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from common.errors import UserError
-from media.capture import CaptureSession, CaptureUnavailable, CloseReason
+from media.capture_peer import CaptureSession, CaptureUnavailable, CloseReason
 from rooms.redis_store import RedisStore
-from signalling.realtime.node_bus import NodeBus, NodeUnreachable
-from signalling.realtime.protocol import Payload, error, ok
+from signalling.node_bus import NodeBus, NodeUnreachable
+from signalling.sockets.protocol import Payload, error, ok
 
 log = logging.getLogger(__name__)
 
