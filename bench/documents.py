@@ -26,7 +26,7 @@ import numpy as np
 
 from media.vision import analyse, ocr
 from media.vision.analysis import DocumentAnalysis
-from media.vision.quad import Quad, quad_iou
+from media.vision.geometry import Quad, quad_iou
 from media.vision.synthetic import webcam_frame
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "id-samples"

@@ -64,6 +64,18 @@ def parse_starts_at(value: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def _email(given: str) -> tuple[str, str | None]:
+    """The address normalised, or what is wrong with it."""
+    if not given:
+        return given, "Bitte geben Sie Ihre E-Mail-Adresse an."
+    if len(given) > EMAIL_MAX:
+        return given, MESSAGES["email_too_long"]
+    try:
+        return validate_email(given, check_deliverability=False).normalized, None
+    except EmailNotValidError:
+        return given, MESSAGES["email"]
+
+
 def parse_booking(raw: Mapping[str, object]) -> BookingRequest:
     """Validate every field; raise InvalidInput naming all that are wrong."""
     errors: dict[str, str] = {}
@@ -84,16 +96,9 @@ def parse_booking(raw: Mapping[str, object]) -> BookingRequest:
     elif _has_control_characters(name):
         errors["name"] = "Der Name enthält unzulässige Zeichen."
 
-    email = _text(raw, "email")
-    if not email:
-        errors["email"] = "Bitte geben Sie Ihre E-Mail-Adresse an."
-    elif len(email) > EMAIL_MAX:
-        errors["email"] = MESSAGES["email_too_long"]
-    else:
-        try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError:
-            errors["email"] = MESSAGES["email"]
+    email, email_error = _email(_text(raw, "email"))
+    if email_error:
+        errors["email"] = email_error
 
     phone = _text(raw, "phone") or None
     if phone is not None and not PHONE_PATTERN.fullmatch(phone):

@@ -82,6 +82,33 @@ class Statement:
 def parse_statement(data: bytes) -> Statement:
     """The booked credits of a camt.053 document; :class:`StatementInvalid` for
     anything else."""
+    report, version = _report(data)
+    credits: list[Credit] = []
+    debits = not_booked = 0
+    statement_ids: list[str] = []
+    for statement in _children(report, "Stmt"):
+        statement_id = _text(statement, "Id")[:STATEMENT_ID_LENGTH]
+        if not statement_id:
+            raise StatementInvalid("Im Kontoauszug fehlt die Kennung des Auszugs (Stmt/Id).")
+        statement_ids.append(statement_id)
+        for index, entry in enumerate(_children(statement, "Ntry")):
+            if not _booked(entry):
+                not_booked += 1
+            elif _text(entry, "CdtDbtInd") == "DBIT":
+                debits += 1
+            elif _text(entry, "CdtDbtInd") == "CRDT":
+                credits.extend(_credits(statement_id, index, entry))
+            else:
+                raise StatementInvalid("Eine Buchung ist weder Gutschrift noch Lastschrift.")
+    if not statement_ids:
+        raise StatementInvalid("Der Kontoauszug enthält keinen Auszug (Stmt).")
+    return Statement(", ".join(statement_ids)[:STATEMENT_ID_LENGTH], version, tuple(credits),
+                     debits, not_booked)  # fmt: skip
+
+
+def _report(data: bytes) -> tuple[Element, str | None]:
+    """The document's statement report (``BkToCstmrStmt``) and the camt version, read
+    without DTDs or entities."""
     if len(data) > MAX_STATEMENT_BYTES:
         raise StatementInvalid("Die Datei ist zu groß (höchstens 5 MB).")
     try:
@@ -105,27 +132,7 @@ def parse_statement(data: bytes) -> Statement:
     report = _child(root, "BkToCstmrStmt")
     if name != "Document" or report is None:
         raise StatementInvalid("Die Datei ist kein Kontoauszug im Format camt.053.")
-    credits: list[Credit] = []
-    debits = not_booked = 0
-    statement_ids: list[str] = []
-    for statement in _children(report, "Stmt"):
-        statement_id = _text(statement, "Id")[:STATEMENT_ID_LENGTH]
-        if not statement_id:
-            raise StatementInvalid("Im Kontoauszug fehlt die Kennung des Auszugs (Stmt/Id).")
-        statement_ids.append(statement_id)
-        for index, entry in enumerate(_children(statement, "Ntry")):
-            if not _booked(entry):
-                not_booked += 1
-            elif _text(entry, "CdtDbtInd") == "DBIT":
-                debits += 1
-            elif _text(entry, "CdtDbtInd") == "CRDT":
-                credits.extend(_credits(statement_id, index, entry))
-            else:
-                raise StatementInvalid("Eine Buchung ist weder Gutschrift noch Lastschrift.")
-    if not statement_ids:
-        raise StatementInvalid("Der Kontoauszug enthält keinen Auszug (Stmt).")
-    return Statement(", ".join(statement_ids)[:STATEMENT_ID_LENGTH], version, tuple(credits),
-                     debits, not_booked)  # fmt: skip
+    return report, version
 
 
 def _credits(statement_id: str, index: int, entry: Element) -> Iterator[Credit]:

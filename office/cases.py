@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
 from office.appointments import new_reference
-from office.catalogue import Delivery
+from office.catalogue import Delivery, Service
 from office.context import Office
 from office.errors import Conflict, InvalidInput, NotFound
 from office.mail import MailKind
@@ -234,15 +234,35 @@ class Cases:
         """The conditions of entering ``to``; applies its details to the case and
         returns what the timeline records (never personal data)."""
         service = self.office.town.service(case.service_id)
-        needs_identity = service is None or service.verification_required
         if to in (CaseState.WAIVED, CaseState.CANCELLED, CaseState.FAILED):
             if reason is None:
                 raise InvalidInput({"reason": "Bitte einen Grund angeben."})
             case.reason = reason
             return {}
-        leaving_open = CaseState(case.state) is CaseState.OPEN
+        await self._gates(session, case, to, service)
+        if to is CaseState.PAYMENT_PENDING:
+            return _payment_requested(case, method)
+        if to is CaseState.POSTED:
+            return _posted(case, service, posted_on, self._today(), self._day_of(case.created_at))
+        if to is CaseState.FORWARDED:
+            return _forwarded(case, service, bzr_reference)
+        return {}
+
+    def _today(self) -> date:
+        return self.office.now().astimezone(self.office.town.tz).date()
+
+    def _day_of(self, moment: datetime) -> date:
+        return moment.astimezone(self.office.town.tz).date()
+
+    async def _gates(
+        self, session: AsyncSession, case: Case, to: CaseState, service: Service | None
+    ) -> None:
+        """What must have happened before ``to``: the identity verified (where the
+        service needs it), the fee paid or waived, the document sent."""
+        current = CaseState(case.state)
+        needs_identity = service is None or service.verification_required
         identity_gate = to is CaseState.VERIFIED or (
-            leaving_open
+            current is CaseState.OPEN
             and needs_identity
             and to in (CaseState.PAYMENT_PENDING, CaseState.IN_FULFILMENT)
         )
@@ -250,50 +270,15 @@ class Cases:
             raise InvalidTransition(
                 "Für diese Leistung muss zuerst die Identität verifiziert sein."
             )
-        if to is CaseState.PAYMENT_PENDING:
-            if case.fee_cents == 0:
-                raise InvalidTransition("Für diese Leistung fällt keine Gebühr an.")
-            if method is None:
-                raise InvalidInput({"method": "Bitte eine Zahlungsart wählen."})
-            case.payment_method = method.value
-            return {"method": method.value}
-        unpaid = CaseState(case.state) in (CaseState.OPEN, CaseState.VERIFIED)
+        unpaid = current in (CaseState.OPEN, CaseState.VERIFIED)
         if to is CaseState.IN_FULFILMENT and unpaid and case.fee_cents != 0:
             raise InvalidTransition("Die Gebühr ist noch nicht bezahlt oder erlassen.")
         sends_nothing = service is not None and service.delivery is Delivery.NONE
-        closing_unsent = to is CaseState.CLOSED and CaseState(case.state) is CaseState.IN_FULFILMENT
+        closing_unsent = to is CaseState.CLOSED and current is CaseState.IN_FULFILMENT
         if closing_unsent and not sends_nothing:
             raise InvalidTransition("Das Dokument ist noch nicht versandt.")
-        if to is CaseState.PAID:
-            paid = await _paid_cents(session, case.id)
-            if paid < case.fee_cents:
-                raise InvalidTransition("Es ist noch nicht der ganze Betrag eingegangen.")
-        if to is CaseState.POSTED:
-            if service is not None and service.delivery is not Delivery.TOWN:
-                raise InvalidTransition("Dieses Dokument versendet nicht die Stadt.")
-            if posted_on is None:
-                raise InvalidInput({"posted_on": "Bitte das Datum des Versands angeben."})
-            # A day's leeway either way: a clerk's browser may live in another time zone.
-            day = timedelta(days=1)
-            today = self.office.now().astimezone(self.office.town.tz).date()
-            opened = case.created_at.astimezone(self.office.town.tz).date()
-            if not opened - day <= posted_on <= today + day:
-                raise InvalidInput(
-                    {"posted_on": "Bitte ein Datum zwischen der Eröffnung und heute angeben."}
-                )
-            case.posted_on = posted_on
-            return {"posted_on": posted_on.isoformat()}
-        if to is CaseState.FORWARDED:
-            if service is not None and service.delivery is not Delivery.BZR:
-                raise InvalidTransition("Diese Leistung geht nicht an das Bundeszentralregister.")
-            reference = (bzr_reference or "").strip()
-            if not reference or len(reference) > 64:
-                raise InvalidInput(
-                    {"bzr_reference": "Bitte das Aktenzeichen der Übermittlung angeben."}
-                )
-            case.bzr_reference = reference
-            return {"bzr_reference": reference}
-        return {}
+        if to is CaseState.PAID and await _paid_cents(session, case.id) < case.fee_cents:
+            raise InvalidTransition("Es ist noch nicht der ganze Betrag eingegangen.")
 
     async def _notify(self, session: AsyncSession, case: Case) -> None:
         """Mail the citizen when the case reached a state they wait for, in the same
@@ -483,3 +468,39 @@ def _view(case: Case, paid_cents: int) -> CaseView:
         updated_at=case.updated_at,
         events=tuple(Event(e.at, CaseState(e.state), e.actor, dict(e.detail)) for e in case.events),
     )
+
+
+def _payment_requested(case: Case, method: PaymentMethod | None) -> dict[str, Any]:
+    if case.fee_cents == 0:
+        raise InvalidTransition("Für diese Leistung fällt keine Gebühr an.")
+    if method is None:
+        raise InvalidInput({"method": "Bitte eine Zahlungsart wählen."})
+    case.payment_method = method.value
+    return {"method": method.value}
+
+
+def _posted(
+    case: Case, service: Service | None, posted_on: date | None, today: date, opened: date
+) -> dict[str, Any]:
+    if service is not None and service.delivery is not Delivery.TOWN:
+        raise InvalidTransition("Dieses Dokument versendet nicht die Stadt.")
+    if posted_on is None:
+        raise InvalidInput({"posted_on": "Bitte das Datum des Versands angeben."})
+    # A day's leeway either way: a clerk's browser may live in another time zone.
+    day = timedelta(days=1)
+    if not opened - day <= posted_on <= today + day:
+        raise InvalidInput(
+            {"posted_on": "Bitte ein Datum zwischen der Eröffnung und heute angeben."}
+        )
+    case.posted_on = posted_on
+    return {"posted_on": posted_on.isoformat()}
+
+
+def _forwarded(case: Case, service: Service | None, bzr_reference: str | None) -> dict[str, Any]:
+    if service is not None and service.delivery is not Delivery.BZR:
+        raise InvalidTransition("Diese Leistung geht nicht an das Bundeszentralregister.")
+    reference = (bzr_reference or "").strip()
+    if not reference or len(reference) > 64:
+        raise InvalidInput({"bzr_reference": "Bitte das Aktenzeichen der Übermittlung angeben."})
+    case.bzr_reference = reference
+    return {"bzr_reference": reference}

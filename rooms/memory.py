@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.state import Call, ClerkPresence, Route, Ticket
+from rooms.state import Call, ClerkPresence, Ticket
 
 
 class MemoryStore:
@@ -98,12 +98,13 @@ class MemoryStore:
             raise SkillMissing()
         return self._open(clerk_id, ticket, call_id, now)
 
-    async def route(self, appointment_id: str | None, clerk_id: int | None) -> Route | None:
-        if appointment_id is not None:
-            call = self._call_of_appointment(appointment_id)
-            return None if call is None else Route(call.call_id, peer_clerk=call.clerk_id)
-        call = self._call_of_clerk(clerk_id) if clerk_id is not None else None
-        return None if call is None else Route(call.call_id, peer_appointment=call.appointment_id)
+    async def clerk_serving(self, appointment_id: str) -> int | None:
+        call = self._call_of_appointment(appointment_id)
+        return None if call is None else call.clerk_id
+
+    async def appointment_served_by(self, clerk_id: int) -> str | None:
+        call = self._call_of_clerk(clerk_id)
+        return None if call is None else call.appointment_id
 
     async def clerk(self, clerk_id: int) -> ClerkPresence | None:
         return self._clerks.get(clerk_id)

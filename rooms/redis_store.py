@@ -28,7 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.state import Call, ClerkPresence, Route, Ticket, stored_moment
+from rooms.state import Call, ClerkPresence, Ticket, stored_moment
 
 FRONT_OFFSET = 1e10  # returned citizens sort before every regular appointment time
 PRESENCE_TTL = 90  # seconds; nodes refresh their clerks' presence well within it
@@ -300,19 +300,14 @@ class RedisStore:
         pointer = await self.redis.get(pointer_key)
         return None if pointer is None else await self.call(_text(pointer).split(" ", 1)[0])
 
-    async def route(self, appointment_id: str | None, clerk_id: int | None) -> Route | None:
-        """Where a call member's messages go, in one round trip (the relay's hot path)."""
-        if appointment_id is not None:
-            pointer = await self.redis.get(self._key("ac", appointment_id))
-            if pointer is None:
-                return None
-            call_id, peer = _text(pointer).split(" ", 1)
-            return Route(call_id, peer_clerk=int(peer))
+    async def clerk_serving(self, appointment_id: str) -> int | None:
+        """One round trip: the relay's hot path reads the pointer, not the call."""
+        pointer = await self.redis.get(self._key("ac", appointment_id))
+        return None if pointer is None else int(_text(pointer).split(" ", 1)[1])
+
+    async def appointment_served_by(self, clerk_id: int) -> str | None:
         pointer = await self.redis.get(self._key("kc", clerk_id))
-        if pointer is None:
-            return None
-        call_id, peer = _text(pointer).split(" ", 1)
-        return Route(call_id, peer_appointment=peer)
+        return None if pointer is None else _text(pointer).split(" ", 1)[1]
 
     async def clerk(self, clerk_id: int) -> ClerkPresence | None:
         encoded = await self.redis.get(self._key("k", clerk_id))

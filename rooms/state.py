@@ -18,11 +18,6 @@ class ClerkState(StrEnum):
     IN_CALL = "in_call"
 
 
-class Role(StrEnum):
-    CITIZEN = "citizen"
-    CLERK = "clerk"
-
-
 def stored_moment(moment: float) -> float:
     """A time as every store keeps it: to the millisecond (Redis's Lua keeps 14
     significant digits), so a time read back compares equal to one made afresh."""
@@ -126,19 +121,3 @@ class Call:
             ticket=Ticket.from_dict(data["ticket"]),
             started_at=float(data["started_at"]),
         )
-
-    def member_role(self, appointment_id: str | None, clerk_id: int | None) -> Role | None:
-        if appointment_id is not None and appointment_id == self.appointment_id:
-            return Role.CITIZEN
-        if clerk_id is not None and clerk_id == self.clerk_id:
-            return Role.CLERK
-        return None
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where a call member's relayed messages go: the other member of the same call."""
-
-    call_id: str
-    peer_appointment: str | None = None  # set when the sender is the clerk
-    peer_clerk: int | None = None  # set when the sender is the citizen

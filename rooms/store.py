@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from rooms.state import Call, ClerkPresence, Route, Ticket
+from rooms.state import Call, ClerkPresence, Ticket
 
 
 class RoomStore(Protocol):
@@ -46,9 +46,13 @@ class RoomStore(Protocol):
         """Take one specific waiting ticket. Raises NotWaiting, SkillMissing, ClerkBusy."""
         ...
 
-    async def route(self, appointment_id: str | None, clerk_id: int | None) -> Route | None:
-        """The sender's call and the other member, for relaying (citizen: by appointment,
-        clerk: by id). None when the sender is in no call."""
+    async def clerk_serving(self, appointment_id: str) -> int | None:
+        """The clerk in a call with the appointment's citizen; None when there is no
+        such call. Relaying a citizen's message asks this (its hot path)."""
+        ...
+
+    async def appointment_served_by(self, clerk_id: int) -> str | None:
+        """The appointment of the clerk's call; None when she is in none."""
         ...
 
     async def call(self, call_id: str) -> Call | None: ...

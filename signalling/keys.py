@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from media.capture_peer import CaptureRegistry
@@ -55,6 +56,7 @@ ROOM_STORE: web.AppKey[RoomStore] = web.AppKey("room_store")
 CAPTURES = web.AppKey("captures", CaptureRegistry)
 VAULT = web.AppKey("vault", CaptureVault)
 NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
+REDIS: web.AppKey[Redis | None] = web.AppKey("redis")  # None: one node, no Redis
 PHOTO_UPLOADS = web.AppKey("photo_uploads", PhotoUploads)
 
 

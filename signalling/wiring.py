@@ -1,32 +1,110 @@
-"""Building the parts from the settings: every choice of backend in one place.
+"""Building one node from the settings: every choice of backend, and every part's
+lifetime, in one place.
 
-The database and the office around it, the mailer, the room store, the rate
-limiter, PayPal. ``signalling.app`` puts them together into one node.
+The office (database, mailer, the desks, PayPal, the jobs), what the nodes share
+(room store, rate limits, news between nodes, capture owners and the socket.io
+manager: in Redis with ``REDIS_URL``, in this process without), and the socket layer
+with the capture workers. ``build`` puts them into the aiohttp app under the keys of
+``signalling.keys`` and ``signalling.sockets.keys``; one cleanup context starts them
+in order and stops them in reverse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+import socketio
+from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from media.capture_peer import CaptureRegistry
+from media.vault import CaptureVault
+from office.appointments import Appointments
+from office.case_actions import CaseActions, forget_captures
 from office.cases import Cases
 from office.catalogue import Town
 from office.context import Office, utc_now
+from office.db import create_engine, session_factory
+from office.invoices import Invoices
 from office.mail import MailSettings
+from office.migrate import current_revision, head_revision, upgrade
 from office.outbox import FolderMailer, Mailer, SmtpMailer
+from office.payment_requests import offer_paypal, send_invoice
 from office.paypal_client import PaypalClient
 from office.paypal_payments import PaypalConfig, PaypalPayments
+from office.photo_uploads import PhotoUploads
+from office.reconciliation import Reconciliation
 from office.sealed import Sealer
 from office.staff import Staff
 from office.tokens import Signer
+from office.verification import Verifications
+from office.visits import Visits
 from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
 from rooms.store import RoomStore
+from signalling.jobs import Jobs
+from signalling.keys import (
+    APPOINTMENTS,
+    CAPTURES,
+    CASE_ACTIONS,
+    CASES,
+    CLOCK,
+    ENGINE,
+    INVOICES,
+    JOBS,
+    MAILER,
+    METRICS,
+    NODE_BUS,
+    OFFICE,
+    PAYPAL,
+    PHOTO_REQUESTS,
+    PHOTO_UPLOADS,
+    RATE_LIMITER,
+    RECONCILIATION,
+    REDIS,
+    ROOM_STORE,
+    SESSIONS,
+    SETTINGS,
+    SIGNER,
+    STAFF,
+    TOWN,
+    VAULT,
+)
+from signalling.metrics import CountedMailer, Metrics
+from signalling.node_bus import LocalNodes, NodeBus, Nodes, new_node_id
+from signalling.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from signalling.settings import Settings
+from signalling.sockets.calls import Calls
+from signalling.sockets.capture_commands import register_capture
+from signalling.sockets.capture_routing import CaptureOwners
+from signalling.sockets.case_panel import CasePanel
+from signalling.sockets.ice import IceConfig
+from signalling.sockets.keys import CAPTURE_COMMANDS, CASE_PANEL, LOBBY, STAFF_SOCKETS
+from signalling.sockets.lobby import Lobby
+from signalling.sockets.namespaces import (
+    CitizenNamespace,
+    ClerkNamespace,
+    DashboardNamespace,
+    forbid_other_roles,
+)
+from signalling.sockets.notifier import Notifier
+from signalling.sockets.packets import ProtocolServer
+from signalling.sockets.photo_requests import register_photo_requests
+from signalling.sockets.protocol import MAX_SDP
+from signalling.sockets.staff_sockets import StaffSockets
+from signalling.sockets.verification import register_verification
 
+log = logging.getLogger(__name__)
 Sessions = async_sessionmaker[AsyncSession]
+
+
+# -- the office -------------------------------------------------------------------------
 
 
 def office_for(
@@ -72,12 +150,6 @@ def mailer_for(settings: Settings) -> Mailer:
     return FolderMailer(settings.outbox_dir())
 
 
-def room_store_for(settings: Settings) -> RoomStore:
-    if settings.redis_url:
-        return RedisStore.from_url(settings.redis_url, settings.redis_prefix)
-    return MemoryStore()
-
-
 def paypal_for(settings: Settings, cases: Cases, town: Town) -> PaypalPayments:
     """The PayPal desk; without a client id it is there but not enabled."""
     client = None
@@ -86,3 +158,243 @@ def paypal_for(settings: Settings, cases: Cases, town: Town) -> PaypalPayments:
         client = PaypalClient(settings.paypal_base_url, settings.paypal_client_id, secret)
     config = PaypalConfig(settings.public_url, settings.paypal_webhook_id, town.town.office_name)
     return PaypalPayments(cases, client, config)
+
+
+def _build_office(
+    app: web.Application, settings: Settings, town: Town, mailer: Mailer | None
+) -> None:
+    now = app[CLOCK]
+    engine = app[ENGINE] = create_engine(settings.database())  # connects lazily
+    sessions = app[SESSIONS] = session_factory(engine)
+    jobs: list[Jobs] = []  # the office needs a way to wake the mail job, made below
+    office = app[OFFICE] = office_for(
+        settings, sessions, town, now=now, mail_queued=lambda: jobs[0].wake_mail() if jobs else None
+    )
+    app[SIGNER] = office.signer
+    app[MAILER] = CountedMailer(mailer or mailer_for(settings), app[METRICS])
+    app[APPOINTMENTS] = Appointments(office)
+    cases = app[CASES] = Cases(office)
+    app[INVOICES] = Invoices(office)
+    app[PHOTO_UPLOADS] = PhotoUploads(office)
+    app[RECONCILIATION] = Reconciliation(cases)
+    app[PAYPAL] = paypal_for(settings, cases, town)
+    app[STAFF] = staff_for(settings, sessions, town, now=now)
+    app[CASE_ACTIONS] = CaseActions(cases)
+    reminder_lead = timedelta(hours=settings.reminder_hours)
+    jobs.append(
+        Jobs(
+            office, app[MAILER], retention_days=settings.retention_days, reminder_lead=reminder_lead
+        )
+    )
+    app[JOBS] = jobs[0]
+    app[JOBS].also_purge(app[PHOTO_UPLOADS].purge_spent)
+
+
+# -- what the nodes share ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Live state and news, shared through Redis by every node, or held by this
+    process alone."""
+
+    store: RoomStore
+    limiter: RateLimiter
+    nodes: Nodes
+    redis: Redis | None = None
+    bus: NodeBus | None = None  # news and forwarded capture commands between nodes
+    owners: CaptureOwners | None = None  # which node holds which capture peer
+    manager: socketio.AsyncRedisManager | None = None  # socket.io's rooms across nodes
+
+
+def shared_for(settings: Settings) -> Shared:
+    if not settings.redis_url:
+        return Shared(MemoryStore(), MemoryRateLimiter(), LocalNodes())
+    redis = Redis.from_url(settings.redis_url)
+    prefix = settings.redis_prefix
+    node_id = new_node_id()
+    bus = NodeBus(redis, prefix, node_id)
+    return Shared(
+        RedisStore(redis, prefix),
+        RedisRateLimiter(redis, prefix),
+        bus,
+        redis=redis,
+        bus=bus,
+        owners=CaptureOwners(redis, prefix, node_id),
+        manager=socketio.AsyncRedisManager(settings.redis_url, channel=f"{prefix}:socketio"),
+    )
+
+
+# -- the socket layer -------------------------------------------------------------------
+
+
+def ice_config(settings: Settings) -> IceConfig:
+    return IceConfig(
+        stun_urls=tuple(settings.stun_urls),
+        turn_urls=tuple(settings.turn_urls),
+        turn_secret=settings.turn_secret.get_secret_value() if settings.turn_secret else None,
+        turn_ttl_seconds=settings.turn_ttl_seconds,
+        relay_only=settings.ice_relay_only,
+    )
+
+
+def socket_server_for(settings: Settings, shared: Shared) -> ProtocolServer:
+    """Websocket only, so a load balancer needs no sticky sessions."""
+    public = urlsplit(settings.public_url)
+    return ProtocolServer(
+        async_mode="aiohttp",
+        client_manager=shared.manager,
+        transports=["websocket"],
+        max_http_buffer_size=2 * MAX_SDP,
+        cors_allowed_origins=[f"{public.scheme}://{public.netloc}"],
+    )
+
+
+@dataclass(frozen=True)
+class Sockets:
+    sio: ProtocolServer
+    lobby: Lobby
+    staff_sockets: StaffSockets
+    captures: CaptureRegistry
+    close_commands: Callable[[], None]
+
+
+def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> Sockets:
+    if not settings.demo and not (settings.turn_urls and settings.turn_secret):
+        log.warning(
+            "no TURN server (BB_TURN_URLS, BB_TURN_SECRET): calls between two home "
+            "networks will mostly fail to connect"
+        )
+    office = app[OFFICE]
+    sio = socket_server_for(settings, shared)
+    sio.attach(app)
+    notifier = Notifier(sio)
+    visits = Visits(office)
+    ice = ice_config(settings)
+    lobby = app[LOBBY] = Lobby(
+        notifier,
+        shared.store,
+        visits,
+        office.town,
+        metrics=app[METRICS],
+        no_show_grace_minutes=settings.no_show_grace_minutes,
+        clock=app[CLOCK],
+    )
+    calls = Calls(
+        lobby,
+        notifier,
+        shared.store,
+        visits,
+        ice,
+        shared.nodes,
+        metrics=app[METRICS],
+        reconnect_grace=settings.reconnect_grace_seconds,
+    )
+    # Cancelled, moved, deleted, missed: out of the waiting room, on every node.
+    office.closed_hooks.append(calls.appointment_closed)
+    staff_sockets = app[STAFF_SOCKETS] = StaffSockets(notifier, app[STAFF], shared.nodes)
+    citizens = CitizenNamespace(calls, app[APPOINTMENTS])
+    clerks = ClerkNamespace(calls, app[STAFF], staff_sockets)
+    checks = Verifications(office, settings.signing_key())
+    register_verification(citizens, clerks, calls, checks)
+    panel = app[CASE_PANEL] = CasePanel(notifier, app[CASES], app[CASE_ACTIONS], clerks)
+    panel.register(clerks)
+    actions = app[CASE_ACTIONS]
+    actions.payment_requested.append(send_invoice(app[INVOICES], app[APPOINTMENTS]))
+    if app[PAYPAL].enabled:
+        actions.payment_requested.append(offer_paypal(app[PAYPAL], panel.show_payment_link))
+    captures = app[CAPTURES] = CaptureRegistry(
+        max_sessions=settings.max_capture_sessions,
+        ice_servers=lambda: ice.server_peer("capture-peer", time.time()),
+        allow_loopback=settings.capture_allow_loopback,
+        on_close=shared.owners.session_closed if shared.owners is not None else None,
+    )
+    vault = app[VAULT] = CaptureVault(office, settings.capture_key_bytes(), office.signer)
+    actions.case_ended.append(forget_captures(app[CASES], checks, vault))
+    app[JOBS].also_purge(lambda: vault.purge(timedelta(days=settings.capture_retention_days)))
+    commands = app[CAPTURE_COMMANDS] = register_capture(
+        citizens, clerks, calls, visits, checks, captures, vault, app[STAFF], app[METRICS],
+        shared.owners, shared.bus,
+    )  # fmt: skip
+    # Full-resolution photos come over HTTPS (signalling/pages/photo_upload.py), to any node.
+    app[PHOTO_REQUESTS] = register_photo_requests(
+        clerks, calls, checks, commands, app[PHOTO_UPLOADS]
+    )
+    namespaces = [citizens, clerks, DashboardNamespace(calls, app[STAFF], staff_sockets)]
+    forbid_other_roles(namespaces)
+    for namespace in namespaces:
+        sio.register_namespace(namespace)
+    return Sockets(sio, lobby, staff_sockets, captures, commands.close)
+
+
+# -- one node ---------------------------------------------------------------------------
+
+
+def build(
+    app: web.Application,
+    settings: Settings,
+    town: Town,
+    *,
+    now: Callable[[], datetime],
+    mailer: Mailer | None,
+    run_jobs: bool,
+) -> None:
+    """Build every part of one node into ``app`` and tie their lifetimes to it."""
+    app[SETTINGS] = settings
+    app[TOWN] = town
+    app[CLOCK] = now
+    app[METRICS] = Metrics()
+    _build_office(app, settings, town, mailer)
+    shared = shared_for(settings)
+    app[ROOM_STORE] = shared.store
+    app[RATE_LIMITER] = shared.limiter
+    app[REDIS] = shared.redis
+    if shared.bus is not None:
+        app[NODE_BUS] = shared.bus
+    sockets = _build_sockets(app, settings, shared)
+    app.cleanup_ctx.append(_lifetime(settings, shared, sockets, run_jobs))
+
+    async def disconnect_sockets(app: web.Application) -> None:
+        await sockets.sio.close_transports()  # clients move to another node at once
+        await sockets.sio.shutdown()
+
+    app.on_shutdown.append(disconnect_sockets)
+
+
+def _lifetime(
+    settings: Settings, shared: Shared, sockets: Sockets, run_jobs: bool
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        engine = app[ENGINE]
+        if settings.demo:
+            await upgrade(engine)
+        elif await current_revision(engine) != head_revision():
+            await engine.dispose()
+            raise SystemExit("The database schema is not current: run `buergerbuero migrate`.")
+        if shared.redis is not None:
+            try:
+                await shared.redis.ping()
+            except Exception as exc:
+                await engine.dispose()
+                raise SystemExit(f"Redis at REDIS_URL is not reachable: {exc}") from exc
+        if run_jobs:
+            app[JOBS].start()
+        if shared.bus is not None and shared.owners is not None:
+            await shared.bus.start()
+            shared.owners.start()
+        sockets.lobby.start()
+        sockets.staff_sockets.start()
+        yield
+        await sockets.staff_sockets.stop()
+        await sockets.captures.close_all()
+        sockets.close_commands()
+        if shared.bus is not None and shared.owners is not None:
+            await shared.owners.stop()  # after close_all: the closed sessions' records are gone
+            await shared.bus.stop()
+        await sockets.lobby.stop()
+        await shared.store.close()
+        await app[JOBS].stop()
+        await app[PAYPAL].close()
+        await engine.dispose()
+
+    return lifetime

@@ -386,6 +386,21 @@ async def test_twenty_clerks_against_five_citizens(store: RoomStore, peer: RoomS
         assert await store.call_of_appointment(call.appointment_id) == call
 
 
+async def test_each_member_of_a_call_finds_the_other(store: RoomStore, peer: RoomStore) -> None:
+    await store.check_in(ticket("a"))
+    await store.check_in(ticket("b"))
+    await store.claim(7, "b", [MELDE], "call-1", T0 + 10)
+
+    for either in (store, peer):
+        assert await either.clerk_serving("b") == 7
+        assert await either.appointment_served_by(7) == "b"
+        assert await either.clerk_serving("a") is None  # waiting, in no call
+        assert await either.appointment_served_by(8) is None
+    await store.requeue("call-1")
+    assert await peer.clerk_serving("b") is None
+    assert await peer.appointment_served_by(7) is None
+
+
 # -- ending and requeueing --------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from media.vision.quad import Quad
+from media.vision.geometry import Quad
 from media.vision.tilt import MIN_TILT, tilt_of
 
 CARD = np.array([[-428, -270, 0], [428, -270, 0], [428, 270, 0], [-428, 270, 0]], np.float64)

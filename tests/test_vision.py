@@ -21,7 +21,8 @@ from media import cli_analyse
 from media.mrz import parse
 from media.vision import MrzConsensus, analyse, face, mrz_reader, ocr, quality
 from media.vision.analysis import DocumentAnalysis
-from media.vision.quad import Quad, detect_quads, quad_iou
+from media.vision.geometry import Quad, quad_iou
+from media.vision.quad import detect_quads
 from media.vision.synthetic import add_glare, background, webcam_frame
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "id-samples"

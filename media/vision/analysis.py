@@ -18,8 +18,9 @@ import numpy.typing as npt
 
 from media.mrz import MrzResult
 from media.vision import face, mrz_reader, quality
+from media.vision.geometry import WARP_WIDTH, DocumentKind, Quad, document_kind, warp
 from media.vision.mrz_reader import Box, MrzRead
-from media.vision.quad import WARP_WIDTH, DocumentKind, Quad, detect_quads, document_kind, warp
+from media.vision.quad import detect_quads
 from media.vision.quality import Quality
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
@@ -153,7 +154,10 @@ def _read_document(
     return attempts[0]  # nothing parsed: report the best outline as it was
 
 
-def analyse(
+# One pass through the stages (outline, warp, quality, MRZ, portrait), each timed in
+# turn and each free to revise what the ones before found: split up, that shared
+# state (quad, kind, warped image, source) would travel through every call.
+def analyse(  # noqa: PLR0915
     image: Image,
     *,
     today: date | None = None,

@@ -11,111 +11,16 @@ background clutter or the text block inside the card produce.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
-Points = npt.NDArray[np.float32]  # shape (4, 2): TL, TR, BR, BL
-DocumentKind = Literal["id1", "passport"]
+from media.vision.geometry import MIN_AREA, Image, Points, Quad, order_corners, quad_iou
+from media.vision.hough import line_candidates
 
-# ISO/IEC 7810 ID-1 (ID card) and the ICAO 9303 TD3 passport data page, in millimetres.
-SIZES_MM: dict[DocumentKind, tuple[float, float]] = {"id1": (85.6, 54.0), "passport": (125.0, 88.0)}
-# Warped width in pixels: at 1200 px an MRZ character (2.54 mm pitch) is 25-36 px wide,
-# comfortably above what the recogniser needs, and the warp stays a few milliseconds.
-WARP_WIDTH = 1200
 _WORK_SIDE = 640  # detection runs on a copy whose longer side is this (speed)
-_MIN_AREA = 0.02  # of the frame: smaller outlines are not a document held to the camera
 _MIN_TEXTURE = 0.03  # edge pixels inside the outline; the specimens have 0.1-0.2
-
-
-@dataclass(frozen=True)
-class Quad:
-    """Document corners in frame pixels, ordered TL, TR, BR, BL (document orientation)."""
-
-    corners: tuple[tuple[float, float], ...]
-
-    @classmethod
-    def of(cls, points: npt.ArrayLike) -> Quad:
-        array = np.asarray(points, dtype=np.float64).reshape(4, 2)
-        return cls(tuple((float(x), float(y)) for x, y in array))
-
-    def array(self) -> Points:
-        return np.array(self.corners, dtype=np.float32)
-
-    def area(self) -> float:
-        return float(cv2.contourArea(self.array()))
-
-    def side_lengths(self) -> tuple[float, float, float, float]:
-        pts = self.array()
-        top, right, bottom, left = (
-            float(np.linalg.norm(pts[(i + 1) % 4] - pts[i])) for i in range(4)
-        )
-        return top, right, bottom, left
-
-    def aspect(self) -> float:
-        """Width over height in the frame (perspective makes this approximate)."""
-        top, right, bottom, left = self.side_lengths()
-        return (top + bottom) / max(right + left, 1e-6)
-
-    def rotated(self, steps: int) -> Quad:
-        """Same outline, corner list shifted: one step turns the document 90 degrees."""
-        corners = self.corners[steps % 4 :] + self.corners[: steps % 4]
-        return Quad(corners)
-
-
-def order_corners(points: npt.ArrayLike) -> Points:
-    """TL, TR, BR, BL for four points of a convex quadrilateral in any order.
-
-    Clockwise (in image coordinates, y down) by angle around the centroid, starting at the
-    point nearest the frame's top-left. If the first side is the shorter one the document
-    stands upright in the frame; we then start one corner later so TL->TR is a long side
-    (documents are landscape). Which long side is the top cannot be told from the outline:
-    the MRZ reader tries the warped image turned 180 degrees as well.
-    """
-    pts = np.asarray(points, dtype=np.float32).reshape(4, 2)
-    centre = pts.mean(axis=0)
-    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
-    pts = pts[np.argsort(angles)]
-    start = int(np.argmin(pts.sum(axis=1)))
-    pts = np.roll(pts, -start, axis=0)
-    sides = [float(np.linalg.norm(pts[(i + 1) % 4] - pts[i])) for i in range(4)]
-    if sides[0] + sides[2] < sides[1] + sides[3]:
-        pts = np.roll(pts, -1, axis=0)
-    return pts
-
-
-def document_kind(quad: Quad) -> DocumentKind:
-    """ID-1 card or passport page, whichever real aspect is closer to the measured one."""
-    aspect = quad.aspect()
-    return min(
-        SIZES_MM, key=lambda kind: abs(np.log(aspect * SIZES_MM[kind][1] / SIZES_MM[kind][0]))
-    )
-
-
-def warp_size(kind: DocumentKind, width: int = WARP_WIDTH) -> tuple[int, int]:
-    mm_w, mm_h = SIZES_MM[kind]
-    return width, round(width * mm_h / mm_w)
-
-
-def warp(frame: Image, quad: Quad, kind: DocumentKind, width: int = WARP_WIDTH) -> Image:
-    """The document flattened to its real aspect, ``width`` pixels wide."""
-    w, h = warp_size(kind, width)
-    target = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(quad.array(), target)
-    flat: Image = cv2.warpPerspective(
-        frame, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    return flat
-
-
-def quad_iou(a: Quad, b: Quad) -> float:
-    """Intersection over union of two convex quadrilaterals."""
-    inter, _ = cv2.intersectConvexConvex(a.array(), b.array())
-    union = a.area() + b.area() - float(inter)
-    return float(inter) / union if union > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -311,7 +216,7 @@ def _plausible(corners: Points, frame_area: float) -> bool:
     if not cv2.isContourConvex(corners.astype(np.float32)):
         return False
     area = float(cv2.contourArea(corners))
-    if area < _MIN_AREA * frame_area:
+    if area < MIN_AREA * frame_area:
         return False
     sides = [float(np.linalg.norm(corners[(i + 1) % 4] - corners[i])) for i in range(4)]
     if min(sides) < 0.2 * max(sides):
@@ -327,7 +232,7 @@ def _hull_candidates(edges: Image, frame_area: float) -> list[Points]:
     found = []
     for contour in contours:
         hull = cv2.convexHull(contour)
-        if cv2.contourArea(hull) < _MIN_AREA * frame_area:
+        if cv2.contourArea(hull) < MIN_AREA * frame_area:
             continue
         perimeter = cv2.arcLength(hull, True)
         approx = None
@@ -347,105 +252,6 @@ def _hull_candidates(edges: Image, frame_area: float) -> list[Points]:
     return found
 
 
-def _line_candidates(
-    edges: Image, frame_area: float, keep: int = 18, limit: int = 30
-) -> list[Points]:
-    """Quads from pairs of roughly parallel straight lines (Hough).
-
-    Finds the card when something the same brightness touches it, which merges the two
-    outlines into one contour that no four-gon fits.
-    """
-    short_side = min(edges.shape)
-    segments = cv2.HoughLinesP(
-        edges, 1, np.pi / 180, 30, minLineLength=0.12 * short_side, maxLineGap=6
-    )
-    if segments is None:
-        return []
-    lines: list[list[float]] = []  # theta, rho, total length
-    for x1, y1, x2, y2 in segments.reshape(-1, 4).astype(np.float64):
-        angle = float(np.arctan2(x2 - x1, -(y2 - y1)) % np.pi)  # direction of the normal
-        offset = float(x1 * np.cos(angle) + y1 * np.sin(angle))
-        length = float(np.hypot(x2 - x1, y2 - y1))
-        for line in lines:
-            dtheta = abs(line[0] - angle)
-            if min(dtheta, np.pi - dtheta) < np.radians(3):
-                same_offset = offset if dtheta < np.pi / 2 else -offset
-                if abs(line[1] - same_offset) < 6:
-                    line[2] += length
-                    break
-        else:
-            lines.append([angle, offset, length])
-    # Text lines and MRZ rows are long and parallel to the card's top: keep the best few
-    # of each direction so the card's short sides are not crowded out.
-    lines.sort(key=lambda line: -line[2])
-    per_bin: dict[int, int] = {}
-    kept = []
-    for line in lines:
-        direction = int(line[0] / np.radians(15)) % 12
-        if per_bin.get(direction, 0) < 5:
-            per_bin[direction] = per_bin.get(direction, 0) + 1
-            kept.append(line)
-    lines = kept[:keep]
-
-    if len(lines) < 4:
-        return []
-    theta = np.array([line[0] for line in lines])
-    rho = np.array([line[1] for line in lines])
-    evidence = np.array([line[2] for line in lines])  # Hough support per line, px
-    diff = np.abs(theta[:, None] - theta[None, :])
-    parallel = np.minimum(diff, np.pi - diff) < np.radians(25)
-    with np.errstate(divide="ignore", invalid="ignore"):  # parallel pairs: never used
-        sin = np.sin(theta[None, :] - theta[:, None])
-        cross_x = rho[:, None] * np.sin(theta[None, :]) - rho[None, :] * np.sin(theta[:, None])
-        cross_y = rho[None, :] * np.cos(theta[:, None]) - rho[:, None] * np.cos(theta[None, :])
-        meet = np.stack([cross_x / sin, cross_y / sin], axis=-1)  # meet[i, j]: intersection
-    first, second = np.nonzero(np.triu(parallel, 1))
-    if len(first) < 2:
-        return []
-    # every two parallel pairs (a, b) and (c, d) that cross each other
-    p, q = np.nonzero(np.triu(np.ones((len(first), len(first)), dtype=bool), 1))
-    a, b, c, d = first[p], second[p], first[q], second[q]
-    crossing = ~parallel[a, c]
-    a, b, c, d = a[crossing], b[crossing], c[crossing], d[crossing]
-    # lines that barely cross meet far away or not at all (inf/nan): rejected below
-    with np.errstate(invalid="ignore", over="ignore"):
-        corners = np.stack([meet[a, c], meet[c, b], meet[b, d], meet[d, a]], axis=1)
-        sides_vec = np.roll(corners, -1, axis=1) - corners
-        sides = np.linalg.norm(sides_vec, axis=2)
-        area = 0.5 * np.abs(
-            (corners[:, :, 0] * np.roll(corners[:, :, 1], -1, axis=1)).sum(axis=1)
-            - (corners[:, :, 1] * np.roll(corners[:, :, 0], -1, axis=1)).sum(axis=1)
-        )
-        following = np.roll(sides_vec, -1, axis=1)
-        turn = sides_vec[..., 0] * following[..., 1] - sides_vec[..., 1] * following[..., 0]
-        convex = (turn > 0).all(axis=1) | (turn < 0).all(axis=1)
-        long_pair = np.maximum(sides[:, 0] + sides[:, 2], sides[:, 1] + sides[:, 3])
-        short_pair = np.minimum(sides[:, 0] + sides[:, 2], sides[:, 1] + sides[:, 3])
-        height, width = edges.shape
-        margin = 0.02 * width
-        inside = (
-            (corners[:, :, 0] > -margin).all(axis=1)
-            & (corners[:, :, 0] < width + margin).all(axis=1)
-            & (corners[:, :, 1] > -margin).all(axis=1)
-            & (corners[:, :, 1] < height + margin).all(axis=1)
-        )
-        ok = (
-            np.isfinite(corners).all(axis=(1, 2))
-            & convex
-            & inside
-            & (area >= _MIN_AREA * frame_area)
-            & (sides.min(axis=1) >= 0.2 * sides.max(axis=1))
-            & (long_pair <= 2.6 * short_pair)
-        )
-    # cheap pre-rank: Hough evidence of the weakest side, times size
-    found_len = np.stack([evidence[c], evidence[b], evidence[d], evidence[a]], axis=1)
-    with np.errstate(invalid="ignore", over="ignore"):
-        cover = np.minimum(found_len / np.maximum(sides, 1e-6), 1.0).min(axis=1)
-        rank = np.where(ok, cover**2 * area, -1.0)
-    best = np.argsort(-rank)[:limit]
-    return [order_corners(corners[i]) for i in best if rank[i] > 0]
-
-
 def detect_quads(frame: Image, limit: int = 3) -> list[Quad]:
     """Plausible document outlines in ``frame``, best first (at most ``limit``)."""
     height, width = frame.shape[:2]
@@ -458,7 +264,7 @@ def detect_quads(frame: Image, limit: int = 3) -> list[Quad]:
     maps = _edge_maps(channels)
     frame_area = float(small.shape[0] * small.shape[1])
     candidates = [c for edges in maps for c in _hull_candidates(edges, frame_area)]
-    candidates += _line_candidates(maps[1], frame_area)
+    candidates += line_candidates(maps[1], frame_area)
     # Cheap ranking with a loose tolerance first; snap only the few best, then rank again.
     rough: list[tuple[float, Points]] = []
     for corners in candidates:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from media.vision.quad import Quad
+from media.vision.geometry import Quad
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
 Verdict = Literal["ok", "retry", "no_document"]

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from media.vision.quad import Quad
+from media.vision.geometry import Quad
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
 FRAME_SIZE = (1280, 720)  # 720p, the resolution the browser call sends

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from media.vision.quad import Quad
+from media.vision.geometry import Quad
 
 MIN_TILT = 0.06  # |log ratio|; a card held "flat" in the hand wobbles by about 0.02
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from office.migrate import current_revision, head_revision
-from rooms.redis_store import RedisStore
 from signalling.clients import client_ip
-from signalling.keys import CAPTURES, ENGINE, METRICS, ROOM_STORE, SETTINGS, TOWN
+from signalling.keys import CAPTURES, ENGINE, METRICS, REDIS, ROOM_STORE, SETTINGS, TOWN
 from signalling.metrics import allowed, exposition_response
 
 routes = web.RouteTableDef()
@@ -37,10 +37,8 @@ async def _database(request: web.Request) -> str:
     return "ok"
 
 
-async def _redis(request: web.Request) -> str:
-    store = request.app[ROOM_STORE]
-    assert isinstance(store, RedisStore)  # noqa: S101 - only asked when configured
-    await store.ping()
+async def _redis(redis: Redis) -> str:
+    await redis.ping()
     return "ok"
 
 
@@ -57,8 +55,8 @@ async def _check(name: str, probe: asyncio.Future[str] | asyncio.Task[str]) -> t
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     probes = {"database": _database(request)}
-    if isinstance(request.app[ROOM_STORE], RedisStore):
-        probes["redis"] = _redis(request)
+    if (redis := request.app[REDIS]) is not None:
+        probes["redis"] = _redis(redis)
     results = await asyncio.gather(
         *(_check(name, asyncio.ensure_future(probe)) for name, probe in probes.items())
     )

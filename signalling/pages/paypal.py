@@ -65,8 +65,3 @@ async def paypal_webhook(request: web.Request) -> web.Response:
     except OfficeError as exc:
         return api_error_from(exc)
     return web.json_response({"ok": True, "outcome": outcome})
-
-
-async def close(app: web.Application) -> None:
-    """on_cleanup: release the PayPal client's connections."""
-    await app[PAYPAL].close()

@@ -45,13 +45,22 @@ from media.vision.tilt import Tilt, tilt_of
 from office.errors import Conflict
 from office.staff import Staff
 from office.verification import CaptureKind, Verifications
+from office.visits import Visits
 from rooms.errors import NotInCall
 from signalling.metrics import Metrics
 from signalling.node_bus import NodeBus
+from signalling.sockets.calls import Calls
 from signalling.sockets.capture_routing import CaptureOwners, CaptureRouter
-from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.sockets.namespaces import CitizenNamespace, ClerkNamespace
-from signalling.sockets.protocol import MAX_SDP, Empty, Payload
+from signalling.sockets.protocol import (
+    MAX_SDP,
+    CaptureAnalysed,
+    CaptureGuidance,
+    CapturePrompt,
+    CaptureTaken,
+    Empty,
+    Payload,
+)
 
 log = logging.getLogger(__name__)
 GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
@@ -92,7 +101,8 @@ class Armed:
 def register_capture(
     citizens: CitizenNamespace,
     clerks: ClerkNamespace,
-    lobby: Lobby,
+    calls: Calls,
+    visits: Visits,
     checks: Verifications,
     registry: CaptureRegistry,
     vault: CaptureVault,
@@ -102,7 +112,7 @@ def register_capture(
     bus: NodeBus | None = None,
 ) -> CaptureCommands:
     """Without ``owners`` and ``bus`` (one process) every command runs where it arrives."""
-    desk = CaptureCommands(lobby, checks, registry, vault, staff, citizens, clerks, metrics, owners)
+    desk = CaptureCommands(calls, visits, checks, registry, vault, staff, citizens, metrics, owners)
     router = CaptureRouter(clerks.in_call, owners, bus)
     citizens.command("capture_offer", Offer, desk.offer)
     clerks.command("capture_take", Take, router.command("capture_take", Take, desk.take))
@@ -116,25 +126,25 @@ class CaptureCommands:
 
     def __init__(
         self,
-        lobby: Lobby,
+        calls: Calls,
+        visits: Visits,
         checks: Verifications,
         registry: CaptureRegistry,
         vault: CaptureVault,
         staff: Staff,
         citizens: CitizenNamespace,
-        clerks: ClerkNamespace,
         metrics: Metrics,
         owners: CaptureOwners | None = None,
     ) -> None:
-        self._lobby = lobby
+        self._calls = calls
+        self._notifier = calls.notifier
+        self._visits = visits
         self._metrics = metrics
-        self._store = lobby.store
         self._checks = checks
         self._registry = registry
         self._vault = vault
         self._staff = staff
         self._citizens = citizens
-        self._clerks = clerks
         self._owners = owners  # with Redis: where other nodes find this node's sessions
         # Per verification: an MRZ counts only when two captures read the same valid
         # lines; the tilt sequence's second angle must turn the other way than the first.
@@ -157,8 +167,7 @@ class CaptureCommands:
 
     async def offer(self, sid: str, payload: Offer) -> Any:
         appointment_id: str = self._citizens.members[sid]
-        if await self._store.route(appointment_id, None) is None:
-            raise NotInCall()
+        await self._calls.clerk_serving(appointment_id)  # NotInCall when in none
         if await self._checks.current(appointment_id) is None:
             raise Conflict("Es läuft keine Identitätsprüfung.")
         session, answer = await self._registry.open(appointment_id, payload.sdp)
@@ -177,7 +186,7 @@ class CaptureCommands:
         """Tell the citizen, about twice a second, what the camera shows of the document
         ("Bitte näher an die Kamera", glare …), and take an armed capture when a frame
         passes, while the capture peer runs."""
-        last: dict[str, Any] | None = None
+        last: CaptureGuidance | None = None
         verification_id = await self._checks.current(appointment_id)
         looks = 0
         while not session.closed:
@@ -197,16 +206,17 @@ class CaptureCommands:
     async def _ended(self, appointment_id: str, verification_id: str | None) -> CloseReason | None:
         """Why this session should not go on, though its browser still sends: the call
         ended or the check finished (the browser's own close may never come)."""
-        route = await self._store.route(appointment_id, None)
-        if route is None or route.peer_clerk is None:
+        try:
+            await self._calls.clerk_serving(appointment_id)
+        except NotInCall:
             return CloseReason.CALL_ENDED
         if await self._checks.current(appointment_id) != verification_id:
             return CloseReason.DONE
         return None
 
     async def _look(
-        self, appointment_id: str, session: CaptureSession, last: dict[str, Any] | None
-    ) -> dict[str, Any] | None:
+        self, appointment_id: str, session: CaptureSession, last: CaptureGuidance | None
+    ) -> CaptureGuidance | None:
         """One look at the newest frame: guidance for the citizen when it changed, and
         the armed capture when the frame passes. Returns the guidance now shown."""
         loop = asyncio.get_running_loop()
@@ -222,15 +232,11 @@ class CaptureCommands:
                 await self._take_armed(appointment_id, armed, frame, None, face=box)
         else:
             quick = await loop.run_in_executor(looking, glance, frame)
-            advice = {
-                "found": quick.found,
-                "verdict": quick.quality.verdict,
-                "hints": list(quick.quality.hints),
-            }
+            advice = CaptureGuidance(quick.found, quick.quality.verdict, list(quick.quality.hints))
             if armed is not None and _passes(armed.kind, quick):
                 await self._take_armed(appointment_id, armed, frame, quick)
         if advice != last:
-            await self._to_citizen(appointment_id, "capture_guidance", advice)
+            await self._notifier.citizen(appointment_id, advice)
         return advice
 
     async def _take_armed(
@@ -257,20 +263,8 @@ class CaptureCommands:
             return  # not this frame (a tilt the wrong way, the card half out): keep looking
         if self._armed.get(appointment_id) is armed:
             del self._armed[appointment_id]
-        await self._lobby.sio.emit(
-            "capture_taken",
-            {**shot, "auto": True},
-            to=clerk_room(armed.clerk_id),
-            namespace=CLERK_NS,
-        )
-        await self._to_citizen(
-            appointment_id, "capture_prompt", {"kind": None, "taken": armed.kind}
-        )
-
-    async def _to_citizen(self, appointment_id: str, event: str, data: Any) -> None:
-        await self._lobby.sio.emit(
-            event, data, to=citizen_room(appointment_id), namespace=CITIZEN_NS
-        )
+        await self._notifier.clerk(armed.clerk_id, CaptureTaken(shot, source="auto"))
+        await self._notifier.citizen(appointment_id, CapturePrompt(None, taken=armed.kind))
 
     # -- the clerk's commands -------------------------------------------------------
 
@@ -297,7 +291,7 @@ class CaptureCommands:
         if self._registry.get(appointment_id) is None:
             raise Conflict("Die Kamera der Person ist für die Aufnahme noch nicht verbunden.")
         self._armed[appointment_id] = Armed(clerk_id, payload.kind, payload.german_id)
-        await self._to_citizen(appointment_id, "capture_prompt", {"kind": payload.kind})
+        await self._notifier.citizen(appointment_id, CapturePrompt(payload.kind))
         return {"armed": payload.kind}
 
     async def stop(self, clerk_id: int, appointment_id: str, _: Empty) -> Any:
@@ -403,21 +397,17 @@ class CaptureCommands:
         name_check = None
         if agreed is not None:
             # A suggestion for the clerk's "name matches the booking" step.
-            booked = await self._lobby.visits.names([appointment_id])
+            booked = await self._visits.names([appointment_id])
             name, _reference = booked.get(appointment_id, ("", ""))
             name_check = compare_with_mrz(name, agreed).to_json()
-        await self._lobby.sio.emit(
-            "capture_analysed",
-            {
-                "capture_id": capture_id,
-                "analysis": full.to_json(),
-                "mrz_accepted": agreed is not None,
-                "mrz_fields": mrz_fields(agreed) if agreed else None,
-                "name_check": name_check,
-            },
-            to=clerk_room(clerk_id),
-            namespace=CLERK_NS,
+        analysed = CaptureAnalysed(
+            capture_id,
+            full.to_json(),
+            mrz_accepted=agreed is not None,
+            mrz_fields=mrz_fields(agreed) if agreed else None,
+            name_check=name_check,
         )
+        await self._notifier.clerk(clerk_id, analysed)
 
 
 def glance(frame: Image) -> DocumentAnalysis:
@@ -434,10 +424,10 @@ def _passes(kind: str, quick: DocumentAnalysis) -> bool:
     return kind in TILT_KINDS or quick.quality.ok
 
 
-def _face_advice(found: bool) -> dict[str, Any]:
+def _face_advice(found: bool) -> CaptureGuidance:
     if found:
-        return {"found": True, "verdict": "ok", "hints": []}
-    return {"found": False, "verdict": "no_face", "hints": [HINT_FACE]}
+        return CaptureGuidance(True, "ok")
+    return CaptureGuidance(False, "no_face", [HINT_FACE])
 
 
 def _forget(tasks: dict[str, asyncio.Task[None]], key: str, done: asyncio.Task[None]) -> None:

@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
 from common.errors import UserError
 from media.capture_peer import CaptureSession, CaptureUnavailable, CloseReason
-from rooms.redis_store import RedisStore
 from signalling.node_bus import NodeBus, NodeUnreachable
 from signalling.sockets.protocol import Payload, error, ok
 
@@ -66,14 +66,15 @@ class CaptureOwners:
 
     def __init__(
         self,
-        store: RedisStore,
+        redis: Redis,
+        prefix: str,
         node_id: str,
         *,
         ttl: int = OWNER_TTL,
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
-        self.redis = store.redis
-        self.prefix = store.prefix
+        self.redis = redis
+        self.prefix = prefix
         self.node_id = node_id
         self.ttl = ttl
         self.refresh_seconds = refresh_seconds

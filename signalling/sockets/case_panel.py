@@ -22,9 +22,9 @@ from office.cases import (
 )
 from office.catalogue import Town
 from office.errors import NotFound
-from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
-from signalling.sockets.namespaces import CitizenNamespace, ClerkNamespace
-from signalling.sockets.protocol import Empty, Payload
+from signalling.sockets.namespaces import ClerkNamespace
+from signalling.sockets.notifier import Notifier
+from signalling.sockets.protocol import CasePaymentLink, CasesUpdated, Empty, Payload
 
 
 class Open(Payload):
@@ -55,14 +55,16 @@ def case_json(case: CaseView, town: Town) -> dict[str, Any]:
 class CasePanel:
     """The commands, and who hears of a change."""
 
-    def __init__(self, lobby: Lobby, cases: Cases, clerks: ClerkNamespace) -> None:
-        self._lobby = lobby
+    def __init__(
+        self, notifier: Notifier, cases: Cases, actions: CaseActions, clerks: ClerkNamespace
+    ) -> None:
+        self._notifier = notifier
         self._cases = cases
         self._clerks = clerks
         self._town = cases.office.town
-        self.actions = CaseActions(cases)
+        self.actions = actions
 
-    def register(self, clerks: ClerkNamespace, citizens: CitizenNamespace) -> None:
+    def register(self, clerks: ClerkNamespace) -> None:
         clerks.command("case_list", Empty, self.listing)
         clerks.command("case_open", Open, self.open)
         clerks.command("case_action", CaseCommand, self.act)
@@ -97,25 +99,12 @@ class CasePanel:
 
     async def show_payment_link(self, appointment_id: str, case: CaseView, url: str) -> None:
         """PayPal's approval link, for the citizen to open beside the call."""
-        await self._lobby.sio.emit(
-            "case_payment_link",
-            {"case_id": case.id, "reference": case.reference, "url": url},
-            to=citizen_room(appointment_id),
-            namespace=CITIZEN_NS,
-        )
+        await self._notifier.citizen(appointment_id, CasePaymentLink(case.id, case.reference, url))
 
     async def _updated(self, clerk_id: int, appointment_id: str) -> None:
         cases = await self._cases_json(appointment_id)
-        sio = self._lobby.sio
-        await sio.emit(
-            "cases_updated", {"cases": cases}, to=clerk_room(clerk_id), namespace=CLERK_NS
-        )
-        await sio.emit(
-            "cases_updated",
-            {"cases": [_for_citizen(c) for c in cases]},
-            to=citizen_room(appointment_id),
-            namespace=CITIZEN_NS,
-        )
+        await self._notifier.clerk(clerk_id, CasesUpdated(cases))
+        await self._notifier.citizen(appointment_id, CasesUpdated([_for_citizen(c) for c in cases]))
 
 
 def _for_citizen(case: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The three Socket.IO namespaces: who may connect, and which commands each has.
 
-Handlers are thin: validate (``protocol.Command``), then call the lobby. Identity
-comes from the connect handshake's cookie, never from a payload.
+Handlers are thin: validate (``protocol.Command``), then call the calls or the lobby.
+Identity comes from the connect handshake's cookie, never from a payload.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from office.errors import OfficeError
 from office.models import Role as StaffRole
 from office.staff import Staff
 from office.tokens import Audience
-from rooms.errors import NotInCall
 from rooms.state import ClerkState
 from signalling import cookies
 from signalling.clients import allow
 from signalling.keys import SETTINGS
 from signalling.ratelimit import Limit
 from signalling.sockets import protocol
-from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, Lobby
+from signalling.sockets.calls import Calls
 from signalling.sockets.protocol import (
+    CITIZEN_NS,
+    CLERK_NS,
+    DASHBOARD_NS,
     Candidate,
     Chat,
     ClerkStateChange,
@@ -37,6 +39,7 @@ from signalling.sockets.protocol import (
     Description,
     Empty,
     Payload,
+    StateSynced,
     Take,
     TokenBucket,
 )
@@ -68,9 +71,11 @@ class RealtimeNamespace(socketio.AsyncNamespace):
 
     other_events: frozenset[str] = frozenset()  # other roles' commands: "forbidden"
 
-    def __init__(self, namespace: str, lobby: Lobby) -> None:
+    def __init__(self, namespace: str, calls: Calls) -> None:
         super().__init__(namespace)
-        self.lobby = lobby
+        self.calls = calls
+        self.lobby = calls.lobby
+        self.notifier = calls.notifier
         self.members: dict[str, Any] = {}  # sid -> appointment id / clerk id
         self.buckets: dict[str, TokenBucket] = {}
         self.commands: dict[str, Command] = {}
@@ -119,9 +124,9 @@ def _chat(role: str, payload: Chat) -> dict[str, Any]:
 
 
 class CitizenNamespace(RealtimeNamespace):
-    def __init__(self, lobby: Lobby, desk: Appointments) -> None:
-        super().__init__(CITIZEN_NS, lobby)
-        self.desk = desk
+    def __init__(self, calls: Calls, appointments: Appointments) -> None:
+        super().__init__(CITIZEN_NS, calls)
+        self.appointments = appointments
         self.command("queue_join", Empty, self._join)
         self.command("queue_leave", Empty, self._leave)
         self.command("rtc_description", Description, self._relay("rtc_description"))
@@ -132,29 +137,29 @@ class CitizenNamespace(RealtimeNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await _check_handshake(environ, auth)
         try:
-            appointment = await self.desk.open_token(
+            appointment = await self.appointments.open_token(
                 cookies.from_handshake(environ, cookies.APPOINTMENT), Audience.APPOINTMENT_SESSION
             )
         except OfficeError:
             raise refusal("not_authorised", "Bitte öffnen Sie den Link aus Ihrer E-Mail.") from None
         self._admit(sid, appointment.id)
-        state = await self.lobby.citizen_connected(sid, appointment)
-        await self.emit("state_synced", state, to=sid)
+        state = await self.calls.citizen_connected(sid, appointment)
+        await self.notifier.socket(sid, self.namespace, StateSynced(state))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         appointment_id = self._forget(sid)
         if appointment_id is not None:
-            await self.lobby.citizen_disconnected(sid, appointment_id)
+            await self.calls.citizen_disconnected(sid, appointment_id)
 
     async def _join(self, sid: str, _: Empty) -> Any:
-        return await self.lobby.queue_join(self.members[sid])
+        return await self.calls.queue_join(self.members[sid])
 
     async def _leave(self, sid: str, _: Empty) -> Any:
-        return {"left": await self.lobby.queue_leave(self.members[sid])}
+        return {"left": await self.calls.queue_leave(self.members[sid])}
 
     def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
         async def relay(sid: str, payload: Payload) -> None:
-            await self.lobby.relay_from_citizen(
+            await self.calls.relay_from_citizen(
                 self.members[sid], event, payload.model_dump(exclude_none=True)
             )
 
@@ -162,16 +167,16 @@ class CitizenNamespace(RealtimeNamespace):
 
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("citizen", payload)
-        await self.lobby.relay_from_citizen(self.members[sid], "chat_received", message)
+        await self.calls.relay_from_citizen(self.members[sid], "chat_received", message)
         return message
 
     async def _hang_up(self, sid: str, _: Empty) -> None:
-        await self.lobby.hang_up(self.members[sid])
+        await self.calls.hang_up(self.members[sid])
 
 
 class ClerkNamespace(RealtimeNamespace):
-    def __init__(self, lobby: Lobby, staff: Staff, staff_sockets: StaffSockets) -> None:
-        super().__init__(CLERK_NS, lobby)
+    def __init__(self, calls: Calls, staff: Staff, staff_sockets: StaffSockets) -> None:
+        super().__init__(CLERK_NS, calls)
         self.staff = staff
         self.staff_sockets = staff_sockets
         self.command("clerk_state", ClerkStateChange, self._state)
@@ -188,10 +193,7 @@ class ClerkNamespace(RealtimeNamespace):
         """The clerk behind this socket and the appointment of her call (from the room
         store, never from a payload); :class:`NotInCall` when she is in none."""
         clerk_id: int = self.members[sid]
-        route = await self.lobby.store.route(None, clerk_id)
-        if route is None or route.peer_appointment is None:
-            raise NotInCall()
-        return clerk_id, route.peer_appointment
+        return clerk_id, await self.calls.appointment_served_by(clerk_id)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await _check_handshake(environ, auth)
@@ -201,27 +203,27 @@ class ClerkNamespace(RealtimeNamespace):
             raise refusal("not_authorised", "Bitte melden Sie sich an.")
         self._admit(sid, clerk.id)
         self.staff_sockets.opened(sid, self.namespace, token, clerk)
-        state = await self.lobby.clerk_connected(sid, clerk)
-        await self.emit("state_synced", state, to=sid)
+        state = await self.calls.clerk_connected(sid, clerk)
+        await self.notifier.socket(sid, self.namespace, StateSynced(state))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.staff_sockets.closed(sid)
         clerk_id = self._forget(sid)
         if clerk_id is not None:
-            await self.lobby.clerk_disconnected(sid, clerk_id)
+            await self.calls.clerk_disconnected(sid, clerk_id)
 
     async def _state(self, sid: str, payload: ClerkStateChange) -> Any:
-        return await self.lobby.set_clerk_state(self.members[sid], ClerkState(payload.state))
+        return await self.calls.set_clerk_state(self.members[sid], ClerkState(payload.state))
 
     async def _next(self, sid: str, _: Empty) -> Any:
-        return await self.lobby.take(self.members[sid], None)
+        return await self.calls.take(self.members[sid], None)
 
     async def _take(self, sid: str, payload: Take) -> Any:
-        return await self.lobby.take(self.members[sid], payload.appointment_id)
+        return await self.calls.take(self.members[sid], payload.appointment_id)
 
     def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
         async def relay(sid: str, payload: Payload) -> None:
-            await self.lobby.relay_from_clerk(
+            await self.calls.relay_from_clerk(
                 self.members[sid], event, payload.model_dump(exclude_none=True)
             )
 
@@ -229,22 +231,22 @@ class ClerkNamespace(RealtimeNamespace):
 
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("clerk", payload)
-        await self.lobby.relay_from_clerk(self.members[sid], "chat_received", message)
+        await self.calls.relay_from_clerk(self.members[sid], "chat_received", message)
         return message
 
     async def _end(self, sid: str, _: Empty) -> Any:
-        return await self.lobby.finish(self.members[sid], requeue=False)
+        return await self.calls.finish(self.members[sid], requeue=False)
 
     async def _requeue(self, sid: str, _: Empty) -> Any:
-        return await self.lobby.finish(self.members[sid], requeue=True)
+        return await self.calls.finish(self.members[sid], requeue=True)
 
     async def _day(self, sid: str, _: Empty) -> None:
         await self.lobby.push_day(self.members[sid])
 
 
 class DashboardNamespace(RealtimeNamespace):
-    def __init__(self, lobby: Lobby, staff: Staff, staff_sockets: StaffSockets) -> None:
-        super().__init__(DASHBOARD_NS, lobby)
+    def __init__(self, calls: Calls, staff: Staff, staff_sockets: StaffSockets) -> None:
+        super().__init__(DASHBOARD_NS, calls)
         self.staff = staff
         self.staff_sockets = staff_sockets
         self.command("dashboard_refresh", Empty, self._refresh)
@@ -257,15 +259,15 @@ class DashboardNamespace(RealtimeNamespace):
             raise refusal("not_authorised", "Nur für die Administration.")
         self._admit(sid, clerk.id)
         self.staff_sockets.opened(sid, self.namespace, token, clerk)
-        await self.lobby.dashboard_connected(sid)
+        await self.lobby.dashboard_joined(sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.staff_sockets.closed(sid)
         if self._forget(sid) is not None:
-            self.lobby.dashboard_disconnected(sid)
+            self.lobby.dashboard_left(sid)
 
     async def _refresh(self, sid: str, _: Empty) -> None:
-        await self.lobby.dashboard_connected(sid)
+        await self.lobby.dashboard_joined(sid)
 
 
 def forbid_other_roles(namespaces: list[RealtimeNamespace]) -> None:

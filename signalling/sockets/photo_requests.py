@@ -22,9 +22,10 @@ from office.errors import Conflict, VerificationClosed
 from office.photo_uploads import PhotoUploads, UploadGrant
 from office.verification import Step, Verifications
 from rooms.errors import NotInCall
+from signalling.sockets.calls import Calls
 from signalling.sockets.capture_commands import CaptureCommands, Take
-from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
 from signalling.sockets.namespaces import ClerkNamespace
+from signalling.sockets.protocol import CaptureStillFailed, CaptureStillRequested, CaptureTaken
 
 log = logging.getLogger(__name__)
 UPLOAD_PATH = "/erfassungen/hochladen/"
@@ -36,28 +37,29 @@ class CaptureRejected(Conflict):
 
 def register_photo_requests(
     clerks: ClerkNamespace,
-    lobby: Lobby,
+    calls: Calls,
     checks: Verifications,
-    desk: CaptureCommands,
+    commands: CaptureCommands,
     uploads: PhotoUploads,
 ) -> PhotoRequests:
-    stills = PhotoRequests(lobby, checks, desk, uploads, clerks)
-    clerks.command("capture_still", Take, stills.request)
-    return stills
+    requests = PhotoRequests(calls, checks, commands, uploads, clerks)
+    clerks.command("capture_still", Take, requests.request)
+    return requests
 
 
 class PhotoRequests:
     def __init__(
         self,
-        lobby: Lobby,
+        calls: Calls,
         checks: Verifications,
-        desk: CaptureCommands,
+        commands: CaptureCommands,
         uploads: PhotoUploads,
         clerks: ClerkNamespace,
     ) -> None:
-        self._lobby = lobby
+        self._calls = calls
+        self._notifier = calls.notifier
         self._checks = checks
-        self._desk = desk
+        self._commands = commands
         self._uploads = uploads
         self._clerks = clerks
 
@@ -74,12 +76,8 @@ class PhotoRequests:
         token = self._uploads.issue(
             appointment_id, verification_id, clerk_id, payload.kind, payload.german_id
         )
-        await self._lobby.sio.emit(
-            "capture_still_requested",
-            {"kind": payload.kind, "upload_url": UPLOAD_PATH + token},
-            to=citizen_room(appointment_id),
-            namespace=CITIZEN_NS,
-        )
+        requested = CaptureStillRequested(payload.kind, UPLOAD_PATH + token)
+        await self._notifier.citizen(appointment_id, requested)
         return {"requested": payload.kind}
 
     # -- the photo arrives -----------------------------------------------------------
@@ -88,12 +86,11 @@ class PhotoRequests:
         """Keep the photo as a capture of the token's check and tell the clerk."""
         if await self._checks.current(grant.appointment_id) != grant.verification_id:
             raise VerificationClosed()
-        route = await self._lobby.store.route(grant.appointment_id, None)
-        if route is None or route.peer_clerk != grant.clerk_id:
+        if not await self._calls.serves(grant.clerk_id, grant.appointment_id):
             raise NotInCall("Das Gespräch ist beendet.")
         await self._uploads.spend(grant)
         try:
-            shot = await self._desk.keep(
+            shot = await self._commands.keep(
                 grant.clerk_id,
                 grant.appointment_id,
                 grant.kind,
@@ -102,16 +99,8 @@ class PhotoRequests:
                 detail=True,
             )
         except Conflict as exc:
-            await self._to_clerk(
-                grant.clerk_id,
-                "capture_still_failed",
-                {"kind": grant.kind, "code": "capture_rejected", "message": exc.message},
-            )
+            failed = CaptureStillFailed(grant.kind, CaptureRejected.code, exc.message)
+            await self._notifier.clerk(grant.clerk_id, failed)
             raise CaptureRejected(exc.message) from None
-        await self._to_clerk(
-            grant.clerk_id, "capture_taken", {**shot, "auto": False, "source": "still"}
-        )
+        await self._notifier.clerk(grant.clerk_id, CaptureTaken(shot, source="still"))
         return shot
-
-    async def _to_clerk(self, clerk_id: int, event: str, data: Any) -> None:
-        await self._lobby.sio.emit(event, data, to=clerk_room(clerk_id), namespace=CLERK_NS)

@@ -1,8 +1,11 @@
-"""The wire protocol's boundary: payloads, acks, errors, rate limits.
+"""The wire protocol's boundary: the namespaces, incoming payloads, acks, errors,
+rate limits, and the events the server sends.
 
 Every command's payload is validated into a frozen model with size limits before
 anything else runs; every command answers ``{"ok": true, "data": ...}`` or
-``{"ok": false, "error": {"code", "message"}}``. docs/protocol.md lists them all.
+``{"ok": false, "error": {"code", "message"}}``. Every event the server pushes is one
+of the :class:`Outgoing` classes below, sent by ``notifier.Notifier``.
+docs/protocol.md lists them all.
 """
 
 from __future__ import annotations
@@ -10,15 +13,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from common.errors import UserError
+from rooms.waiting import Standing
 
 log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
+CITIZEN_NS = "/citizen"
+CLERK_NS = "/clerk"
+DASHBOARD_NS = "/dashboard"
 MAX_SDP = 64 * 1024  # real offers are 3-10 kB; far larger is abuse
 MAX_CANDIDATE = 1024
 
@@ -114,3 +122,273 @@ class Command:
             return ok(await self.handler(sid, payload))
         except UserError as exc:  # the office's, the rooms', the capture's
             return error(exc.code, exc.message)
+
+
+# -- what the server sends --------------------------------------------------------------
+
+
+class Outgoing(Protocol):
+    """A server-to-client event: its name and its JSON payload."""
+
+    @property
+    def name(self) -> str: ...
+
+    def payload(self) -> Any: ...
+
+
+class _Fields:
+    """The payload is the dataclass's fields, as they are."""
+
+    __slots__ = ()
+
+    def payload(self) -> Any:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class StateSynced:
+    """Sent on connect: where the socket's owner stands (waiting, in a call, …)."""
+
+    name: ClassVar[str] = "state_synced"
+    state: dict[str, Any]
+
+    def payload(self) -> Any:
+        return self.state
+
+
+@dataclass(frozen=True, slots=True)
+class Relayed:
+    """A message of the other member of the call, passed on as validated."""
+
+    name: str  # rtc_description, rtc_candidate, chat_received
+    data: dict[str, Any]
+
+    def payload(self) -> Any:
+        return self.data
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStanding(_Fields):
+    name: ClassVar[str] = "queue_updated"
+    position: int
+    estimate_minutes: int | None
+    clerks_online: int
+
+    @classmethod
+    def of(cls, standing: Standing) -> QueueStanding:
+        return cls(standing.position, standing.estimate_minutes, standing.clerks_online)
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenCall:
+    """``call_assigned`` for the citizen: the citizen yields on glare (perfect
+    negotiation's polite peer)."""
+
+    name: ClassVar[str] = "call_assigned"
+    call_id: str
+    ice_servers: list[dict[str, Any]]
+    ice_transport_policy: str
+    clerk_name: str
+
+    def payload(self) -> Any:
+        return {
+            "call_id": self.call_id,
+            "polite": True,
+            "ice_servers": self.ice_servers,
+            "ice_transport_policy": self.ice_transport_policy,
+            "clerk_name": self.clerk_name,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClerkCall:
+    """``call_assigned`` for the clerk (also the ack of ``queue_next``/``queue_take``)."""
+
+    name: ClassVar[str] = "call_assigned"
+    call_id: str
+    ice_servers: list[dict[str, Any]]
+    ice_transport_policy: str
+    citizen: dict[str, Any]
+
+    def payload(self) -> Any:
+        return {
+            "call_id": self.call_id,
+            "polite": False,
+            "ice_servers": self.ice_servers,
+            "ice_transport_policy": self.ice_transport_policy,
+            "citizen": self.citizen,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PeerJoined(_Fields):
+    name: ClassVar[str] = "peer_joined"
+    role: Literal["citizen", "clerk"]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerLeft:
+    name: ClassVar[str] = "peer_left"
+    role: Literal["citizen", "clerk"]
+    grace_seconds: float | None = None  # the clerk's: how long she has to come back
+
+    def payload(self) -> Any:
+        if self.grace_seconds is None:
+            return {"role": self.role}
+        return {"role": self.role, "grace_seconds": self.grace_seconds}
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(_Fields):
+    name: ClassVar[str] = "call_ended"
+    reason: Literal["completed", "citizen_left"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedToQueue(_Fields):
+    name: ClassVar[str] = "returned_to_queue"
+    reason: Literal["requeued_by_clerk", "clerk_lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentClosed(_Fields):
+    name: ClassVar[str] = "appointment_closed"
+    reason: str  # office.context.Closed
+
+
+@dataclass(frozen=True, slots=True)
+class ClerkQueue:
+    """The clerk console's waiting list: the first rows and how many wait in all."""
+
+    name: ClassVar[str] = "queue_updated"
+    waiting: list[dict[str, Any]]
+    total: int
+    yellow_after_seconds: int
+    red_after_seconds: int
+
+    def payload(self) -> Any:
+        lights = {
+            "yellow_after_seconds": self.yellow_after_seconds,
+            "red_after_seconds": self.red_after_seconds,
+        }
+        return {"waiting": self.waiting, "total": self.total, "lights": lights}
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenArrived(_Fields):
+    name: ClassVar[str] = "citizen_arrived"
+    appointment_id: str
+    service_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayUpdated(_Fields):
+    name: ClassVar[str] = "day_updated"
+    appointments: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardUpdated(_Fields):
+    name: ClassVar[str] = "dashboard_updated"
+    queues: list[dict[str, Any]]
+    clerks: list[dict[str, Any]]
+    calls: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationConsentRequested(_Fields):
+    name: ClassVar[str] = "verification_consent_requested"
+    document_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationCodeRequested(_Fields):
+    name: ClassVar[str] = "verification_code_requested"
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationFinished(_Fields):
+    name: ClassVar[str] = "verification_finished"
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationUpdated:
+    name: ClassVar[str] = "verification_updated"
+    checklist: dict[str, Any]
+
+    def payload(self) -> Any:
+        return self.checklist
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureGuidance(_Fields):
+    name: ClassVar[str] = "capture_guidance"
+    found: bool
+    verdict: str
+    hints: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePrompt:
+    name: ClassVar[str] = "capture_prompt"
+    kind: str | None  # what to show now; None once it is kept
+    taken: str | None = None
+
+    def payload(self) -> Any:
+        if self.taken is None:
+            return {"kind": self.kind}
+        return {"kind": self.kind, "taken": self.taken}
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureTaken:
+    """A capture kept without the clerk's ``capture_take``: armed, or a photo upload."""
+
+    name: ClassVar[str] = "capture_taken"
+    shot: dict[str, Any]  # as the ack of capture_take
+    source: Literal["auto", "still"]
+
+    def payload(self) -> Any:
+        if self.source == "auto":
+            return {**self.shot, "auto": True}
+        return {**self.shot, "auto": False, "source": "still"}
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureAnalysed(_Fields):
+    name: ClassVar[str] = "capture_analysed"
+    capture_id: str
+    analysis: dict[str, Any]
+    mrz_accepted: bool
+    mrz_fields: dict[str, Any] | None
+    name_check: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureStillRequested(_Fields):
+    name: ClassVar[str] = "capture_still_requested"
+    kind: str
+    upload_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureStillFailed(_Fields):
+    name: ClassVar[str] = "capture_still_failed"
+    kind: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CasesUpdated(_Fields):
+    name: ClassVar[str] = "cases_updated"
+    cases: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class CasePaymentLink(_Fields):
+    name: ClassVar[str] = "case_payment_link"
+    case_id: str
+    reference: str
+    url: str

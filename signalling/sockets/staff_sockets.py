@@ -16,11 +16,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import socketio
-
 from office.models import Clerk
 from office.staff import Staff
 from signalling.node_bus import Nodes
+from signalling.sockets.notifier import Notifier
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
@@ -41,8 +40,8 @@ def _grants(clerk: Clerk) -> tuple[str, frozenset[str]]:
 class StaffSockets:
     """This node's staff sockets and the sessions behind them."""
 
-    def __init__(self, sio: socketio.AsyncServer, staff: Staff, nodes: Nodes) -> None:
-        self.sio = sio
+    def __init__(self, notifier: Notifier, staff: Staff, nodes: Nodes) -> None:
+        self.notifier = notifier
         self.staff = staff
         self.nodes = nodes
         self._sockets: dict[str, StaffSocket] = {}
@@ -81,7 +80,7 @@ class StaffSockets:
             log.info(
                 "clerk %s: session over, a %s socket closes", socket.clerk_id, socket.namespace
             )
-            await self.sio.disconnect(sid, namespace=socket.namespace, ignore_queue=True)
+            await self.notifier.close(sid, socket.namespace)
             closed += 1
         return closed
 

@@ -14,9 +14,16 @@ from pydantic import StringConstraints
 
 from office.verification import Checklist, Outcome, Step, Verifications
 from rooms.errors import NotInCall
-from signalling.sockets.lobby import CITIZEN_NS, CLERK_NS, Lobby, citizen_room, clerk_room
+from signalling.sockets.calls import Calls
 from signalling.sockets.namespaces import CitizenNamespace, ClerkNamespace
-from signalling.sockets.protocol import Empty, Payload
+from signalling.sockets.protocol import (
+    Empty,
+    Payload,
+    VerificationCodeRequested,
+    VerificationConsentRequested,
+    VerificationFinished,
+    VerificationUpdated,
+)
 
 ClerkStep = Literal[
     "document_admissible",
@@ -60,11 +67,9 @@ def as_json(checklist: Checklist) -> dict[str, Any]:
 
 
 def register_verification(
-    citizens: CitizenNamespace, clerks: ClerkNamespace, lobby: Lobby, checks: Verifications
+    citizens: CitizenNamespace, clerks: ClerkNamespace, calls: Calls, checks: Verifications
 ) -> None:
-    store = lobby.store
-    sio = lobby.sio
-
+    notifier = calls.notifier
     clerk_call = clerks.in_call
 
     async def current(appointment_id: str) -> str:
@@ -73,18 +78,11 @@ def register_verification(
             raise NotInCall("Es läuft keine Identitätsprüfung.")
         return verification_id
 
-    async def tell_citizen(appointment_id: str, event: str, data: Any) -> None:
-        await sio.emit(event, data, to=citizen_room(appointment_id), namespace=CITIZEN_NS)
-
     async def start(sid: str, payload: Start) -> Any:
         clerk_id, appointment_id = await clerk_call(sid)
         checklist = await checks.start(appointment_id, clerk_id, payload.document_type)
         # The citizen's consent to the capture comes first, by their own click.
-        await tell_citizen(
-            appointment_id,
-            "verification_consent_requested",
-            {"document_type": payload.document_type},
-        )
+        await notifier.citizen(appointment_id, VerificationConsentRequested(payload.document_type))
         return as_json(checklist)
 
     async def record(sid: str, payload: RecordStep) -> Any:
@@ -97,29 +95,22 @@ def register_verification(
     async def send_code(sid: str, _: Empty) -> None:
         _clerk, appointment_id = await clerk_call(sid)
         await checks.send_code(await current(appointment_id))
-        await tell_citizen(appointment_id, "verification_code_requested", {})
+        await notifier.citizen(appointment_id, VerificationCodeRequested())
 
     async def finish(sid: str, payload: Finish) -> Any:
         clerk_id, appointment_id = await clerk_call(sid)
         checklist = await checks.finish(
             await current(appointment_id), clerk_id, Outcome(payload.outcome), payload.reason
         )
-        await tell_citizen(
-            appointment_id, "verification_finished", {"outcome": checklist.outcome.value}
-        )
+        await notifier.citizen(appointment_id, VerificationFinished(checklist.outcome.value))
         return as_json(checklist)
 
     async def citizen_call(sid: str) -> tuple[str, int]:
         appointment_id: str = citizens.members[sid]
-        route = await store.route(appointment_id, None)
-        if route is None or route.peer_clerk is None:
-            raise NotInCall()
-        return appointment_id, route.peer_clerk
+        return appointment_id, await calls.clerk_serving(appointment_id)
 
     async def tell_clerk(clerk_id: int, checklist: Checklist) -> None:
-        await sio.emit(
-            "verification_updated", as_json(checklist), to=clerk_room(clerk_id), namespace=CLERK_NS
-        )
+        await notifier.clerk(clerk_id, VerificationUpdated(as_json(checklist)))
 
     async def consent(sid: str, _: Empty) -> None:
         appointment_id, clerk_id = await citizen_call(sid)

@@ -1,0 +1,101 @@
+"""The waiting room's rules, as plain functions of the live state.
+
+A citizen's standing (place and estimated wait) in the queue of their service's
+skill; which clerks count as on duty; the state a clerk is in after connecting,
+choosing or a call; whether a clerk who dropped out of a call has moved on. No I/O:
+the socket layer reads the store, asks these, and pushes what they answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from rooms.state import Call, ClerkPresence, ClerkState, Ticket
+
+YELLOW_AFTER = 5 * 60  # the console's traffic light: seconds past the appointment time
+RED_AFTER = 15 * 60
+CONSOLE_ROWS = 100  # the console lists the first rows; the total tells how many wait
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A waiting citizen's place (1-based) and estimated wait in their skill's queue."""
+
+    position: int
+    estimate_minutes: int | None  # None while no clerk with the skill is on duty
+    clerks_online: int
+
+
+def _standing(ahead: int, minutes_ahead: int, clerks: int) -> Standing:
+    """Everyone ahead is served by the clerks on duty in parallel, each in the
+    service's time."""
+    estimate = math.ceil(minutes_ahead / clerks) if clerks else None
+    return Standing(ahead + 1, estimate, clerks)
+
+
+def on_duty(clerks: Iterable[ClerkPresence]) -> Counter[str]:
+    """Clerks on duty per skill: all but those who are away."""
+    online: Counter[str] = Counter()
+    for presence in clerks:
+        if presence.state != ClerkState.AWAY:
+            online.update(presence.skills)
+    return online
+
+
+def standing_of(ticket: Ticket, waiting: Iterable[Ticket], online: Counter[str]) -> Standing:
+    """One ticket's standing among ``waiting`` (in any order)."""
+    ahead = [t for t in waiting if t.skill == ticket.skill and t.order() < ticket.order()]
+    return _standing(len(ahead), sum(t.duration_minutes for t in ahead), online[ticket.skill])
+
+
+def standings(waiting: Sequence[Ticket], online: Counter[str]) -> dict[str, Standing]:
+    """Every waiting ticket's standing, by appointment, in one pass; ``waiting`` is in
+    queue order (as the store lists it)."""
+    ahead: Counter[str] = Counter()
+    minutes: Counter[str] = Counter()
+    found: dict[str, Standing] = {}
+    for ticket in waiting:
+        found[ticket.appointment_id] = _standing(
+            ahead[ticket.skill], minutes[ticket.skill], online[ticket.skill]
+        )
+        ahead[ticket.skill] += 1
+        minutes[ticket.skill] += ticket.duration_minutes
+    return found
+
+
+def for_skills(waiting: Iterable[Ticket], skills: Collection[str]) -> list[Ticket]:
+    """The tickets a clerk with these skills can take, in the given order."""
+    return [t for t in waiting if t.skill in skills]
+
+
+# -- clerks ----------------------------------------------------------------------------
+
+
+def state_on_connect(known: ClerkState | None, in_call: bool) -> ClerkState:
+    """A clerk's state when a socket of hers connects: a call decides while it lasts;
+    back from a call that ended meanwhile, she is in her after-call work; otherwise
+    she keeps the state she had (available when she was gone)."""
+    if in_call:
+        return ClerkState.IN_CALL
+    if known is None:
+        return ClerkState.AVAILABLE
+    return ClerkState.AFTER_CALL if known == ClerkState.IN_CALL else known
+
+
+def state_chosen(chosen: ClerkState, in_call: bool) -> ClerkState:
+    """What a clerk's own choice (available, away, after call) makes her state."""
+    return ClerkState.IN_CALL if in_call else chosen
+
+
+def moved_on(presence: ClerkPresence | None, call: Call) -> bool:
+    """Whether a clerk who lost her sockets during ``call`` came back elsewhere and
+    has left the call behind (another node's presence, newer than the call, not in
+    it). Then her grace period ends without sending the citizen back."""
+    return (
+        presence is not None
+        and presence.since > call.started_at
+        and presence.state != ClerkState.IN_CALL
+    )

@@ -1,0 +1,334 @@
+"""A citizen's way through the office, as the sockets drive it: joining the waiting
+room, being taken by a clerk, the call and its relayed messages, its end, and the
+clerk's reconnect grace.
+
+The lobby (``lobby.Lobby``) knows who is connected to this node; the room store is the
+shared truth about places and calls; the office (``office.visits``) records what
+happened. Every rule about standings and clerk states is in ``rooms.waiting``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from office.context import Closed
+from office.errors import CheckinClosed, NotFound
+from office.models import Appointment, Clerk
+from office.visits import Visits
+from rooms import waiting as rules
+from rooms.errors import NotInCall, NotWaiting
+from rooms.state import Call, ClerkState, Ticket, stored_moment
+from rooms.store import RoomStore
+from signalling.metrics import Metrics
+from signalling.node_bus import Nodes
+from signalling.sockets.ice import IceConfig
+from signalling.sockets.lobby import ClerkLink, Lobby
+from signalling.sockets.notifier import Notifier
+from signalling.sockets.protocol import (
+    CITIZEN_NS,
+    CLERK_NS,
+    AppointmentClosed,
+    CallEnded,
+    CitizenCall,
+    ClerkCall,
+    PeerJoined,
+    PeerLeft,
+    QueueStanding,
+    Relayed,
+    ReturnedToQueue,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Calls:
+    def __init__(
+        self,
+        lobby: Lobby,
+        notifier: Notifier,
+        store: RoomStore,
+        visits: Visits,
+        ice: IceConfig,
+        nodes: Nodes,
+        *,
+        metrics: Metrics,
+        reconnect_grace: float,
+    ) -> None:
+        self.lobby = lobby
+        self.notifier = notifier
+        self.store = store
+        self.visits = visits
+        self.ice = ice
+        self.nodes = nodes
+        self.metrics = metrics
+        self.reconnect_grace = reconnect_grace
+        nodes.serve("appointment_closed", self._appointment_closed_here)
+
+    # -- who is in which call ------------------------------------------------------------
+
+    async def clerk_serving(self, appointment_id: str) -> int:
+        """The clerk in the citizen's call; :class:`NotInCall` when there is none."""
+        clerk_id = await self.store.clerk_serving(appointment_id)
+        if clerk_id is None:
+            raise NotInCall()
+        return clerk_id
+
+    async def serves(self, clerk_id: int, appointment_id: str) -> bool:
+        """Whether the clerk is in a call with the appointment's citizen right now."""
+        return await self.store.clerk_serving(appointment_id) == clerk_id
+
+    async def appointment_served_by(self, clerk_id: int) -> str:
+        """The appointment of the clerk's call; :class:`NotInCall` when there is none."""
+        appointment_id = await self.store.appointment_served_by(clerk_id)
+        if appointment_id is None:
+            raise NotInCall()
+        return appointment_id
+
+    # -- citizens ------------------------------------------------------------------------
+
+    async def citizen_connected(self, sid: str, appointment: Appointment) -> dict[str, Any]:
+        link = await self.lobby.citizen_joined(sid, appointment)
+        call = await self.store.call_of_appointment(appointment.id)
+        if call is not None:
+            self.lobby.calls[call.call_id] = call
+            await self.notifier.socket(sid, CITIZEN_NS, await self._citizen_call(call))
+            await self.notifier.clerk(call.clerk_id, PeerJoined("citizen"))
+            return {"state": "in_call"}
+        return {"state": "waiting" if await self.lobby.citizen_waiting(link) else "idle"}
+
+    async def citizen_disconnected(self, sid: str, appointment_id: str) -> None:
+        if self.lobby.citizen_left(sid, appointment_id):
+            clerk_id = await self.store.clerk_serving(appointment_id)
+            if clerk_id is not None:
+                await self.notifier.clerk(clerk_id, PeerLeft("citizen"))
+
+    async def queue_join(self, appointment_id: str) -> dict[str, Any]:
+        appointment = await self.visits.check_in(appointment_id)
+        service = self.lobby.town.service(appointment.service_id)
+        if service is None or appointment.checked_in_at is None:
+            raise NotFound()
+        ticket = Ticket(
+            appointment_id=appointment.id,
+            service_id=service.id,
+            skill=service.skill,
+            duration_minutes=service.duration_minutes,
+            appointment_at=stored_moment(appointment.starts_at.timestamp()),
+            checked_in_at=stored_moment(appointment.checked_in_at.timestamp()),  # the first
+        )
+        stored = await self.store.check_in(ticket)
+        self.lobby.changed()
+        if stored.appointment_at != ticket.appointment_at:
+            # A place kept from before the appointment was moved: it goes, and the
+            # check-in for the new time takes its own.
+            await self.store.leave(appointment_id)
+            stored = await self.store.check_in(ticket)
+        if not await self.visits.waiting_allowed(appointment_id):
+            # Cancelled (or moved, deleted) after the check-in above was recorded, and
+            # possibly after its closed hook ran: the place must not outlive it.
+            await self.store.leave(appointment_id)
+            raise CheckinClosed()
+        if (link := self.lobby.citizens.get(appointment_id)) is not None:
+            link.ticket = stored
+            link.last_sent = None  # every socket of the citizen hears the standing
+        if await self.store.call_of_appointment(appointment_id) is not None:
+            return {"state": "in_call"}
+        self.metrics.joins.inc()
+        waiting = await self.store.waiting([stored.skill])
+        online = rules.on_duty(await self.store.clerks())
+        standing = QueueStanding.of(rules.standing_of(stored, waiting, online))
+        return {"state": "waiting", **standing.payload()}
+
+    async def queue_leave(self, appointment_id: str) -> bool:
+        if (link := self.lobby.citizens.get(appointment_id)) is not None:
+            link.ticket = None
+        left = await self.store.leave(appointment_id)
+        self.lobby.changed()
+        return left
+
+    async def appointment_closed(self, appointment_id: str, why: Closed) -> None:
+        """The appointment was cancelled, moved, deleted or missed (its transaction has
+        committed): its place in the waiting room goes at once, and its citizen's
+        open pages on every node are told why and disconnected."""
+        if await self.store.leave(appointment_id):
+            self.lobby.changed()
+        await self.nodes.tell_all(
+            "appointment_closed", {"appointment_id": appointment_id, "reason": why.value}
+        )
+
+    async def _appointment_closed_here(self, args: Any) -> None:
+        link = self.lobby.citizens.get(str(args["appointment_id"]))
+        if link is None:
+            return
+        link.ticket = None  # not to be put back by a rebuild
+        event = AppointmentClosed(str(args["reason"]))
+        for sid in list(link.sids):
+            await self.notifier.socket(sid, CITIZEN_NS, event)
+            await self.notifier.close(sid, CITIZEN_NS)
+
+    async def hang_up(self, appointment_id: str) -> None:
+        """The citizen leaves the call; it counts as held."""
+        call = await self.store.call_of_appointment(appointment_id)
+        if call is None or await self.store.end_call(call.call_id) is None:
+            raise NotInCall()
+        self.lobby.calls.pop(call.call_id, None)
+        await self.visits.call_finished(appointment_id, call.clerk_id)
+        # The clerk may sit on another node: their presence in the store is the truth.
+        if (link := self.lobby.clerks.get(call.clerk_id)) is not None:
+            await self.lobby.publish(link, ClerkState.AFTER_CALL)
+            await self.lobby.push_day(call.clerk_id)
+        elif (presence := await self.store.clerk(call.clerk_id)) is not None:
+            await self.store.set_clerk(presence.with_state(ClerkState.AFTER_CALL, self.now()))
+        await self.notifier.clerk(call.clerk_id, CallEnded("citizen_left"))
+        await self.notifier.citizen(appointment_id, CallEnded("citizen_left"))
+
+    # -- clerks --------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.lobby.now()
+
+    async def clerk_connected(self, sid: str, clerk: Clerk) -> dict[str, Any]:
+        link = await self.lobby.clerk_joined(sid, clerk)
+        if link.grace is not None:  # back within the grace period
+            link.grace.cancel()
+            link.grace = None
+        call = await self.store.call_of_clerk(clerk.id)
+        if call is not None:
+            self.lobby.calls[call.call_id] = call
+        await self.lobby.publish(link, rules.state_on_connect(link.state, call is not None))
+        if call is not None:
+            await self.notifier.socket(sid, CLERK_NS, await self._clerk_call(call))
+            await self.notifier.citizen(call.appointment_id, PeerJoined("clerk"))
+        await self.lobby.push_day(clerk.id)
+        return {"state": link.state.value, "in_call": call is not None}
+
+    async def clerk_disconnected(self, sid: str, clerk_id: int) -> None:
+        link = self.lobby.clerk_left(sid, clerk_id)
+        if link is None:
+            return
+        call = await self.store.call_of_clerk(clerk_id)
+        if call is None:
+            await self.lobby.clerk_gone(link)
+            return
+        # In a call: the clerk has the grace period to come back (reload, network).
+        await self.notifier.citizen(
+            call.appointment_id, PeerLeft("clerk", grace_seconds=self.reconnect_grace)
+        )
+        link.grace = asyncio.create_task(self._clerk_grace(link, call), name=f"grace-{clerk_id}")
+
+    async def _clerk_grace(self, link: ClerkLink, call: Call) -> None:
+        await asyncio.sleep(self.reconnect_grace)
+        link.grace = None
+        if link.sids or self.lobby.clerks.get(link.clerk_id) is not link:
+            return
+        if rules.moved_on(await self.store.clerk(link.clerk_id), call):
+            return  # reconnected on another node, and moved on
+        await self.lobby.clerk_gone(link)
+        ticket = await self.store.requeue(call.call_id)
+        self.lobby.calls.pop(call.call_id, None)
+        if ticket is not None:
+            await self.visits.call_returned(call.appointment_id)
+            log.info("call %s: clerk did not return; citizen back at the front", call.call_id)
+            await self.notifier.citizen(call.appointment_id, ReturnedToQueue("clerk_lost"))
+
+    async def set_clerk_state(self, clerk_id: int, chosen: ClerkState) -> dict[str, Any]:
+        in_call = await self.store.call_of_clerk(clerk_id) is not None
+        link = self.lobby.clerks[clerk_id]
+        await self.lobby.publish(link, rules.state_chosen(chosen, in_call))
+        return {"state": link.state.value}
+
+    async def take(self, clerk_id: int, appointment_id: str | None) -> dict[str, Any]:
+        """The clerk takes the next citizen (or a given one). A place whose appointment
+        was cancelled, moved or deleted meanwhile is dropped and the next one taken: the
+        appointment is checked in the same step that records the call."""
+        link = self.lobby.clerks[clerk_id]
+        while True:
+            call_id = uuid.uuid4().hex
+            if appointment_id is None:
+                call = await self.store.claim_next(clerk_id, link.skills, call_id, self.now())
+            else:
+                call = await self.store.claim(
+                    clerk_id, appointment_id, link.skills, call_id, self.now()
+                )
+            self.lobby.changed()
+            if await self.visits.call_started(
+                call.appointment_id, clerk_id, call.ticket.appointment_at
+            ):
+                break
+            await self.store.end_call(call.call_id)
+            log.info("appointment %s no longer waits; its place is dropped", call.appointment_id)
+            if appointment_id is not None:
+                raise NotWaiting()
+        self.lobby.calls[call.call_id] = call
+        await self.lobby.publish(link, ClerkState.IN_CALL)
+        await self.notifier.citizen(call.appointment_id, await self._citizen_call(call))
+        assigned: dict[str, Any] = (await self._clerk_call(call)).payload()
+        return assigned
+
+    async def finish(self, clerk_id: int, *, requeue: bool) -> dict[str, Any]:
+        """The clerk ends the call, or sends the citizen back to the waiting room."""
+        call = await self.store.call_of_clerk(clerk_id)
+        if call is None:
+            raise NotInCall()
+        if requeue:
+            if await self.store.requeue(call.call_id) is None:
+                raise NotInCall()
+            await self.visits.call_returned(call.appointment_id)
+            await self.notifier.citizen(call.appointment_id, ReturnedToQueue("requeued_by_clerk"))
+        else:
+            if await self.store.end_call(call.call_id) is None:
+                raise NotInCall()
+            await self.visits.call_finished(call.appointment_id, clerk_id)
+            await self.notifier.citizen(call.appointment_id, CallEnded("completed"))
+        self.lobby.calls.pop(call.call_id, None)
+        link = self.lobby.clerks[clerk_id]
+        await self.lobby.publish(link, ClerkState.AFTER_CALL)
+        await self.lobby.push_day(clerk_id)
+        return {"state": link.state.value}
+
+    # -- relaying ------------------------------------------------------------------------
+
+    async def relay_from_citizen(self, appointment_id: str, event: str, data: Any) -> None:
+        """Send to the clerk of the citizen's call; the store says who that is."""
+        clerk_id = await self.clerk_serving(appointment_id)
+        await self.notifier.clerk(clerk_id, Relayed(event, data))
+        self.metrics.relayed.labels(event).inc()
+
+    async def relay_from_clerk(self, clerk_id: int, event: str, data: Any) -> None:
+        appointment_id = await self.appointment_served_by(clerk_id)
+        await self.notifier.citizen(appointment_id, Relayed(event, data))
+        self.metrics.relayed.labels(event).inc()
+
+    # -- what each side is told of the call ----------------------------------------------
+
+    async def _citizen_call(self, call: Call) -> CitizenCall:
+        clerk = self.lobby.clerks.get(call.clerk_id)
+        presence = await self.store.clerk(call.clerk_id) if clerk is None else None
+        name = clerk.name if clerk else presence.name if presence else ""
+        return CitizenCall(
+            call.call_id,
+            self.ice.servers(f"a-{call.appointment_id[:8]}", self.now()),
+            self.ice.transport_policy,
+            name,
+        )
+
+    async def _clerk_call(self, call: Call) -> ClerkCall:
+        name, reference = await self.lobby.name_of(call.appointment_id)
+        service = self.lobby.town.service(call.ticket.service_id)
+        return ClerkCall(
+            call.call_id,
+            self.ice.servers(f"c-{call.clerk_id}", self.now()),
+            self.ice.transport_policy,
+            {
+                "appointment_id": call.appointment_id,
+                "name": name,
+                "reference": reference,
+                "service_id": call.ticket.service_id,
+                "service_name": service.name if service else call.ticket.service_id,
+                "verification_required": service.verification_required if service else True,
+                "documents": list(service.documents) if service else [],
+                "appointment_at": call.ticket.appointment_at,
+            },
+        )
