@@ -1,0 +1,57 @@
+"""Database tables (SQLAlchemy 2 declarative, the same on SQLite and PostgreSQL).
+
+Times are stored in UTC. ``UTCDateTime`` makes that hold on SQLite too, which keeps no
+time zone: values go in as naive UTC and come back as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from office.models.appointments import (
+    Appointment,
+    AppointmentStatus,
+    AuditEntry,
+    BookedUnit,
+    OutboxMail,
+    SpentToken,
+)
+from office.models.base import Base, UTCDateTime
+from office.models.cases import (
+    BankEntry,
+    Case,
+    CaseEvent,
+    CaseState,
+    Invoice,
+    InvoiceCounter,
+    Payment,
+    PaypalOrder,
+)
+from office.models.identity import Capture, VerificationRecord, VerificationStep
+from office.models.staff import Clerk, ClerkHours, ClerkSkill, Role, SpecialHours, StaffSession
+
+__all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEntry",
+    "BankEntry",
+    "Base",
+    "BookedUnit",
+    "Capture",
+    "Case",
+    "CaseEvent",
+    "CaseState",
+    "Clerk",
+    "ClerkHours",
+    "ClerkSkill",
+    "Invoice",
+    "InvoiceCounter",
+    "OutboxMail",
+    "Payment",
+    "PaypalOrder",
+    "Role",
+    "SpecialHours",
+    "SpentToken",
+    "StaffSession",
+    "UTCDateTime",
+    "VerificationRecord",
+    "VerificationStep",
+]

@@ -1,0 +1,94 @@
+"""Clerks and admins, their skills and hours, the office's special hours, staff sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Time,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from office.models.base import Base
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    ADMIN = "admin"
+
+
+class Clerk(Base):
+    """A staff account: a clerk or an admin."""
+
+    __tablename__ = "clerks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), default=Role.CLERK)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(200))  # sealed (office.sealed)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last accepted TOTP time step: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    skills: Mapped[list[ClerkSkill]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
+    )
+    hours: Mapped[list[ClerkHours]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
+    )
+
+
+class ClerkSkill(Base):
+    __tablename__ = "clerk_skills"
+
+    clerk_id: Mapped[int] = mapped_column(
+        ForeignKey("clerks.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ClerkHours(Base):
+    """A clerk's weekly working time (local time of the town)."""
+
+    __tablename__ = "clerk_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("clerks.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+
+
+class SpecialHours(Base):
+    """Extra virtual hours on one date; they open the office even on a holiday."""
+
+    __tablename__ = "special_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class StaffSession(Base):
+    """A logged-in clerk or admin. Only the SHA-256 of the cookie value is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("clerks.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
