@@ -42,10 +42,10 @@ check: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 # The WebRTC browser tests run in a network namespace with only loopback (see
-# tests/webrtc/conftest.py): nothing binds the machine's real interfaces. The failure
+# tests/browser/webrtc/conftest.py): nothing binds the machine's real interfaces. The failure
 # drills (tests/drills) start processes of their own and measure recovery times, so
 # they run alone, after the rest.
-WEBRTC_TESTS := tests/webrtc
+WEBRTC_TESTS := tests/browser/webrtc
 DRILLS       := tests/drills
 
 test: check

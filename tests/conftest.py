@@ -7,10 +7,8 @@ emptied between tests. When PostgreSQL cannot be reached the tests fail in CI
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +25,14 @@ from office.catalogue import Town, load_town
 from office.db import create_engine
 from office.migrate import upgrade
 from office.models import Base
-from office.staff import Staff, WorkingTime
+from office.staff import Staff
 from signalling.app import create_app
-from signalling.keys import APPOINTMENTS, JOBS, STAFF
+from signalling.keys import APPOINTMENTS, STAFF
 from signalling.settings import Mode, Settings
-from tests.support import POSTGRES_ADMIN_URL, Clock, SmtpServer
-
-REQUIRE_SERVICES = bool(os.environ.get("CI") or os.environ.get("BB_REQUIRE_SERVICES"))
-SECRET = "test-secret-key-0123456789abcdefghijklmnop"
-CAPTURE_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 test bytes
-
-
-def _unavailable(what: str, why: Exception) -> None:
-    message = f"{what} is not reachable ({type(why).__name__}: {why})"
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{message}; CI requires it", pytrace=False)
-    pytest.skip(f"{message}; start it to run these tests")
+from tests.helpers.clock import Clock
+from tests.helpers.constants import CAPTURE_KEY, SECRET, WEEKDAYS_7_TO_19
+from tests.helpers.mail import SmtpServer
+from tests.helpers.services import POSTGRES_ADMIN_URL, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +54,7 @@ def postgres_url() -> Iterator[str]:
     try:
         asyncio.run(run(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
-        _unavailable(f"PostgreSQL at {admin.render_as_string()}", exc)
+        unavailable(f"PostgreSQL at {admin.render_as_string()}", exc)
     # A connection that a failed test leaves idle inside a transaction would hold its
     # row locks for ever and make every later test wait on them: the server ends such
     # sessions, and a test waiting on a lock fails instead of stalling the run.
@@ -168,14 +158,6 @@ def desk(client: TestClient[Any, Any]) -> Appointments:
 def staff(client: TestClient[Any, Any]) -> Staff:
     staff: Staff = client.app[STAFF]
     return staff
-
-
-async def deliver_mail(client: TestClient[Any, Any]) -> None:
-    """Run the mail job once, as the background task would."""
-    await client.app[JOBS].mail.run()
-
-
-WEEKDAYS_7_TO_19 = [WorkingTime(d, time(7, 0), time(19, 0)) for d in range(6)]
 
 
 @pytest.fixture

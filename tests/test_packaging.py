@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from office.migrate import current_revision, head_revision
 from office.models import Base
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.constants import ROOT
 
 
 def test_every_python_package_is_listed_in_pyproject() -> None:

@@ -73,7 +73,7 @@ class ProtocolServer(socketio.AsyncServer):  # type: ignore[misc]  # socketio is
         super().__init__(**kwargs)
         # python-engineio has no public way to choose the websocket class of a mode;
         # the mode's table is copied (it is shared by every server of the process)
-        # with our class in it. tests/live/test_raw_packets.py fails if this stops
+        # with our class in it. tests/signalling/sockets/test_raw_packets.py fails if this stops
         # taking effect.
         self.eio._async = {**self.eio._async, "websocket": ClientFramesOnly}
         self.eio.bb_open_websockets = weakref.WeakSet()

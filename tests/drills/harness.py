@@ -39,9 +39,9 @@ from office.models import Appointment, AppointmentStatus, SpecialHours
 from office.staff import Staff, WorkingTime
 from office.tokens import Audience, Signer
 from rooms.redis_store import RedisStore
-from tests.conftest import REQUIRE_SERVICES
-from tests.services import PrivatePostgres, PrivateRedis
-from tests.support import SmtpServer, free_port
+from tests.helpers.mail import SmtpServer
+from tests.helpers.private_servers import PrivatePostgres, PrivateRedis
+from tests.helpers.services import REQUIRE_SERVICES, free_port
 
 SECRET = "drill-secret-key-0123456789abcdefghijklmnop"
 CAPTURE_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="

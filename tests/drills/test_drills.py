@@ -26,7 +26,8 @@ import pytest
 
 from office.models import Appointment
 from tests.drills.harness import SERVICE, Client, DrillOffice
-from tests.realtime_fixtures import ANSWER, OFFER
+from tests.helpers.constants import ANSWER, OFFER
+from tests.helpers.polling import eventually
 
 WAITING = 50
 CALLS = 5
@@ -133,13 +134,6 @@ async def arrives(client: Client, seen: int, within: float) -> bool:
     return True
 
 
-async def until(check: Any, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "not within the time"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_killed_node_loses_nobody(office: DrillOffice) -> None:
     load = await Load(office).start()
     load.clear()
@@ -223,7 +217,11 @@ class Bookings:
                 assert stored[email] == 0, email
         committed = [email for email, status, _ in self.outcomes if status == 201]
         inbox = self.office.smtp.inbox
-        await until(lambda: all(inbox.to(email) for email in committed), within=30)
+        await eventually(
+            lambda: all(inbox.to(email) for email in committed),
+            within=30,
+            what="every committed booking's mail",
+        )
         for email in committed:
             assert len(inbox.to(email)) == 1, email  # not twice
         for email, status, _ in self.outcomes:

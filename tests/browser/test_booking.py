@@ -1,0 +1,93 @@
+"""End to end in real headless Chromium: a citizen books, opens the mailed link,
+and every page on the way passes axe-core's WCAG 2.1 AA rules (BITV 2.0)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, Page
+
+from tests.helpers.browser import accessibility_violations, chromium_or_skip, serving
+from tests.helpers.mail import SmtpServer, join_link
+from tests.helpers.polling import eventually
+from tests.helpers.services import free_port
+
+
+@pytest.fixture
+def database_url(tmp_path: Any) -> str:
+    # The browser path is about pages, not storage: SQLite is enough here.
+    return f"sqlite:///{tmp_path / 'browser.db'}"
+
+
+@pytest.fixture
+async def server(app: web.Application) -> AsyncIterator[str]:
+    async with serving(app, free_port()) as base:
+        yield base
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium_or_skip() as launched:
+        yield launched
+
+
+async def assert_accessible(page: Page) -> None:
+    assert await accessibility_violations(page) == [], page.url
+
+
+async def test_citizen_books_and_opens_the_link(
+    app: web.Application, server: str, browser: Browser, clerk: int, smtp: SmtpServer
+) -> None:
+    from signalling.keys import JOBS
+
+    page = await browser.new_page()
+    await page.goto(server + "/")
+    await assert_accessible(page)
+
+    await page.get_by_role("link", name="Auswählen: Meldebescheinigung").click()
+    await page.wait_for_url("**/buchen/meldebescheinigung")
+    await assert_accessible(page)
+    assert await page.get_by_role("radio").first.is_checked()
+
+    await page.get_by_label("Vor- und Nachname").fill("Erika Mustermann")
+    await page.get_by_label("E-Mail-Adresse").fill("erika@example.org")
+    await page.get_by_label("Ich bin damit einverstanden", exact=False).check()
+    await page.get_by_role("button", name="Termin verbindlich buchen").click()
+    await page.wait_for_url("**/buchung/bestaetigt")
+    await assert_accessible(page)
+    assert await page.get_by_role("heading", name="Ihr Termin ist gebucht").is_visible()
+
+    await app[JOBS].mail.run()
+    await eventually(lambda: smtp.inbox.to("erika@example.org"))
+    [mail] = smtp.inbox.to("erika@example.org")
+
+    await page.goto(server + join_link(mail))
+    await page.wait_for_url("**/termin")
+    assert "/t/" not in page.url
+    assert await page.get_by_text("Erika Mustermann").is_visible()
+    await assert_accessible(page)
+
+    await page.goto(server + "/termin?lang=en")
+    assert await page.get_by_role("heading", name="Your video appointment").is_visible()
+    await assert_accessible(page)
+
+
+async def test_invalid_form_is_accessible_and_says_what_is_wrong(
+    server: str, browser: Browser, clerk: int
+) -> None:
+    page = await browser.new_page()
+    await page.goto(server + "/buchen/meldebescheinigung")
+    await page.get_by_role("button", name="Termin verbindlich buchen").click()
+    await page.wait_for_load_state()
+    assert await page.get_by_text("Bitte geben Sie Ihren Namen an.").is_visible()
+    assert await page.get_by_label("Vor- und Nachname").get_attribute("aria-invalid") == "true"
+    await assert_accessible(page)
+
+
+async def test_staff_login_page_is_accessible(server: str, browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.goto(server + "/anmelden")
+    await assert_accessible(page)

@@ -1,0 +1,70 @@
+"""What every WebRTC browser test shares: an app on the real clock and its own port,
+and Chromium with the module's fake camera (each test module defines ``fake_camera``).
+
+These tests run in a network namespace with only loopback (``make test`` starts it
+with ``unshare``); the server's capture peer may then use 127.0.0.1, which demo mode
+allows and production refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from office.catalogue import Town
+from signalling.app import create_app
+from signalling.settings import Mode, Settings
+from tests.helpers.browser import chromium_or_skip, serving
+from tests.helpers.constants import SECRET
+from tests.helpers.services import free_port
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'webrtc.db'}"
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, port: int) -> Settings:
+    # Demo mode: production insists on an https:// public URL, and the browser must
+    # reach the server at exactly its public URL (the Socket.IO origin check).
+    return Settings(
+        _env_file=None,
+        mode=Mode.DEMO,
+        secret_key=SECRET,
+        database_url=database_url,
+        redis_url=None,
+        public_url=f"http://127.0.0.1:{port}",
+        data_dir=tmp_path / "var",
+        capture_allow_loopback=True,  # the namespace has nothing but loopback
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, town: Town, engine: AsyncEngine) -> web.Application:
+    bookable_now = town.model_copy(
+        update={"booking": town.booking.model_copy(update={"lead_minutes": 0})}
+    )
+    return create_app(settings, town=bookable_now, run_jobs=False)  # the real clock
+
+
+@pytest.fixture
+async def server(app: web.Application, port: int) -> AsyncIterator[str]:
+    async with serving(app, port) as base:
+        yield base
+
+
+@pytest.fixture
+async def browser(fake_camera: Path) -> AsyncIterator[Browser]:
+    async with chromium_or_skip(fake_camera) as launched:
+        yield launched

@@ -1,0 +1,249 @@
+"""The identity check of a video appointment in real headless Chromium: the clerk
+starts it, the citizen consents, the citizen's browser opens the capture peer to the
+server, the clerk asks for the data page automatically (the citizen is prompted) and
+captures the German passport specimen (shown by the fake camera) until two captures
+agree on the MRZ: the console shows the flattened copy, its quality verdict and the
+parsed MRZ, and the portrait beside the face. The clerk records the checklist and
+sends the code; the citizen types the code from the mail; the clerk confirms.
+axe-core checks both panels.
+
+Run it in a loopback-only network namespace (capture_allow_loopback is set):
+
+    unshare --net --map-root-user sh -c \
+        'ip link set lo up && exec .venv/bin/pytest -q tests/test_browser_verification.py'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, Page, expect
+
+from office.verification import CLERK_STEPS, Step, Verifications
+from signalling.keys import APPOINTMENTS, JOBS
+from signalling.settings import Settings
+from tests.helpers.browser import accessibility_violations
+from tests.helpers.call_pages import (
+    MEDIA_MS,
+    WAIT_MS,
+    book_soon,
+    clerk_console,
+    open_all_day,
+    waiting_citizen,
+)
+from tests.helpers.constants import SAMPLES, SECRET
+
+SPECIMEN = SAMPLES / "deu_passport_2024.png"
+MRZ_NUMBER, MRZ_SURNAME = "CZ6311T47", "MUSTERMANN"  # manifest.json's ground truth
+FRAME_SIZE = (1280, 720)
+
+# The clerk page's labels for the steps (console.html, #verification-texts).
+STEP_LABELS = {
+    "document_admissible": "Dokument zulässig",
+    "not_expired": "Nicht abgelaufen",
+    "front_captured": "Vorderseite aufgenommen",
+    "back_captured": "Rückseite aufgenommen",
+    "face_captured": "Gesicht aufgenommen",
+    "tilt_sequence": "Kippbewegung (Hologramm) gesehen",
+    "security_features": "Sicherheitsmerkmale gezeigt",
+    "mrz_valid": "Maschinenlesbare Zone gültig",
+    "name_matches": "Name stimmt mit der Buchung überein",
+    "portrait_compared": "Lichtbild verglichen",
+    "security_questions": "Sicherheitsfragen beantwortet",
+}
+
+PASSPORT_STEPS = {step: label for step, label in STEP_LABELS.items() if step != "back_captured"}
+
+
+def write_card_camera(path: Path, frames: int = 4) -> Path:
+    """A .y4m clip for Chromium's fake camera: the passport specimen on a desk."""
+    cv2 = pytest.importorskip("cv2")
+    np = pytest.importorskip("numpy")
+    if not SPECIMEN.exists():
+        pytest.skip(f"the passport specimen is missing: {SPECIMEN}")
+    width, height = FRAME_SIZE
+    card = cv2.imread(str(SPECIMEN), cv2.IMREAD_COLOR)
+    assert card is not None, SPECIMEN
+    scale = min(0.6 * width / card.shape[1], 0.7 * height / card.shape[0])
+    card = cv2.resize(card, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    frame = np.full((height, width, 3), (60, 90, 120), dtype=np.uint8)
+    top, left = (height - card.shape[0]) // 2, (width - card.shape[1]) // 2
+    frame[top : top + card.shape[0], left : left + card.shape[1]] = card
+    planes = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes()
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + planes)
+    return path
+
+
+@pytest.fixture
+def fake_camera(tmp_path: Path) -> Iterator[Path]:
+    path = write_card_camera(tmp_path / "card.y4m")
+    yield path
+    path.unlink()
+
+
+def mailed_code(outbox: Path) -> str:
+    """The six digits of the newest confirmation-code mail in the demo outbox."""
+    for path in sorted(outbox.glob("*.eml"), reverse=True):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        assert isinstance(message, EmailMessage)
+        if "Bestätigungscode" not in str(message["Subject"]):
+            continue
+        part = message.get_body(("plain",))
+        assert part is not None
+        match = re.search(r"^\s+(\d{6})\s*$", part.get_content(), re.MULTILINE)
+        assert match, "no code in the mail"
+        return match.group(1)
+    raise AssertionError(f"no confirmation-code mail in {outbox}")
+
+
+async def assert_accessible(page: Page, where: str) -> None:
+    assert await accessibility_violations(page) == [], where
+
+
+async def test_clerk_verifies_the_citizens_passport(
+    app: web.Application, server: str, browser: Browser, settings: Settings
+) -> None:
+    desk = app[APPOINTMENTS]
+    clerk_id = await open_all_day(app)
+    appointment = await book_soon(desk)  # Meldebescheinigung: verification required
+
+    citizen_context, citizen = await waiting_citizen(browser, server, desk, appointment)
+    page = citizen.page
+
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
+    console = clerk.page
+    await console.get_by_role("button", name="Erika Mustermann aufrufen").click()
+    await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    await expect(console.locator("#stage")).to_have_attribute(
+        "data-call-state", "connected", timeout=MEDIA_MS
+    )
+
+    # The clerk starts the check for a passport.
+    panel = console.locator("#verification")
+    await expect(panel.get_by_role("heading", name="Identität prüfen")).to_be_visible()
+    await panel.get_by_role("radio", name="Reisepass").check()
+    await panel.get_by_role("button", name="Prüfung starten").click()
+    await expect(console.locator("#verification-features li")).to_have_count(3)
+    consent_row = console.locator("#verification-steps li[data-step=consent]")
+    await expect(consent_row).to_contain_text("offen")
+    await expect(console.locator("#verification-steps li")).to_have_count(
+        len(PASSPORT_STEPS) + 2  # and the citizen's: consent, one-time code
+    )
+
+    # The citizen is asked; the panel explains the copies.
+    consent = page.locator("#consent-panel")
+    await expect(consent).to_be_visible()
+    await expect(consent).to_contain_text("Reisepass")
+    await expect(consent).to_contain_text("7 Tagen gelöscht")
+    await assert_accessible(page, "citizen's consent panel")
+    await page.get_by_role("button", name="Einverstanden").click()
+    await expect(page.get_by_text("Bitte halten Sie Ihren Ausweis in die Kamera")).to_be_visible()
+    await expect(page.locator("#verification-status")).to_have_text(
+        "Die Kamera ist für die Aufnahme verbunden.", timeout=MEDIA_MS
+    )
+    await expect(consent_row).to_contain_text("bestanden")
+    # The server looks at the capture camera and tells the citizen what to change.
+    await expect(page.locator("#capture-guidance")).to_have_text(
+        re.compile(r"\S"), timeout=MEDIA_MS
+    )
+
+    # Asked for automatically, the citizen is told what to show.
+    await panel.get_by_role("button", name="Vorderseite automatisch aufnehmen").click()
+    await expect(page.locator("#capture-hint")).to_have_text(
+        "Bitte halten Sie die Vorderseite Ihres Ausweises ruhig in die Kamera."
+    )
+    await expect(console.locator("#verification-status")).to_contain_text("Das erste gute Bild")
+
+    # The clerk captures the data page until two captures agree on the MRZ (time-boxed;
+    # the first tries may come before the server's peer has a frame).
+    captures = console.locator("#verification-captures figure[data-kind=front]")
+    front = panel.get_by_role("button", name="Vorderseite aufnehmen", exact=True)
+    accepted = console.locator("#verification-captures .bb-verification__mrz").filter(
+        has_text="zwei Aufnahmen stimmen überein"
+    )
+    for _ in range(20):
+        await front.click()
+        await expect(console.locator("#verification-status")).not_to_have_text(
+            "Aufnahme läuft …", timeout=MEDIA_MS
+        )
+        if await accepted.count():
+            break
+        await console.wait_for_timeout(700)
+    await expect(accepted.first).to_be_visible(timeout=MEDIA_MS)
+    mrz = await accepted.first.inner_text()
+    assert MRZ_NUMBER in mrz and MRZ_SURNAME in mrz, mrz
+    # The booking's name ("Erika Mustermann") is compared with the MRZ's for the clerk.
+    name_check = accepted.first.locator(".bb-verification__name-check")
+    await expect(name_check).to_have_attribute("data-matches", "true")
+    await expect(name_check).to_contain_text("passt zur Buchung")
+    newest = captures.first
+    image = newest.locator("img")
+    await expect(image).to_have_attribute("alt", "Aufnahme Vorderseite (Kopie)")
+    await console.wait_for_function(
+        "() => { const i = document.querySelector("
+        "'#verification-captures figure[data-kind=front] img');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=WAIT_MS,
+    )
+    # The copy is the page found in the frame, flattened to the passport's 125 x 88 mm,
+    # with its quality verdict.
+    caption = await newest.locator("figcaption").inner_text()
+    size = re.search(r"(\d+) × (\d+) px", caption)
+    assert size, caption
+    assert abs(int(size.group(1)) / int(size.group(2)) - 125 / 88) < 0.02, caption
+    await expect(newest).to_contain_text(re.compile(r"verdict\s*(ok|retry)"))
+    # The portrait on the page is ready for the comparison with the live face.
+    await expect(console.locator("#verification-portrait")).to_have_attribute("data-drawn", "true")
+    await expect(console.locator("#verification-compare")).to_be_visible()
+
+    # Every clerk step passed, by its button.
+    assert set(STEP_LABELS) == {step.value for step in CLERK_STEPS}
+    for step, label in PASSPORT_STEPS.items():
+        await panel.get_by_role("button", name=f"{label}: bestanden", exact=True).click()
+        row = console.locator(f"#verification-steps li[data-step={step}]")
+        await expect(row).to_have_attribute("data-state", "passed")
+        await expect(row.locator(".bb-verification__state")).to_have_text("bestanden")
+    await expect(console.locator("#verification-missing")).to_contain_text("Code aus der E-Mail")
+    await assert_accessible(console, "clerk's verification panel")
+
+    # The code goes out by mail; the citizen types it.
+    await panel.get_by_role("button", name="Code senden").click()
+    await expect(console.locator("#verification-status")).to_have_text(
+        "Der Code ist per E-Mail unterwegs."
+    )
+    code_input = page.get_by_label("Bestätigungscode aus Ihrer E-Mail (6 Ziffern)")
+    await expect(code_input).to_be_visible()
+    await app[JOBS].mail.run()
+    await code_input.fill(mailed_code(settings.outbox_dir()))
+    await page.get_by_role("button", name="Code prüfen").click()
+    await expect(page.locator("#code-result")).to_have_text("Der Code ist richtig.")
+    row = console.locator(f"#verification-steps li[data-step={Step.ONE_TIME_CODE.value}]")
+    await expect(row).to_have_attribute("data-state", "passed")
+    await expect(console.locator("#verification-missing")).to_have_text("Alle Schritte bestanden.")
+
+    # "Failed" without a reason is refused on the page; then the clerk confirms.
+    await panel.get_by_role("button", name="Prüfung gescheitert").click()
+    await expect(console.get_by_text("Bitte geben Sie einen Grund an.")).to_be_visible()
+    await expect(console.locator("#verification-reason")).to_have_attribute("aria-invalid", "true")
+    await panel.get_by_role("button", name="Identität bestätigt").click()
+    await expect(console.locator("#verification-outcome")).to_have_text("Identität verifiziert.")
+    await expect(page.locator("#verification-outcome")).to_have_text(
+        "Ihre Identität ist verifiziert."
+    )
+    await expect(panel.get_by_role("button", name="Code senden")).to_be_disabled()
+    # The record agrees (it only reads the database; the code key plays no part).
+    assert await Verifications(desk.office, SECRET).is_verified(appointment.id)
+
+    assert citizen.problems == [] and clerk.problems == []
+    await citizen_context.close()
+    await clerk_context.close()

@@ -1,0 +1,169 @@
+"""ID captures: marked as copies, CAN blacked out, encrypted, shown only to the right
+people through short-lived links, every view audited, deleted on schedule."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from sqlalchemy import select, update
+
+from media.copies import CAN_REGION, decode_image
+from media.vault import CaptureForbidden, CaptureVault, load_key
+from office.appointments import Appointments
+from office.errors import NotFound, TokenInvalid
+from office.models import AuditEntry, Capture, Clerk, Role
+from office.staff import Staff
+from office.tokens import Signer
+from office.verification import Verifications
+from tests.helpers.booking import book_at
+from tests.helpers.clock import Clock
+from tests.helpers.constants import SAMPLES, SECRET, SLOT
+
+SPECIMEN = SAMPLES / "deu_idcard_2021_front.png"
+
+
+@pytest.fixture
+def vault(desk: Appointments, clock: Clock) -> CaptureVault:
+    key = load_key(base64.b64encode(secrets.token_bytes(32)).decode())
+    return CaptureVault(desk.office, key, Signer(SECRET, clock))
+
+
+@pytest.fixture
+async def verification(desk: Appointments, clerk: int, clock: Clock) -> str:
+    appointment = await book_at(desk, SLOT)
+    clock.set(SLOT)
+    checks = Verifications(desk.office, SECRET)
+    started = await checks.start(appointment.id, clerk, "id_card")
+    await checks.consent(started.verification_id)
+    return started.verification_id
+
+
+def card() -> np.ndarray:
+    if SPECIMEN.exists():
+        image = cv2.imread(str(SPECIMEN), cv2.IMREAD_COLOR)
+        assert image is not None
+        return np.asarray(image, dtype=np.uint8)
+    # Without the shared samples: a light card with dark "digits" where the CAN sits.
+    image = np.full((447, 708, 3), 220, dtype=np.uint8)
+    cv2.putText(image, "938568", (545, 360), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (30, 30, 30), 3)
+    return image
+
+
+async def clerk_by_id(staff: Staff, clerk_id: int) -> Clerk:
+    return await staff.get(clerk_id)
+
+
+async def audit_actions(desk: Appointments) -> list[str]:
+    async with desk.office.sessions() as session:
+        return [e.action for e in (await session.scalars(select(AuditEntry))).all()]
+
+
+async def test_stored_capture_is_an_encrypted_marked_copy(
+    vault: CaptureVault, verification: str, staff: Staff, clerk: int, desk: Appointments
+) -> None:
+    stored = await vault.store(verification, "front", card(), german_id_front=True)
+    async with desk.office.sessions() as session:
+        row = await session.get(Capture, stored.capture_id)
+    assert row is not None
+    assert b"\xff\xd8\xff" not in row.ciphertext[:16]  # not a JPEG at rest
+
+    anna = await clerk_by_id(staff, clerk)
+    jpeg = await vault.open(await vault.link(stored.capture_id, anna), anna)
+    assert jpeg[:3] == b"\xff\xd8\xff"
+    image = decode_image(jpeg)
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = CAN_REGION
+    can = image[
+        int(y0 * height) + 5 : int(y1 * height) - 5, int(x0 * width) + 5 : int(x1 * width) - 5
+    ]
+    # Black under a translucent red "KOPIE": no bright pixel of the digits' background.
+    assert can[..., :2].max() < 60
+    # The watermark: clearly reddish pixels somewhere on the card.
+    reddish = (image[..., 2].astype(int) - image[..., 1].astype(int)) > 60
+    assert reddish.mean() > 0.02
+    assert "capture.viewed" in await audit_actions(desk)
+
+
+async def test_only_the_clerk_of_the_check_and_admins_see_it(
+    vault: CaptureVault,
+    verification: str,
+    staff: Staff,
+    clerk: int,
+    desk: Appointments,
+    clock: Clock,
+) -> None:
+    stored = await vault.store(verification, "back", card())
+    anna = await clerk_by_id(staff, clerk)
+    other = await staff.create("bernd", "Bernd", "another long password", skills=["meldewesen"])
+    admin = await staff.create("admin", "Admin", "an admin's long password", role=Role.ADMIN)
+
+    with pytest.raises(CaptureForbidden):
+        await vault.link(stored.capture_id, other)
+    annas_link = await vault.link(stored.capture_id, anna)
+    with pytest.raises(CaptureForbidden):  # a link is for the viewer it was made for
+        await vault.open(annas_link, other)
+    assert (await vault.open(await vault.link(stored.capture_id, admin), admin))[:2] == b"\xff\xd8"
+
+    clock.advance(minutes=6)
+    with pytest.raises(TokenInvalid):
+        await vault.open(annas_link, anna)
+    actions = await audit_actions(desk)
+    assert actions.count("capture.refused") == 2 and actions.count("capture.viewed") == 1
+
+
+async def test_tampered_ciphertext_is_not_shown(
+    vault: CaptureVault, verification: str, staff: Staff, clerk: int, desk: Appointments
+) -> None:
+    stored = await vault.store(verification, "face", card())
+    async with desk.office.sessions() as session, session.begin():
+        row = await session.get(Capture, stored.capture_id)
+        assert row is not None
+        flipped = bytes([row.ciphertext[0] ^ 1]) + row.ciphertext[1:]
+        await session.execute(
+            update(Capture).where(Capture.id == stored.capture_id).values(ciphertext=flipped)
+        )
+    anna = await clerk_by_id(staff, clerk)
+    with pytest.raises(NotFound):
+        await vault.open(await vault.link(stored.capture_id, anna), anna)
+
+
+async def test_captures_are_deleted_after_the_retention_period(
+    vault: CaptureVault, verification: str, desk: Appointments, clock: Clock
+) -> None:
+    first = await vault.store(verification, "front", card())
+    clock.advance(days=5)
+    second = await vault.store(verification, "back", card())
+    from datetime import timedelta
+
+    clock.advance(days=2, minutes=1)
+    assert await vault.purge(timedelta(days=7)) == 1
+    async with desk.office.sessions() as session:
+        left = (await session.scalars(select(Capture.id))).all()
+    assert left == [second.capture_id] and first.capture_id not in left
+    assert await vault.delete_for(verification) == 1
+    assert "capture.purged" in await audit_actions(desk)
+
+
+def test_the_key_must_be_256_bits() -> None:
+    with pytest.raises(ValueError):
+        load_key(base64.b64encode(b"short").decode())
+
+
+async def test_the_hourly_purge_deletes_old_captures(
+    client: Any, verification: str, desk: Appointments, clock: Clock
+) -> None:
+    from signalling.keys import JOBS, VAULT
+
+    await client.app[VAULT].store(verification, "front", card())
+    await client.app[JOBS].purge.run()
+    async with desk.office.sessions() as session:
+        assert len((await session.scalars(select(Capture.id))).all()) == 1
+    clock.advance(days=7, minutes=1)
+    await client.app[JOBS].purge.run()
+    async with desk.office.sessions() as session:
+        assert (await session.scalars(select(Capture.id))).all() == []

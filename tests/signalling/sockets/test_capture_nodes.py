@@ -1,0 +1,285 @@
+"""The clerk's capture commands reach the node that holds the citizen's capture peer.
+
+Two app nodes on the real Redis (as in test_nodes.py): the citizen and their
+capture peer (a real aiortc peer) on node A, the clerk on node B. The routing does not
+touch the database, so these run on SQLite only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from media.capture_peer import CaptureRegistry
+from office.appointments import Appointments
+from office.models import Appointment, Capture
+from office.staff import Staff
+from signalling.keys import CAPTURES, NODE_BUS
+from signalling.node_bus import NodeBus, NodeUnreachable
+from signalling.settings import Settings
+from signalling.sockets.capture_routing import FORWARD_SECONDS
+from tests.helpers.booking import book_at
+from tests.helpers.cameras import (
+    BACK,
+    CardCamera,
+    SceneCamera,
+    close_peer,
+    nothing_taken,
+    scene,
+)
+from tests.helpers.clock import Clock
+from tests.helpers.constants import SLOT
+from tests.helpers.peers import Peer, citizen_peer, clerk_peer, url_of
+from tests.helpers.polling import eventually
+from tests.helpers.services import redis_client
+
+pytestmark = [
+    pytest.mark.parametrize("backend", ["redis"]),
+    pytest.mark.skipif(not BACK.exists(), reason=f"the shared specimen {BACK} is not there"),
+]
+UNREACHABLE = "Die Aufnahme ist gerade nicht erreichbar. Bitte noch einmal versuchen."
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = await redis_client(0)
+    yield client
+    await client.aclose()
+
+
+@dataclass
+class Capturing:
+    citizen: Peer  # on node A, with the capture peer
+    anna: Peer  # the clerk, on node B
+    appointment: Appointment
+    owner_key: str
+    pc: RTCPeerConnection  # the citizen's capture peer
+
+
+CaptureAcross = Callable[[VideoStreamTrack], AbstractAsyncContextManager[Capturing]]
+
+
+@asynccontextmanager
+async def capture_across_nodes(
+    client: TestClient[Any, Any],
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    settings: Settings,
+    camera: VideoStreamTrack,
+) -> AsyncIterator[Capturing]:
+    """A call with the identity check started, the citizen and their capture peer on
+    node A and the clerk on node B; frames arrive on A."""
+    base_a, base_b = url_of(client), url_of(node_b)
+    appointment = await book_at(desk, SLOT)
+    clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
+    citizen = await citizen_peer(base_a, desk, appointment)
+    anna = await clerk_peer(base_b, staff, clerk)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver(camera, direction="sendonly")
+    try:
+        assert (await citizen.call("queue_join"))["ok"] is True
+        assert (await anna.call("queue_next"))["ok"] is True
+        started = await anna.call("verification_start", {"document_type": "id_card"})
+        assert started["ok"] is True, started
+        assert (await citizen.call("verification_consent"))["ok"] is True
+        await pc.setLocalDescription(await pc.createOffer())
+        assert pc.localDescription is not None
+        answered = await citizen.call("capture_offer", {"sdp": pc.localDescription.sdp}, within=15)
+        assert answered["ok"] is True, answered
+        await pc.setRemoteDescription(RTCSessionDescription(**answered["data"]))
+        await citizen.next("capture_guidance", within=15)  # frames arrive on A
+        key = f"{settings.redis_prefix}:cap:{appointment.id}"
+        yield Capturing(citizen, anna, appointment, key, pc)
+    finally:
+        await close_peer(pc)
+        await citizen.disconnect()
+        await anna.disconnect()
+
+
+@pytest.fixture
+def across(
+    client: TestClient[Any, Any],
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    settings: Settings,
+) -> CaptureAcross:
+    """Opens a capture across the two nodes for the camera it is given."""
+    return partial(capture_across_nodes, client, node_b, desk, staff, clerk, clock, settings)
+
+
+def sessions(app: web.Application) -> CaptureRegistry:
+    return app[CAPTURES]
+
+
+async def captures_stored(desk: Appointments) -> int:
+    async with desk.office.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Capture)) or 0)
+
+
+async def test_a_clerk_on_another_node_takes_a_capture_from_the_owner(
+    client: TestClient[Any, Any],
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    redis: Redis,
+    across: CaptureAcross,
+) -> None:
+    app_a, app_b = client.app, node_b.app
+    async with across(CardCamera(BACK)) as c:
+        appointment_id = c.appointment.id
+        assert sessions(app_a).get(appointment_id) is not None  # the peer is on A ...
+        assert sessions(app_b).get(appointment_id) is None  # ... and not on B
+        owner = await redis.get(c.owner_key)
+        assert isinstance(owner, bytes) and owner.decode() == app_a[NODE_BUS].node_id
+        assert app_a[NODE_BUS].node_id != app_b[NODE_BUS].node_id
+        assert 0 < await redis.ttl(c.owner_key) <= 30  # the record expires unless refreshed
+
+        taken = await c.anna.call("capture_take", {"kind": "back"}, within=15)
+        assert taken["ok"] is True, taken
+        shot = taken["data"]
+        assert shot["kind"] == "back" and shot["flattened"] is True
+        assert shot["analysis"]["found"] is True
+        assert shot["view_url"].startswith("/erfassungen/")
+        assert await captures_stored(desk) == 1
+        # The MRZ is read on A and pushed to the clerk's room, which reaches B.
+        analysed = await c.anna.next("capture_analysed", within=15)
+        assert analysed["capture_id"] == shot["capture_id"]
+        assert analysed["analysis"]["mrz"]["valid"] is True
+
+        # The owner's errors come back as they were: a tilt before its first angle.
+        refused = await c.anna.call("capture_take", {"kind": "tilt_b"}, within=15)
+        assert refused["ok"] is False and refused["error"]["code"] == "conflict"
+        assert "zuerst die erste Kippbewegung" in refused["error"]["message"]
+
+
+async def test_an_automatic_capture_armed_on_another_node_reaches_the_clerk(
+    desk: Appointments,
+    across: CaptureAcross,
+) -> None:
+    camera = SceneCamera()  # the desk only, until the card is shown
+    async with across(camera) as c:
+        armed = await c.anna.call("capture_auto", {"kind": "back"})
+        assert armed == {"ok": True, "data": {"armed": "back"}}
+        assert await c.citizen.next("capture_prompt") == {"kind": "back"}
+        assert await nothing_taken(c.anna)
+        camera.frame = scene(BACK)
+        back = await c.anna.next("capture_taken", within=10)
+        assert back["kind"] == "back" and back["auto"] is True and back["flattened"] is True
+        assert await c.citizen.next("capture_prompt", count=2) == {"kind": None, "taken": "back"}
+        assert await captures_stored(desk) == 1
+
+
+async def test_capture_stop_on_another_node_closes_the_session_and_its_record(
+    client: TestClient[Any, Any],
+    redis: Redis,
+    across: CaptureAcross,
+) -> None:
+    app_a = client.app
+    async with across(CardCamera(BACK)) as c:
+        session = sessions(app_a).get(c.appointment.id)
+        assert session is not None and not session.closed
+        assert await redis.exists(c.owner_key) == 1
+        stopped = await c.anna.call("capture_stop")
+        assert stopped == {"ok": True, "data": {"closed": True}}
+        assert session.closed and sessions(app_a).get(c.appointment.id) is None
+
+        async def record_gone() -> bool:
+            return await redis.exists(c.owner_key) == 0
+
+        await eventually(record_gone)
+        # Nothing is held anywhere now: a second stop runs on B and finds nothing.
+        assert await c.anna.call("capture_stop") == {"ok": True, "data": {"closed": False}}
+
+
+async def test_the_owner_record_goes_when_the_citizens_peer_goes(
+    client: TestClient[Any, Any],
+    redis: Redis,
+    across: CaptureAcross,
+) -> None:
+    async with across(CardCamera(BACK)) as c:
+        assert await redis.exists(c.owner_key) == 1
+        await close_peer(c.pc)  # the browser closes its capture peer: the server's closes
+
+        async def closed() -> bool:
+            return (
+                sessions(client.app).get(c.appointment.id) is None
+                and await redis.exists(c.owner_key) == 0
+            )
+
+        await eventually(closed, within=35)  # at the latest, the idle timeout (30 s)
+
+
+async def test_an_owner_that_does_not_answer_gives_capture_unavailable_and_nothing_changes(
+    client: TestClient[Any, Any],
+    desk: Appointments,
+    redis: Redis,
+    across: CaptureAcross,
+) -> None:
+    app_a = client.app
+    async with across(CardCamera(BACK)) as c:
+        await app_a[NODE_BUS].stop()  # node A no longer listens (its peer still runs)
+        loop = asyncio.get_running_loop()
+        for command, payload in [
+            ("capture_take", {"kind": "back"}),
+            ("capture_auto", {"kind": "front"}),
+            ("capture_stop", {}),
+        ]:
+            began = loop.time()
+            answer = await c.anna.call(command, payload, within=FORWARD_SECONDS + 5)
+            assert loop.time() - began < FORWARD_SECONDS
+            assert answer == {
+                "ok": False,
+                "error": {"code": "capture_unavailable", "message": UNREACHABLE},
+            }, command
+        session = sessions(app_a).get(c.appointment.id)
+        assert session is not None and not session.closed
+        assert await redis.exists(c.owner_key) == 1
+        assert await captures_stored(desk) == 0
+        assert await nothing_taken(c.anna, seconds=1.0)
+        assert c.citizen.events["capture_prompt"] == []  # nothing was armed
+        assert c.anna.events["capture_analysed"] == []
+
+
+async def test_a_request_nobody_answers_times_out(settings: Settings, redis: Redis) -> None:
+    """A node that still listens but never replies (hung): the request ends at its
+    timeout, with NodeUnreachable."""
+    assert settings.redis_url is not None
+    bus = NodeBus(redis, settings.redis_prefix, "asker")
+    silent = redis.pubsub()
+    await silent.subscribe(bus.channel("hung"))
+    await bus.start()
+    try:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        with pytest.raises(NodeUnreachable, match="did not answer"):
+            await bus.request("hung", "capture_command", {}, timeout=0.5)
+        assert 0.5 <= loop.time() - began < 2.0
+        async with asyncio.timeout(2):  # the hung node did get the request
+            message = await anext(m async for m in silent.listen() if m["type"] == "message")
+        assert b'"name": "capture_command"' in message["data"]
+    finally:
+        await bus.stop()
+        await silent.aclose()
