@@ -163,7 +163,7 @@ def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Applicati
     for name in list(os.environ):
         if name.startswith("BB_") or name in ("REDIS_URL", "DATABASE_URL"):
             del os.environ[name]
-    from media.capture_peer import CaptureRegistry
+    from media.capture_registry import CaptureRegistry
     from signalling.app import create_app
     from signalling.cli import freeze_heap
     from signalling.keys import CAPTURES
@@ -355,7 +355,7 @@ class Senders:
         self.peers: dict[int, tuple[RTCPeerConnection, ReplayCamera]] = {}
 
     async def offer(self, k: int) -> dict[str, Any]:
-        from media.capture_peer import include_loopback_candidates
+        from media.loopback import include_loopback_candidates
 
         await self.close(k)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))

@@ -5,14 +5,10 @@ peer connection to this server and sends its camera track. The server answers,
 receives and decodes (aiortc does that in a thread), keeps only the newest frame
 and never encodes: it adds no track of its own.
 
-Ownership: one :class:`CaptureRegistry` creates every session; each
-:class:`CaptureSession` owns its ``RTCPeerConnection`` and its reader task and
-closes exactly once, with a :class:`CloseReason`.
-
-Loopback: aioice 0.13 never gathers 127.0.0.1, so in a network namespace with only
-loopback the answer would carry no candidates. ``allow_loopback=True`` (tests only,
-never in production) adds it for this registry's peers; see
-:func:`include_loopback_candidates`.
+Ownership: one :class:`media.capture_registry.CaptureRegistry` creates every session;
+each :class:`CaptureSession` owns its ``RTCPeerConnection`` and its reader task and
+closes exactly once, with a :class:`CloseReason`. ``allow_loopback=True`` (tests only,
+never in production) makes it gather 127.0.0.1 too: see :mod:`media.loopback`.
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ from typing import cast
 
 import numpy as np
 import numpy.typing as npt
-from aioice import Candidate, Connection
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
@@ -41,10 +36,10 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
 from common.errors import UserError
+from media.loopback import include_loopback_candidates
 
 log = logging.getLogger(__name__)
 
-LOOPBACK = "127.0.0.1"
 RECENT_FRAMES = 6  # kept for a capture to choose from ...
 RECENT_SPACING = 0.15  # ... one every 150 ms: about the last second
 PC_CLOSE_SECONDS = 5.0  # aiortc's close() sends DTLS close_notify; never hang shutdown on it
@@ -99,47 +94,6 @@ class CaptureUnavailable(CaptureError):
 
     code = "capture_unavailable"
     message = "Die Ausweisprüfung ist gerade nicht möglich. Bitte versuchen Sie es gleich erneut."
-
-
-def include_loopback_candidates(pc: RTCPeerConnection) -> None:
-    """Make ``pc`` gather a host candidate on 127.0.0.1 as well. Tests only.
-
-    Call it after the transceivers exist (after ``setRemoteDescription`` on an
-    answerer, after ``addTransceiver`` on an offerer) and before
-    ``setLocalDescription``, which is where aiortc gathers.
-
-    Why a patch: aioice's ``get_host_addresses`` drops 127.0.0.1 and neither
-    aioice's ``Connection`` nor aiortc's ``RTCConfiguration`` has a parameter to
-    add addresses. Patching that module function would change every peer in the
-    process; instead this wraps ``get_component_candidates`` (which
-    ``Connection.gather_candidates`` calls through ``self``) on this peer's own
-    ICE connections only. The one private attribute used is aiortc's
-    ``RTCIceGatherer._connection``.
-    """
-    connections: dict[int, Connection] = {}
-    for transceiver in pc.getTransceivers():
-        gatherer = transceiver.receiver.transport.transport.iceGatherer
-        connections[id(gatherer._connection)] = gatherer._connection
-    if pc.sctp is not None:
-        gatherer = pc.sctp.transport.transport.iceGatherer
-        connections[id(gatherer._connection)] = gatherer._connection
-    for connection in connections.values():
-        _wrap_with_loopback(connection)
-
-
-def _wrap_with_loopback(connection: Connection) -> None:
-    original = connection.get_component_candidates
-
-    async def with_loopback(
-        component: int,
-        addresses: list[str],
-        timeout: int = 5,  # noqa: ASYNC109 - aioice's own signature, passed through
-    ) -> list[Candidate]:
-        if LOOPBACK not in addresses:
-            addresses = [*addresses, LOOPBACK]
-        return await original(component=component, addresses=addresses, timeout=timeout)
-
-    connection.get_component_candidates = with_loopback  # type: ignore[method-assign]
 
 
 class CaptureSession:
@@ -393,92 +347,3 @@ class CaptureSession:
                 self._on_close(self, reason)
             except Exception:
                 log.exception("capture %s: on_close failed", self.key)
-
-
-class CaptureRegistry:
-    """Every capture session of this process, at most one per key, at most a cap.
-
-    ``key`` names whose camera it is (e.g. the appointment id). ``on_close`` gets
-    every session once, with its reason, after its peer connection is closed.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_sessions: int,
-        ice_servers: Callable[[], Sequence[RTCIceServer]] = tuple,
-        idle_timeout: float = 30.0,
-        negotiation_timeout: float = 10.0,
-        allow_loopback: bool = False,
-        on_close: Callable[[CaptureSession, CloseReason], None] | None = None,
-    ) -> None:
-        if max_sessions < 1:
-            raise ValueError("max_sessions must be at least 1")
-        self.max_sessions = max_sessions
-        # Asked per session: TURN credentials are minted for each and expire.
-        self._ice_servers = ice_servers
-        self._idle_timeout = idle_timeout
-        self._negotiation_timeout = negotiation_timeout
-        self._allow_loopback = allow_loopback
-        self._on_close = on_close
-        self._sessions: dict[str, CaptureSession] = {}
-        self._shutting_down = False
-
-    @property
-    def active(self) -> int:
-        """Sessions held now, including ones still negotiating or closing."""
-        return len(self._sessions)
-
-    def get(self, key: str) -> CaptureSession | None:
-        return self._sessions.get(key)
-
-    async def open(self, key: str, offer_sdp: str) -> tuple[CaptureSession, str]:
-        """Start a capture for ``key``, replacing (``REPLACED``) one it already had.
-
-        Raises :class:`CaptureLimitReached` at the cap (a replacement does not
-        count twice) and the errors of :meth:`CaptureSession.answer`.
-        """
-        if self._shutting_down:
-            raise CaptureUnavailable()
-        previous = self._sessions.get(key)
-        if len(self._sessions) - (previous is not None) >= self.max_sessions:
-            raise CaptureLimitReached()
-        # Claim the slot before any await, so concurrent opens cannot exceed the cap.
-        session = CaptureSession(
-            key,
-            ice_servers=self._ice_servers(),
-            idle_timeout=self._idle_timeout,
-            negotiation_timeout=self._negotiation_timeout,
-            allow_loopback=self._allow_loopback,
-            on_close=self._session_closed,
-        )
-        self._sessions[key] = session
-        try:
-            if previous is not None:
-                await previous.close(CloseReason.REPLACED)
-        except asyncio.CancelledError:
-            session._request_close(CloseReason.PEER_FAILED)  # never answered: free the slot
-            raise
-        answer = await session.answer(offer_sdp)  # closes the session itself on failure
-        return session, answer
-
-    async def close(self, key: str, reason: CloseReason) -> bool:
-        """Close the session of ``key``; False if there was none."""
-        session = self._sessions.get(key)
-        if session is None:
-            return False
-        await session.close(reason)
-        return True
-
-    async def close_all(self, reason: CloseReason = CloseReason.SHUTDOWN) -> None:
-        """Close every session and refuse new ones (the process is stopping)."""
-        self._shutting_down = True
-        sessions = list(self._sessions.values())
-        await asyncio.gather(*(session.close(reason) for session in sessions))
-
-    def _session_closed(self, session: CaptureSession, reason: CloseReason) -> None:
-        # A replaced session's slot already holds its successor: leave that alone.
-        if self._sessions.get(session.key) is session:
-            del self._sessions[session.key]
-        if self._on_close is not None:
-            self._on_close(session, reason)

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import cycle
-from typing import Literal
+from typing import Any, Literal
 
 MrzFormat = Literal["TD1", "TD2", "TD3"]
 Kind = Literal["alpha", "num", "alnum", "sex"]
@@ -154,6 +154,18 @@ class MrzResult:
     def valid(self) -> bool:
         """Every check digit of the format validates."""
         return all(self.checks.values())
+
+    def fields(self) -> dict[str, Any]:
+        """The fields a clerk compares with the document (dates as ISO strings)."""
+        return {
+            "document_number": self.document_number,
+            "surname": self.surname,
+            "given_names": self.given_names,
+            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
+            "expiry_date": self.expiry_date.isoformat() if self.expiry_date else None,
+            "nationality": self.nationality,
+            "issuing_state": self.issuing_state,
+        }
 
     def expired(self, today: date) -> bool:
         """True after the expiry day, or when no expiry date could be read (fail closed)."""

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from office.cases import FINAL, Cases, CaseState, CaseView, InvalidTransition, PaymentMethod
+from office.case_views import CaseView, PaymentMethod
+from office.cases import FINAL, Cases, CaseState, InvalidTransition
 from office.errors import InvalidInput
 from office.verification import Verifications
 

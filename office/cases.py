@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
 from office.appointments import new_reference
+from office.case_views import CaseView, PaymentMethod, views
 from office.catalogue import Delivery, Service
 from office.context import Office
 from office.errors import Conflict, InvalidInput, NotFound
@@ -40,13 +39,6 @@ from office.mail import MailKind
 from office.models import Appointment, Case, CaseEvent, Payment, VerificationRecord
 from office.models import CaseState as CaseState  # defined with the model, used from here
 from office.verification import Outcome
-
-
-class PaymentMethod(StrEnum):
-    INVOICE_EMAIL = "invoice_email"
-    INVOICE_POST = "invoice_post"
-    PAYPAL = "paypal"
-
 
 FINAL = frozenset({CaseState.CLOSED, CaseState.CANCELLED, CaseState.FAILED})
 _ENDINGS = frozenset({CaseState.CANCELLED, CaseState.FAILED})
@@ -82,38 +74,6 @@ class InvalidTransition(Conflict):
     message = "Dieser Schritt ist für den Vorgang jetzt nicht möglich."
 
 
-@dataclass(frozen=True)
-class Event:
-    at: datetime
-    state: CaseState
-    actor: str
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class CaseView:
-    id: str
-    reference: str
-    appointment_id: str | None
-    service_id: str
-    quantity: int
-    unit_fee_cents: int
-    fee_cents: int
-    state: CaseState
-    payment_method: PaymentMethod | None
-    reason: str | None
-    bzr_reference: str | None
-    posted_on: date | None
-    paid_cents: int
-    created_at: datetime
-    updated_at: datetime
-    events: tuple[Event, ...]
-
-    @property
-    def open_cents(self) -> int:
-        return max(self.fee_cents - self.paid_cents, 0)
-
-
 class Cases:
     """The office's cases, on the appointments' database."""
 
@@ -127,7 +87,7 @@ class Cases:
             case = await session.get(Case, case_id)
             if case is None:
                 raise NotFound("Diesen Vorgang gibt es nicht.")
-            [view] = await _views(session, [case])
+            [view] = await views(session, [case])
             return view
 
     async def of_appointment(self, appointment_id: str) -> list[CaseView]:
@@ -139,7 +99,7 @@ class Cases:
                     .order_by(Case.created_at, Case.id)
                 )
             ).all()
-            return await _views(session, cases)
+            return await views(session, cases)
 
     async def listing(
         self,
@@ -155,7 +115,7 @@ class Cases:
             query = query.where(Case.updated_at <= self.office.now() - older_than)
         async with self.office.sessions() as session:
             cases = (await session.scalars(query)).all()
-            return await _views(session, cases)
+            return await views(session, cases)
 
     # -- changing ----------------------------------------------------------------------
 
@@ -431,43 +391,6 @@ async def _paid_cents(session: AsyncSession, case_id: str) -> int:
 def _event(session: AsyncSession, case: Case, at: datetime, actor: str, **detail: Any) -> None:
     session.add(CaseEvent(case_id=case.id, at=at, state=case.state, actor=actor, detail=detail))
     audit.record(session, at, actor, f"case.{case.state}", f"case:{case.id}", **detail)
-
-
-async def _views(session: AsyncSession, cases: Sequence[Case]) -> list[CaseView]:
-    """The cases as views, with what was paid for each read in one query (a list of
-    200 cases must not ask the database 200 times)."""
-    ids = [case.id for case in cases]
-    paid: dict[str, int] = {}
-    if ids:
-        rows = await session.execute(
-            select(Payment.case_id, func.sum(Payment.amount_cents))
-            .where(Payment.case_id.in_(ids))
-            .group_by(Payment.case_id)
-        )
-        paid = {case_id: int(total or 0) for case_id, total in rows.all()}
-    return [_view(case, paid.get(case.id, 0)) for case in cases]
-
-
-def _view(case: Case, paid_cents: int) -> CaseView:
-    method = case.payment_method
-    return CaseView(
-        id=case.id,
-        reference=case.reference,
-        appointment_id=case.appointment_id,
-        service_id=case.service_id,
-        quantity=case.quantity,
-        unit_fee_cents=case.unit_fee_cents,
-        fee_cents=case.fee_cents,
-        state=CaseState(case.state),
-        payment_method=PaymentMethod(method) if method else None,
-        reason=case.reason,
-        bzr_reference=case.bzr_reference,
-        posted_on=case.posted_on,
-        paid_cents=paid_cents,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        events=tuple(Event(e.at, CaseState(e.state), e.actor, dict(e.detail)) for e in case.events),
-    )
 
 
 def _payment_requested(case: Case, method: PaymentMethod | None) -> dict[str, Any]:

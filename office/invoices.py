@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
-from office.cases import CaseState, PaymentMethod
+from office.case_views import PaymentMethod
+from office.cases import CaseState
 from office.catalogue import PaymentSettings
 from office.context import Office
 from office.errors import Conflict, InvalidInput, NotFound

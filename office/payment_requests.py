@@ -9,7 +9,7 @@ from typing import Any
 
 from office.appointments import Appointments
 from office.case_actions import CaseCommand, PaymentRequested
-from office.cases import CaseView, PaymentMethod
+from office.case_views import CaseView, PaymentMethod
 from office.errors import Conflict
 from office.invoices import InvoiceDelivery, InvoiceExists, Invoices
 from office.paypal_payments import PaypalPayments

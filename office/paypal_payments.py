@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from office import audit
-from office.cases import Cases, CaseState, InvalidTransition, PaymentMethod
+from office.case_views import PaymentMethod
+from office.cases import Cases, CaseState, InvalidTransition
 from office.errors import InvalidInput, NotFound
 from office.models import Payment, PaypalOrder
 from office.paypal_client import CURRENCY, Capture, PaypalClient, PaypalRejected, PaypalUnavailable

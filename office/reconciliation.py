@@ -20,132 +20,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import StrEnum
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office import audit
+from office.bank_entries import (
+    OPEN_STATUSES,
+    EntryResult,
+    EntryStatus,
+    ImportSummary,
+    OpenEntry,
+    Reason,
+)
 from office.camt import Credit, parse_statement
 from office.cases import Cases, CaseState
 from office.errors import Conflict, InvalidInput, NotFound
 from office.models import BankEntry, Case, Invoice, Payment
-from office.sepa import compact, is_creditor_reference
+from office.remittance import invoice_numbers, rf_candidates
+from office.sepa import compact
 
 log = logging.getLogger(__name__)
 SOURCE = "bank"
 CURRENCY = "EUR"
 NOTE_LENGTH = 300
-_RF_MAX = 25  # "RF", two check digits, up to 21 characters
-_WORDS = re.compile(r"[0-9A-Z]+")
-_RF_SHAPE = re.compile(r"RF[0-9]{2}[0-9A-Z]{1,21}")
-_INVOICE_NUMBER = re.compile(r"(?<![0-9])[0-9]{4}-[0-9]{4,8}(?![0-9])")
-
-
-class EntryStatus(StrEnum):
-    MATCHED = "matched"
-    PARTIAL = "partial"  # booked, less than was open
-    UNMATCHED = "unmatched"  # nothing booked
-    ASSIGNED = "assigned"  # a clerk booked it to a case
-    HANDLED = "handled"  # a clerk dealt with it otherwise
-    DUPLICATE = "duplicate"  # in a summary only: imported before
-
-
-OPEN_STATUSES = (EntryStatus.PARTIAL, EntryStatus.UNMATCHED)
-
-
-class Reason(StrEnum):
-    """Why a credit was not simply matched."""
-
-    NO_REFERENCE = "no_reference"
-    UNKNOWN_REFERENCE = "unknown_reference"
-    CHECK_DIGITS = "check_digits"
-    AMBIGUOUS = "ambiguous"
-    CURRENCY = "currency"
-    AMOUNT = "amount"
-    UNDERPAID = "underpaid"
-    OVERPAID = "overpaid"
-    NOT_AWAITING_PAYMENT = "not_awaiting_payment"
-
-
-REASON_LABELS: dict[Reason, str] = {
-    Reason.NO_REFERENCE: "Kein Zahlungsbezug (RF-Referenz oder Rechnungsnummer) angegeben.",
-    Reason.UNKNOWN_REFERENCE: "Zu dieser Referenz gibt es keine Rechnung.",
-    Reason.CHECK_DIGITS: "Die RF-Referenz hat falsche Prüfziffern (vermutlich vertippt).",
-    Reason.AMBIGUOUS: "Die Angaben passen zu mehreren Rechnungen.",
-    Reason.CURRENCY: "Der Betrag ist nicht in Euro.",
-    Reason.AMOUNT: "Der Betrag fehlt oder ist nicht lesbar.",
-    Reason.UNDERPAID: "Weniger als der offene Betrag: gebucht, der Rest ist offen.",
-    Reason.OVERPAID: "Mehr als der offene Betrag: nicht gebucht.",
-    Reason.NOT_AWAITING_PAYMENT: "Der Vorgang wartet nicht auf eine Zahlung: nicht gebucht.",
-}
-
-
-@dataclass(frozen=True)
-class EntryResult:
-    """What happened to one credit of an imported statement."""
-
-    entry_reference: str
-    status: EntryStatus
-    reason: Reason | None
-    amount_cents: int
-    currency: str
-    booked_on: date
-    case_id: str | None = None
-    case_reference: str | None = None
-    invoice_number: str | None = None
-    debtor_name: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    statement_id: str
-    entries: tuple[EntryResult, ...]
-    debits: int  # ignored
-    not_booked: int  # pending or informational entries, ignored
-
-    def _count(self, status: EntryStatus) -> int:
-        return sum(1 for entry in self.entries if entry.status is status)
-
-    @property
-    def matched(self) -> int:
-        return self._count(EntryStatus.MATCHED)
-
-    @property
-    def partial(self) -> int:
-        return self._count(EntryStatus.PARTIAL)
-
-    @property
-    def unmatched(self) -> int:
-        return self._count(EntryStatus.UNMATCHED)
-
-    @property
-    def duplicates(self) -> int:
-        return self._count(EntryStatus.DUPLICATE)
-
-
-@dataclass(frozen=True)
-class OpenEntry:
-    """A partial or unmatched entry waiting for a clerk."""
-
-    id: int
-    entry_reference: str
-    statement_id: str
-    booked_on: date
-    amount_cents: int
-    currency: str
-    remittance: str
-    status: EntryStatus
-    reason: Reason | None
-    case_id: str | None
-    case_reference: str | None
-    imported_at: datetime
-    debtor_name: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -155,31 +57,6 @@ class _Decision:
     case_id: str | None = None
     case_reference: str | None = None
     invoice_number: str | None = None
-
-
-def rf_candidates(text: str) -> tuple[bool, set[str]]:
-    """Whether ``text`` holds anything shaped like an RF reference, and the valid ones
-    in it, compact. Tolerant of spaces and case: "rf18 5390 0754 7034" counts."""
-    words = _WORDS.findall(text.upper())
-    present, valid = False, set()
-    for start, word in enumerate(words):
-        if not word.startswith("RF"):
-            continue
-        joined = ""
-        for part in words[start:]:
-            joined += part
-            if len(joined) > _RF_MAX:
-                break
-            if _RF_SHAPE.fullmatch(joined):
-                present = True  # right or wrong: the payer meant an RF reference
-                if is_creditor_reference(joined):
-                    valid.add(joined)
-    return present, valid
-
-
-def invoice_numbers(text: str) -> set[str]:
-    """Invoice numbers ("2026-000042") in ``text``."""
-    return set(_INVOICE_NUMBER.findall(text))
 
 
 class Reconciliation:

@@ -10,7 +10,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from media.capture_peer import CaptureRegistry
+from media.capture_registry import CaptureRegistry
 from media.copies import Image
 from media.vault import CaptureVault
 from office.appointments import Appointments

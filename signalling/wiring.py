@@ -23,7 +23,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from media.capture_peer import CaptureRegistry
+from media.capture_registry import CaptureRegistry
 from media.vault import CaptureVault
 from office.appointments import Appointments
 from office.case_actions import CaseActions, forget_captures

@@ -15,10 +15,11 @@ from typing import Any
 from aiohttp import web
 
 from office import audit
+from office.bank_entries import REASON_LABELS, ImportSummary
 from office.camt import MAX_STATEMENT_BYTES, StatementInvalid
 from office.errors import InvalidInput, OfficeError
 from office.models import Clerk, Role
-from office.reconciliation import NOTE_LENGTH, REASON_LABELS, ImportSummary
+from office.reconciliation import NOTE_LENGTH
 from signalling.errors import status_of
 from signalling.keys import RECONCILIATION
 from signalling.middleware import allow_large_body

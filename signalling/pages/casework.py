@@ -27,7 +27,8 @@ from pydantic import ValidationError
 
 from office import audit
 from office.case_actions import CaseCommand
-from office.cases import FINAL, LABELS, REASON_LENGTH, CaseState, CaseView, PaymentMethod
+from office.case_views import CaseView, PaymentMethod
+from office.cases import FINAL, LABELS, REASON_LENGTH, CaseState
 from office.errors import InvalidInput, NotFound, OfficeError
 from office.invoices import ADDRESS_LINE_LENGTH, ADDRESS_LINES
 from office.models import Clerk

@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from office import epc
-from office.cases import CaseState, CaseView, PaymentMethod
+from office.case_views import CaseView, PaymentMethod
+from office.cases import CaseState
 from office.errors import OfficeError
 from office.invoices import InvoiceView
 from signalling import i18n

@@ -33,13 +33,13 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
-from media.capture_peer import CaptureRegistry, CaptureSession, CloseReason
+from media.capture_peer import CaptureSession, CloseReason
+from media.capture_registry import CaptureRegistry
+from media.capture_rules import TILT_KINDS, best_recent_frame, glance, may_take
 from media.copies import Image
-from media.mrz import MrzResult
 from media.mrz_names import compare_with_mrz
 from media.vault import CaptureVault
 from media.vision.analysis import DocumentAnalysis, MrzConsensus, analyse
-from media.vision.best import sharpest
 from media.vision.face import Box, find_live_face
 from media.vision.tilt import Tilt, tilt_of
 from office.errors import Conflict
@@ -70,18 +70,11 @@ HINT_FACE = "Bitte ohne Ausweis direkt in die Kamera schauen"
 LOOKS_PER_STATE_CHECK = 4
 
 
-def best_recent_frame(session: CaptureSession) -> Image | None:
-    """The sharpest frame of about the last second (run it in an executor)."""
-    frames = session.recent_frames()
-    return sharpest(frames) if frames else None
-
-
 class Offer(Payload):
     sdp: Annotated[str, StringConstraints(min_length=10, max_length=MAX_SDP)]
 
 
 DOCUMENT_KINDS: frozenset[str] = frozenset({"front", "back", "tilt_a", "tilt_b"})
-TILT_KINDS: frozenset[str] = frozenset({"tilt_a", "tilt_b"})
 
 
 class Take(Payload):
@@ -233,7 +226,7 @@ class CaptureCommands:
         else:
             quick = await loop.run_in_executor(looking, glance, frame)
             advice = CaptureGuidance(quick.found, quick.quality.verdict, list(quick.quality.hints))
-            if armed is not None and _passes(armed.kind, quick):
+            if armed is not None and may_take(armed.kind, quick):
                 await self._take_armed(appointment_id, armed, frame, quick)
         if advice != last:
             await self._notifier.citizen(appointment_id, advice)
@@ -404,24 +397,10 @@ class CaptureCommands:
             capture_id,
             full.to_json(),
             mrz_accepted=agreed is not None,
-            mrz_fields=mrz_fields(agreed) if agreed else None,
+            mrz_fields=agreed.fields() if agreed else None,
             name_check=name_check,
         )
         await self._notifier.clerk(clerk_id, analysed)
-
-
-def glance(frame: Image) -> DocumentAnalysis:
-    """What the guidance needs of a frame: the outline and the quality, no more."""
-    return analyse(frame, read_mrz=False, find_portrait=False)
-
-
-def _passes(kind: str, quick: DocumentAnalysis) -> bool:
-    """Whether an armed capture of ``kind`` may take this frame: a document found by
-    its outline, in good quality; for the tilt sequence the outline is enough (a
-    tilted hologram is meant to shine), the angle is checked when it is kept."""
-    if not quick.found or quick.quad_source != "outline":
-        return False
-    return kind in TILT_KINDS or quick.quality.ok
 
 
 def _face_advice(found: bool) -> CaptureGuidance:
@@ -435,16 +414,3 @@ def _forget(tasks: dict[str, asyncio.Task[None]], key: str, done: asyncio.Task[N
         del tasks[key]
     if not done.cancelled() and (exc := done.exception()) is not None:
         log.error("capture guidance for %s failed: %r", key, exc)
-
-
-def mrz_fields(result: MrzResult) -> dict[str, Any]:
-    """The accepted MRZ's fields for the console (dates as ISO strings)."""
-    return {
-        "document_number": result.document_number,
-        "surname": result.surname,
-        "given_names": result.given_names,
-        "birth_date": result.birth_date.isoformat() if result.birth_date else None,
-        "expiry_date": result.expiry_date.isoformat() if result.expiry_date else None,
-        "nationality": result.nationality,
-        "issuing_state": result.issuing_state,
-    }

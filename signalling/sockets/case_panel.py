@@ -14,12 +14,8 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from office.case_actions import CaseActions, CaseCommand
-from office.cases import (
-    LABELS,
-    MAX_QUANTITY,
-    Cases,
-    CaseView,
-)
+from office.case_views import CaseView
+from office.cases import LABELS, MAX_QUANTITY, Cases
 from office.catalogue import Town
 from office.errors import NotFound
 from signalling.sockets.namespaces import ClerkNamespace

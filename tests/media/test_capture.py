@@ -32,12 +32,12 @@ from media.capture_peer import (
     CaptureError,
     CaptureLimitReached,
     CaptureOfferInvalid,
-    CaptureRegistry,
     CaptureSession,
     CaptureUnavailable,
     CloseReason,
-    include_loopback_candidates,
 )
+from media.capture_registry import CaptureRegistry
+from media.loopback import include_loopback_candidates
 from tests.helpers.polling import eventually
 
 Image = npt.NDArray[np.uint8]

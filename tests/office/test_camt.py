@@ -16,11 +16,14 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from office.appointments import Appointments
+from office.bank_entries import EntryStatus, Reason
 from office.camt import StatementInvalid, parse_statement
-from office.cases import Cases, CaseState, CaseView, PaymentMethod
+from office.case_views import CaseView, PaymentMethod
+from office.cases import Cases, CaseState
 from office.errors import Conflict, InvalidInput
 from office.models import Appointment, AuditEntry, BankEntry, Invoice, Payment, Role
-from office.reconciliation import EntryStatus, Reason, Reconciliation, rf_candidates
+from office.reconciliation import Reconciliation
+from office.remittance import rf_candidates
 from office.sepa import creditor_reference, is_creditor_reference
 from office.staff import Staff
 from signalling.keys import RECONCILIATION

@@ -10,15 +10,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from office.appointments import Appointments
-from office.cases import (
-    FINAL,
-    TRANSITIONS,
-    Cases,
-    CaseState,
-    CaseView,
-    InvalidTransition,
-    PaymentMethod,
-)
+from office.case_views import CaseView, PaymentMethod
+from office.cases import FINAL, TRANSITIONS, Cases, CaseState, InvalidTransition
 from office.errors import InvalidInput, NotFound
 from office.models import Appointment, AuditEntry, Case, CaseEvent
 from tests.helpers.booking import book_at, verify

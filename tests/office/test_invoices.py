@@ -19,7 +19,8 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from office.appointments import Appointments
-from office.cases import Cases, CaseState, CaseView, PaymentMethod
+from office.case_views import CaseView, PaymentMethod
+from office.cases import Cases, CaseState
 from office.catalogue import TownConfigError, load_town
 from office.epc import CreditTransfer, format_amount, parse_payload
 from office.errors import InvalidInput

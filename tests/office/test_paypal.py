@@ -17,7 +17,8 @@ from pydantic import SecretStr
 from sqlalchemy import delete, func, select
 
 from office.appointments import Appointments
-from office.cases import Cases, CaseState, CaseView, InvalidTransition, PaymentMethod
+from office.case_views import CaseView, PaymentMethod
+from office.cases import Cases, CaseState, InvalidTransition
 from office.models import AuditEntry, Payment, PaypalOrder
 from office.paypal_client import PaypalClient, PaypalUnavailable, format_amount, parse_amount
 from office.paypal_payments import PaypalPayments

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from office.appointments import Appointments
 from office.booking_request import BookingRequest
-from office.cases import Cases, CaseState, PaymentMethod
+from office.case_views import PaymentMethod
+from office.cases import Cases, CaseState
 from office.db import create_engine, session_factory
 from office.models import Appointment, AppointmentStatus, AuditEntry, OutboxMail
 from signalling.cli import main

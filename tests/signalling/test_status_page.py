@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from office.appointments import Appointments
-from office.cases import Cases, CaseState, PaymentMethod
+from office.case_views import PaymentMethod
+from office.cases import Cases, CaseState
 from office.invoices import InvoiceDelivery
 from office.models import AuditEntry
 from office.tokens import Audience

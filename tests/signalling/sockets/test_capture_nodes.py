@@ -23,7 +23,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, V
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from media.capture_peer import CaptureRegistry
+from media.capture_registry import CaptureRegistry
 from office.appointments import Appointments
 from office.models import Appointment, Capture
 from office.staff import Staff
