@@ -42,6 +42,11 @@ answers pings). It asks for no permessage-deflate, where browsers would: compres
 would add the same cost to both servers. With 2 cores, the server gets one and this
 process the other; its CPU use is printed so a saturated generator shows.
 
+``--before DIR`` adds a third server: ours as of an earlier commit (a checkout, e.g.
+``git worktree add /tmp/before <commit>``), run from that checkout on the same
+interpreter and libraries, in the same alternating windows and in the waiting room, with
+ours/before ratios: the check that a change made nothing slower.
+
 Tail latency on shared VMs is noisy: compare p99 only as a ratio within one run.
 (Not called ``bench/signalling.py``: a top-level module of that name would shadow the
 ``signalling`` package, for mypy and for any script run from ``bench/``.)
@@ -58,6 +63,7 @@ import os
 import resource
 import secrets
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -334,13 +340,19 @@ class Server:
 
     @classmethod
     async def start(
-        cls, name: str, kind: str, folder: Path, *extra: str, env: dict[str, str] | None = None
+        cls,
+        name: str,
+        kind: str,
+        folder: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        script: Path = SERVER_SCRIPT,
     ) -> Server:
         log = folder / f"{name}.log"
         with _log_file(log) as sink:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
-                str(SERVER_SCRIPT),
+                str(script),
                 kind,
                 "--origin",
                 ORIGIN,
@@ -381,6 +393,28 @@ class Server:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+
+async def start_ours(
+    name: str, folder: Path, office_db: Path, env: dict[str, str], before: Path | None = None
+) -> Server:
+    """Our server on a copy of the prepared database; with ``before``, the code of that
+    checkout (an earlier commit, e.g. ``git worktree add /tmp/before <commit>``) runs
+    it, on the same interpreter and libraries, so the two compare like with like."""
+    db = folder / f"{name}.db"
+    # SQLite's backup API, not a file copy: the bench's own connection may still hold
+    # committed pages in the write-ahead log.
+    with (
+        contextlib.closing(sqlite3.connect(office_db)) as source,
+        contextlib.closing(sqlite3.connect(db)) as target,
+    ):
+        source.backup(target)
+    extra = ("--db", str(db), "--now", NOW.isoformat())
+    if before is None:
+        return await Server.start(name, "ours", folder, *extra, env=env)
+    env = {**env, "PYTHONPATH": str(before)}  # its packages before the installed ones
+    script = before / "bench" / SERVER_SCRIPT.name
+    return await Server.start(name, "ours", folder, *extra, env=env, script=script)
 
 
 # -- the office's data ---------------------------------------------------------------------
@@ -711,23 +745,22 @@ async def relay_phase(
     bookings = await office.book(most)
     clerk_cookies = await office.clerks(most)
     print(f"setup: {most} appointments, {most} clerks in {time.perf_counter() - started:.1f} s")
-    db = str(folder / "bench.db")
+    db = folder / "bench.db"
     await office.migrate()  # again: the server refuses a schema behind the code's head
-    servers = {
-        "floor": await Server.start("floor", "floor", folder),
-        "ours": await Server.start(
-            "ours", "ours", folder, "--db", db, "--now", NOW.isoformat(), env=env
-        ),
-    }
-    for server in servers.values():
-        stack.push_async_callback(server.stop)
-    print(f"servers: floor pid {servers['floor'].process.pid}, ours {servers['ours'].process.pid}")
-    pairs: dict[str, list[Pair]] = {"floor": [], "ours": []}
+    servers = {"floor": await Server.start("floor", "floor", folder)}
+    stack.push_async_callback(servers["floor"].stop)
+    if args.before:
+        servers["before"] = await start_ours("before", folder, db, env, args.before)
+        stack.push_async_callback(servers["before"].stop)
+    servers["ours"] = await start_ours("ours", folder, db, env)
+    stack.push_async_callback(servers["ours"].stop)
+    print("servers: " + ", ".join(f"{n} pid {s.process.pid}" for n, s in servers.items()))
+    pairs: dict[str, list[Pair]] = {name: [] for name in servers}
     window = args.duration / args.rounds
     print(
         f"\nRelay citizen -> clerk: acked rtc_candidate, {FRAME_BYTES}-byte frames, "
         f"{args.rate:g}/s per citizen;\nper server and size {args.rounds} windows of {window:.1f} s"
-        f" (each after {args.warmup:g} s warm-up), floor and ours alternating."
+        f" (each after {args.warmup:g} s warm-up), {', '.join(servers)} alternating."
     )
     print(
         "  calls  server   msg/s   p50 ms   p90 ms   p99 ms  srv µs/msg  srv CPU  gen CPU"
@@ -758,7 +791,7 @@ async def relay_phase(
                         f"        ({name}: {len(jobs)} more calls set up in "
                         f"{time.perf_counter() - t0:.1f} s)"
                     )
-            samples: dict[str, list[RelaySample]] = {"floor": [], "ours": []}
+            samples: dict[str, list[RelaySample]] = {name: [] for name in servers}
             for _ in range(args.rounds):
                 for name, server in servers.items():
                     samples[name].append(
@@ -766,19 +799,24 @@ async def relay_phase(
                             session, server, pairs[name][:calls], args.rate, args.warmup, window
                         )
                     )
-            f, o = RelayResult.of(samples["floor"]), RelayResult.of(samples["ours"])
-            print(relay_row(calls, "floor", f))
-            print(relay_row(calls, "ours", o))
-            print(
-                f"{'':7s}  ours/floor     {o.p50 / f.p50:7.2f}x {o.p90 / f.p90:7.2f}x"
-                f" {o.p99 / f.p99:7.2f}x  {o.cpu_per_message / f.cpu_per_message:9.2f}x"
-            )
+            results = {name: RelayResult.of(taken) for name, taken in samples.items()}
+            for name, result in results.items():
+                print(relay_row(calls, name, result))
+            for base in [name for name in results if name != "ours"]:
+                print(ratio_row(f"ours/{base}", results["ours"], results[base]))
     finally:
         await close_all(
             [s for group in pairs.values() for p in group for s in (p.citizen, p.clerk)]
         )
         for server in servers.values():
             await server.stop()
+
+
+def ratio_row(label: str, o: RelayResult, b: RelayResult) -> str:
+    return (
+        f"{'':7s}  {label:13s}  {o.p50 / b.p50:7.2f}x {o.p90 / b.p90:7.2f}x"
+        f" {o.p99 / b.p99:7.2f}x  {o.cpu_per_message / b.cpu_per_message:9.2f}x"
+    )
 
 
 # -- waiting room --------------------------------------------------------------------------
@@ -855,17 +893,16 @@ async def waiting_phase(
     folder: Path,
     env: dict[str, str],
     stack: contextlib.AsyncExitStack,
+    name: str = "ours",
+    before: Path | None = None,
 ) -> None:
     bookings = await office.book(max(args.waiting) + len(args.waiting))
     (clerk_cookie,) = await office.clerks(1)
-    db = str(folder / "bench.db")
     await office.migrate()
-    server = await Server.start(
-        "ours-waiting", "ours", folder, "--db", db, "--now", NOW.isoformat(), env=env
-    )
+    server = await start_ours(f"{name}-waiting", folder, folder / "bench.db", env, before)
     stack.push_async_callback(server.stop)
-    print(f"\nWaiting room (server pid {server.process.pid}): one clerk takes the head of the")
-    print("queue; every other citizen must get queue_updated with its new position.")
+    print(f"\nWaiting room, {name} (server pid {server.process.pid}): one clerk takes the head of")
+    print("the queue; every other citizen must get queue_updated with its new position.")
     print(
         "waiting  new joined in  retried  srv RSS  kB/sock  take ack  first ms    p50 ms"
         "   p100 ms  within 1 s  srv CPU ms  rest CPU"
@@ -985,7 +1022,14 @@ async def main() -> None:
     parser.add_argument(
         "--waiting", type=sizes, default=[1000, 2000, 5000], help="waiting-room sizes"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier commit whose server also runs, in the same windows",
+    )
     args = parser.parse_args()
+    if args.before and not (args.before / "bench" / SERVER_SCRIPT.name).is_file():
+        parser.error(f"--before: no {SERVER_SCRIPT.name} in {args.before / 'bench'}")
     if args.rate <= 0 or args.duration <= 0 or args.warmup < 0 or args.rounds < 1:
         parser.error("--rate, --duration and --rounds must be positive, --warmup not negative")
     raise_open_files_limit()
@@ -1011,6 +1055,10 @@ async def main() -> None:
             await office.migrate()
             if args.calls:
                 await relay_phase(args, session, office, folder, env, stack)
+            if args.waiting and args.before:
+                await waiting_phase(
+                    args, session, office, folder, env, stack, "before", args.before
+                )
             if args.waiting:
                 await waiting_phase(args, session, office, folder, env, stack)
 
