@@ -3,35 +3,12 @@ and every page on the way passes axe-core's WCAG 2.1 AA rules (BITV 2.0)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page
 
-from tests.helpers.browser import accessibility_violations, chromium_or_skip, serving
+from tests.helpers.browser import accessibility_violations
 from tests.helpers.mail import SmtpServer, join_link
 from tests.helpers.polling import eventually
-from tests.helpers.services import free_port
-
-
-@pytest.fixture
-def database_url(tmp_path: Any) -> str:
-    # The browser path is about pages, not storage: SQLite is enough here.
-    return f"sqlite:///{tmp_path / 'browser.db'}"
-
-
-@pytest.fixture
-async def server(app: web.Application) -> AsyncIterator[str]:
-    async with serving(app, free_port()) as base:
-        yield base
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium_or_skip() as launched:
-        yield launched
 
 
 async def assert_accessible(page: Page) -> None:

@@ -6,7 +6,6 @@ tests that need them are skipped with a reason when that directory is absent.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -21,17 +20,9 @@ from media.mrz import (
     parse,
 )
 from tests.helpers.constants import SAMPLES
+from tests.helpers.specimens import CHECK_NAMES, NO_DATA, TODAY, manifest, specimen
 
-TODAY = date(2026, 11, 25)
 ICAO_FORMATS = {"TD1", "TD2", "TD3"}
-# manifest "mrz_checkdigits" key -> MrzResult.checks key
-CHECK_NAMES = {
-    "number": "document_number",
-    "dob": "birth_date",
-    "exp": "expiry_date",
-    "pers": "personal_number",
-    "composite": "composite",
-}
 
 UTO_TD3 = [
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
@@ -48,16 +39,7 @@ ISL_TD3 = [
 ]
 
 
-def _load_entries() -> list[dict[str, Any]]:
-    manifest = SAMPLES / "manifest.json"
-    if not manifest.is_file():
-        return []
-    entries: list[dict[str, Any]] = json.loads(manifest.read_text(encoding="utf-8"))
-    return [entry for entry in entries if entry.get("mrz")]
-
-
-ENTRIES = _load_entries()
-NO_DATA = pytest.mark.skip(reason=f"shared ID samples not found at {SAMPLES}")
+ENTRIES = [found for found in manifest() if found.get("mrz")]
 
 
 def _format(entry: dict[str, Any]) -> str:
@@ -69,13 +51,6 @@ def _params(icao: bool) -> list[object]:
         return [pytest.param({}, marks=NO_DATA, id="no-data")]
     chosen = [e for e in ENTRIES if (_format(e) in ICAO_FORMATS) == icao]
     return [pytest.param(e, id=e["file"]) for e in chosen]
-
-
-def _entry(file: str) -> dict[str, Any]:
-    for entry in ENTRIES:
-        if entry["file"] == file:
-            return entry
-    pytest.skip(f"{file} not in the shared ID samples at {SAMPLES}")
 
 
 def _td3(birth: str = "740812", expiry: str = "120415", number: str = "L898902C3") -> list[str]:
@@ -205,7 +180,7 @@ def test_every_specimen_with_bad_check_digits_is_caught() -> None:
 
 
 def test_swiss_specimen_fails_exactly_expiry_and_composite() -> None:
-    result = parse(_entry("che_idcard_2023_back.jpg")["mrz"], today=TODAY)
+    result = parse(specimen("che_idcard_2023_back.jpg")["mrz"], today=TODAY)
     failed = {name for name, ok in result.checks.items() if not ok}
     assert failed == {"expiry_date", "composite"}
     assert result.document_number == "S1A00A00"
@@ -246,7 +221,7 @@ GERMAN = {
 
 @pytest.mark.parametrize(("file", "expected"), GERMAN.items(), ids=list(GERMAN))
 def test_german_specimen_fields(file: str, expected: tuple[object, ...]) -> None:
-    r = parse(_entry(file)["mrz"], today=TODAY)
+    r = parse(specimen(file)["mrz"], today=TODAY)
     assert r.valid
     fields = (
         *(r.format, r.document_type, r.issuing_state, r.document_number, r.surname),

@@ -25,40 +25,16 @@ from media.vision.geometry import Quad, quad_iou
 from media.vision.quad import detect_quads
 from media.vision.synthetic import add_glare, background, webcam_frame
 from tests.helpers.constants import SAMPLES
+from tests.helpers.specimens import CHECK_NAMES, NO_DATA, TODAY, manifest, specimen
 
-TODAY = date(2026, 11, 25)
 FLAT_RENDERS = {"flat_specimen_render", "flat_render", "synthetic_render"}
-# manifest "mrz_checkdigits" key -> MrzResult.checks key
-CHECK_NAMES = {
-    "number": "document_number",
-    "dob": "birth_date",
-    "exp": "expiry_date",
-    "pers": "personal_number",
-    "composite": "composite",
-}
 
 
-def _manifest() -> list[dict[str, Any]]:
-    path = SAMPLES / "manifest.json"
-    if not path.is_file():
-        return []
-    entries: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    return entries
-
-
-MANIFEST = _manifest()
-NO_DATA = pytest.mark.skip(reason=f"shared ID samples not found at {SAMPLES}")
-
-
-def _entry(file: str) -> dict[str, Any]:
-    for entry in MANIFEST:
-        if entry["file"] == file:
-            return entry
-    pytest.skip(f"{file} not in the shared ID samples at {SAMPLES}")
+MANIFEST = manifest()
 
 
 def _image(file: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray[Any, Any]:
-    image = cv2.imread(str(SAMPLES / _entry(file)["file"]), flags)
+    image = cv2.imread(str(SAMPLES / specimen(file)["file"]), flags)
     assert image is not None, file
     return image
 
@@ -104,7 +80,7 @@ def test_outline_and_mrz_of_a_synthetic_perspective_frame() -> None:
     assert result.kind == "id1"
     assert result.warped is not None and result.warped.shape[:2] == (757, 1200)
     assert result.mrz_result is not None
-    assert list(result.mrz_result.lines) == _entry("deu_idcard_2021_back.png")["mrz"]
+    assert list(result.mrz_result.lines) == specimen("deu_idcard_2021_back.png")["mrz"]
 
 
 # --- MRZ on the flat specimen renders --------------------------------------------------------
@@ -211,7 +187,7 @@ def test_mrz_consensus_needs_two_agreeing_valid_frames() -> None:
     invalid = parse([first.lines[0], first.lines[1][:-1] + "9"], today=TODAY)
     assert not invalid.valid
     assert consensus.offer(invalid) is None  # invalid readings never count
-    other = parse(_entry("uto_passport_icao_td3.jpg")["mrz"], today=TODAY)
+    other = parse(specimen("uto_passport_icao_td3.jpg")["mrz"], today=TODAY)
     assert consensus.offer(other) is None  # a different valid reading is a first sighting
     accepted = consensus.offer(second)
     assert accepted is not None and accepted.lines == first.lines
@@ -250,13 +226,13 @@ def test_detect_quads_returns_nothing_on_an_empty_frame() -> None:
 
 
 def test_cli_prints_json_per_image(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = str(SAMPLES / _entry("deu_passport_2024.png")["file"])
+    path = str(SAMPLES / specimen("deu_passport_2024.png")["file"])
     missing = str(tmp_path / "missing.png")
     assert cli_analyse.main([path, missing], as_json=True) == 1
     out = json.loads(capsys.readouterr().out)
     assert [item["path"] for item in out] == [path]
     mrz = out[0]["mrz"]
-    assert mrz["lines"] == _entry("deu_passport_2024.png")["mrz"]
+    assert mrz["lines"] == specimen("deu_passport_2024.png")["mrz"]
     assert mrz["valid"] is True and set(mrz["checks"]) >= {"document_number", "composite"}
     assert mrz["fields"]["surname"] == "MUSTERMANN"
     assert out[0]["quality"]["verdict"] in {"ok", "retry"}

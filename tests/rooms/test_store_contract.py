@@ -13,8 +13,6 @@ from dataclasses import replace
 from uuid import uuid4
 
 import pytest
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 import rooms.redis_store
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
@@ -22,9 +20,8 @@ from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
 from rooms.state import Call, ClerkPresence, ClerkState, Ticket
 from rooms.store import RoomStore
-from tests.helpers.services import unavailable
+from tests.helpers.services import delete_prefix, redis_client
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 T0 = 1_700_000_000.0  # a check-in time; appointments are booked for T0 + hours
 HOUR = 3600.0
 MELDE = "meldewesen"
@@ -64,30 +61,14 @@ def ids(tickets: list[Ticket]) -> list[str]:
 # -- backends ---------------------------------------------------------------------------
 
 
-async def _redis_client() -> Redis:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=10)
-    try:
-        await client.ping()
-    except (RedisError, OSError) as exc:
-        await client.aclose()
-        unavailable(f"Redis at {REDIS_URL}", exc)
-    return client
-
-
-async def _delete_prefix(client: Redis, prefix: str) -> None:
-    keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
-    if keys:
-        await client.delete(*keys)
-
-
 @asynccontextmanager
 async def _fresh_redis_store() -> AsyncIterator[RedisStore]:
-    client = await _redis_client()
+    client = await redis_client(0)
     store = RedisStore(client, f"bbtest:{uuid4().hex}")
     try:
         yield store
     finally:
-        await _delete_prefix(client, store.prefix)
+        await delete_prefix(client, store.prefix)
         await store.close()
 
 
@@ -114,7 +95,7 @@ async def peer(store: RoomStore) -> AsyncIterator[RoomStore]:
     if not isinstance(store, RedisStore):
         yield store
         return
-    other = RedisStore(await _redis_client(), store.prefix)
+    other = RedisStore(await redis_client(0), store.prefix)
     yield other
     await other.close()
 
@@ -124,7 +105,7 @@ async def lose_state(store: RoomStore) -> None:
     if isinstance(store, MemoryStore):
         store.flush()
     elif isinstance(store, RedisStore):
-        await _delete_prefix(store.redis, store.prefix)
+        await delete_prefix(store.redis, store.prefix)
     else:  # pragma: no cover
         raise TypeError(type(store))
 
@@ -636,7 +617,7 @@ async def test_redis_state_is_shared_with_a_new_store_instance(redis_store: Redi
     await redis_store.set_clerk(anna)
     epoch = await redis_store.epoch()
 
-    second = RedisStore(await _redis_client(), redis_store.prefix)
+    second = RedisStore(await redis_client(0), redis_store.prefix)
     try:
         assert ids(await second.waiting()) == ["b", "k"]
         assert ids(await second.waiting([KFZ])) == ["k"]

@@ -5,27 +5,23 @@ enforced; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse, web
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser
 from sqlalchemy import func, select
 
 from office.appointments import Appointments
 from office.cases import Cases, CaseState
 from office.models import Appointment, CaseEvent, Invoice, Role
 from office.staff import Staff
-from signalling.keys import APPOINTMENTS, CASES, STAFF
+from signalling.keys import CASES
 from signalling.pages import casework as case_pages
 from tests.helpers.booking import book_at, citizen_cookie, verify
-from tests.helpers.browser import accessibility_violations, chromium_or_skip, serving
 from tests.helpers.clock import Clock
-from tests.helpers.constants import SLOT, WEEKDAYS_7_TO_19
+from tests.helpers.constants import SLOT
 from tests.helpers.pages import csrf_of
-from tests.helpers.services import free_port
 
 LIST = "/sachbearbeitung/vorgaenge"
 BATCH = "/sachbearbeitung/rechnungen/stapel"
@@ -326,60 +322,3 @@ async def test_the_print_batch_holds_the_unprinted_post_invoices_once(
     assert "keine Rechnungen per Post, die noch nicht gedruckt wurden" in await again.text()
     listing = await (await client.get(LIST)).text()
     assert f'action="{BATCH}"' in listing
-
-
-# -- accessibility in real Chromium ---------------------------------------------------------
-
-
-@pytest.fixture
-async def server(app: web.Application) -> AsyncIterator[str]:
-    async with serving(app, free_port()) as base:
-        yield base
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium_or_skip() as launched:
-        yield launched
-
-
-# The pages, not the storage, are under test here: SQLite is enough.
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_the_list_and_the_case_page_are_accessible(
-    server: str,
-    browser: Browser,
-    app: web.Application,
-    clock: Clock,
-) -> None:
-    # The app's own desks: the client fixture would serve the same app a second time.
-    desk, staff = app[APPOINTMENTS], app[STAFF]
-    clerk = (
-        await staff.create(
-            "anna",
-            "Anna A.",
-            "correct horse battery",
-            skills=["meldewesen"],
-            hours=WEEKDAYS_7_TO_19,
-        )
-    ).id
-    booked = await book_at(desk, SLOT)
-    clock.set(SLOT)
-    await verify(desk, booked.id)
-    case = await app[CASES].open(booked.id, "meldebescheinigung", clerk)
-    context = await browser.new_context()
-    token = await staff.open_session(clerk)
-    await context.add_cookies([{"name": "bb_staff", "value": token, "url": server}])
-    page = await context.new_page()
-    await page.goto(server + LIST)
-    assert await page.locator("#case-table tbody tr").count() == 1
-    assert await accessibility_violations(page) == [], page.url
-    await page.click(f"text={case.reference}")
-    await page.wait_for_url(f"**/{case.id}")
-    assert await accessibility_violations(page) == [], page.url
-    # The page with a refused step: the message, the field marked, still accessible.
-    await page.select_option("#request_payment-method", "invoice_post")
-    await page.fill("#request_payment-address", "Musterweg 1")
-    await page.click("#form-request_payment button[type=submit]")
-    await page.wait_for_selector("#request_payment-address-error")
-    assert await accessibility_violations(page) == [], page.url
-    await context.close()
