@@ -126,7 +126,7 @@ async def cancel(request: web.Request) -> web.Response:
         return api_error(429, "rate_limited", "Zu viele Anfragen. Bitte später erneut versuchen.")
     body = await _json_body(request)
     request.app[API_CONTRACT].check("CancelRequest", body)
-    desk = request.app[APPOINTMENTS]
-    appointment = await desk.open_token(body["token"], Audience.JOIN_LINK)
-    cancelled = await desk.cancel(appointment.id)
+    appointments = request.app[APPOINTMENTS]
+    appointment = await appointments.open_token(body["token"], Audience.JOIN_LINK)
+    cancelled = await appointments.cancel(appointment.id)
     return web.json_response(appointment_json(cancelled))

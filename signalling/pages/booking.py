@@ -45,16 +45,16 @@ async def slot_picker(
     request: web.Request, service: Service, chosen_day: date | None
 ) -> dict[str, object]:
     """What a page needs to let the citizen pick a day and a time."""
-    desk = request.app[APPOINTMENTS]
+    appointments = request.app[APPOINTMENTS]
     town = request.app[TOWN]
     today = request.app[CLOCK]().astimezone(town.tz).date()
     last = today + timedelta(days=town.booking.horizon_days)
     first = parse_day(request.query.get("ab")) or today
     first = min(max(first, today), last)
-    days = await desk.days_with_slots(service.id, first, DAYS_PER_PAGE)
+    days = await appointments.days_with_slots(service.id, first, DAYS_PER_PAGE)
     if chosen_day is None and days:
         chosen_day = days[0]
-    slots = await desk.slots(service.id, chosen_day) if chosen_day else []
+    slots = await appointments.slots(service.id, chosen_day) if chosen_day else []
     return {
         "service": service,
         "days": days,

@@ -32,12 +32,12 @@ ORDER_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 @routes.get("/zahlung/paypal/zurueck")
 async def paypal_return(request: web.Request) -> web.Response:
-    desk = request.app[PAYPAL]
+    paypal = request.app[PAYPAL]
     token = request.query.get("token", "")
-    if not desk.enabled or not ORDER_ID.fullmatch(token):
+    if not paypal.enabled or not ORDER_ID.fullmatch(token):
         raise web.HTTPNotFound()
     try:
-        await desk.returned(token)  # other domain errors become the German error page
+        await paypal.returned(token)  # other domain errors become the German error page
     except PaypalRejected as exc:
         # E.g. the card was declined: back to the status page, which says so and
         # still offers to pay; nothing was booked.
@@ -56,12 +56,12 @@ async def paypal_cancel(request: web.Request) -> web.Response:
 @routes.post("/zahlung/paypal/webhook")
 @signed_by_sender
 async def paypal_webhook(request: web.Request) -> web.Response:
-    desk = request.app[PAYPAL]
-    if not desk.enabled:
+    paypal = request.app[PAYPAL]
+    if not paypal.enabled:
         raise web.HTTPNotFound()
     body = await request.read()
     try:
-        outcome = await desk.webhook(request.headers, body)
+        outcome = await paypal.webhook(request.headers, body)
     except OfficeError as exc:
         return api_error_from(exc)
     return web.json_response({"ok": True, "outcome": outcome})

@@ -105,13 +105,15 @@ def register_capture(
     bus: NodeBus | None = None,
 ) -> CaptureCommands:
     """Without ``owners`` and ``bus`` (one process) every command runs where it arrives."""
-    desk = CaptureCommands(calls, visits, checks, registry, vault, staff, citizens, metrics, owners)
+    commands = CaptureCommands(
+        calls, visits, checks, registry, vault, staff, citizens, metrics, owners
+    )
     router = CaptureRouter(clerks.in_call, owners, bus)
-    citizens.command("capture_offer", Offer, desk.offer)
-    clerks.command("capture_take", Take, router.command("capture_take", Take, desk.take))
-    clerks.command("capture_auto", Take, router.command("capture_auto", Take, desk.arm))
-    clerks.command("capture_stop", Empty, router.command("capture_stop", Empty, desk.stop))
-    return desk
+    citizens.command("capture_offer", Offer, commands.offer)
+    clerks.command("capture_take", Take, router.command("capture_take", Take, commands.take))
+    clerks.command("capture_auto", Take, router.command("capture_auto", Take, commands.arm))
+    clerks.command("capture_stop", Empty, router.command("capture_stop", Empty, commands.stop))
+    return commands
 
 
 class CaptureCommands:
