@@ -1,7 +1,7 @@
 """Composing the mails an appointment sends: confirmation, reminder, cancellation, code;
 and the invoice mail with its PDF.
 
-Texts are Jinja2 templates in ``office/mail_templates`` (one per language, the first
+Texts are Jinja2 templates in ``templates/mail`` (one per language, the first
 line is the subject). The calendar attachment is an RFC 5545 event made with
 icalendar; its UID is stable per appointment so a calendar updates, not duplicates,
 the entry when the appointment moves or is cancelled.
@@ -17,14 +17,15 @@ from enum import StrEnum
 from typing import Any
 
 import icalendar
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from common.assets import asset_dir
 from office.catalogue import Service, Town
 from office.localtime import format_datetime, format_time
 from office.models import Appointment
 
 _templates = Environment(
-    loader=PackageLoader("office", "mail_templates"),
+    loader=FileSystemLoader(asset_dir("templates") / "mail"),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,  # noqa: S701 - plain-text mail, never rendered as HTML
