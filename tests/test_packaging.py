@@ -21,7 +21,7 @@ from tests.conftest import REQUIRE_SERVICES
 ROOT = Path(__file__).resolve().parent.parent
 SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 # The folders at the top of the repository that ship as data-only packages.
-ASSETS = ("templates", "static")
+ASSETS = ("templates", "static", "locale")
 DATA_PACKAGES = {f"buergerbuero.{top}" for top in ASSETS}
 
 
@@ -81,7 +81,7 @@ def _uv() -> str:
     pytest.skip(message)
 
 
-def test_the_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:
+def test_the_wheel_carries_templates_static_files_and_catalogues(tmp_path: Path) -> None:
     """Built from a copy of the sources (the editable install reads the folders
     in place, so only a real wheel shows what the Docker image gets), under the
     project's namespace, never as a top-level ``templates`` or ``static``."""
@@ -111,6 +111,8 @@ def test_the_wheel_carries_templates_and_static_files(tmp_path: Path) -> None:
     for top in ASSETS:
         assert expected(top), top
         assert expected(top) <= shipped, top
+    assert "buergerbuero/locale/en/LC_MESSAGES/messages.po" in shipped
+    assert "buergerbuero/templates/mail/invoice.txt" in shipped
     assert {name.partition("/")[0] for name in shipped} == {
         "buergerbuero",
         "buergerbuero-0.1.0.dist-info",

@@ -439,7 +439,8 @@
       const answer = await BB.request(
         this.socket,
         "capture_offer",
-        { sdp: pc.localDescription.sdp },
+        // The guidance's hints come back in the page's language.
+        { sdp: pc.localDescription.sdp, lang: document.documentElement.lang },
         20000,
       );
       if (this.closed) return;
@@ -536,7 +537,7 @@
       });
       $("consent-accept").addEventListener("click", () => this.consent());
       // The server looks at the capture camera about twice a second and says what to
-      // change (closer, glare, the whole card in view); the hints come in German.
+      // change (closer, glare, the whole card in view); the hints come in the page's language.
       socket.on("capture_guidance", ({ verdict, hints }) => {
         if ($("capture-hint").hidden) return; // no capture running on this page
         BB.say($("capture-guidance"), verdict === "ok" ? this.texts.guidance_ok : hints[0] || "");
