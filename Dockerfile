@@ -34,14 +34,18 @@ COPY pyproject.toml uv.lock ./
 RUN /opt/uv/bin/uv sync --locked --no-install-project --python /usr/local/bin/python3
 
 # Then the project itself, built as a wheel (not editable), which carries the package
-# data declared in pyproject.toml (signalling/templates, signalling/static,
-# office/towns, office/mail_templates, office/migrations).
+# data declared in pyproject.toml: templates/, static/ and locale/ (the message
+# catalogues, read as .po at start-up; installed as buergerbuero/templates and so on),
+# office/towns, office/migrations.
 COPY README.md ./
 COPY common ./common
 COPY office ./office
 COPY rooms ./rooms
 COPY media ./media
 COPY signalling ./signalling
+COPY templates ./templates
+COPY static ./static
+COPY locale ./locale
 RUN /opt/uv/bin/uv sync --locked --no-editable --python /usr/local/bin/python3
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ STAMP      := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test check lock upgrade bench clean
+.PHONY: run test check lock upgrade messages bench clean
 
 # uv itself, checked against its hashes by pip.
 $(UV): requirements-uv.txt
@@ -60,6 +60,16 @@ lock: $(UV)
 
 upgrade: $(UV)
 	$(UV) lock --upgrade
+
+# The message catalogues (see "Languages" in the README): extract every marked text
+# from the code and templates into locale/messages.pot, then merge it into each
+# language's locale/<lang>/LC_MESSAGES/messages.po (new texts empty, changed ones fuzzy).
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords translate:2 \
+		--project buergerbuero --add-location file --sort-output --width 100 \
+		--output-file locale/messages.pot .
+	$(BIN)/pybabel update --input-file locale/messages.pot --output-dir locale \
+		--width 100 --ignore-obsolete
 
 bench: $(STAMP)
 	$(BIN)/python bench/booking.py

@@ -7,12 +7,14 @@ The transport turns any of them into its answer in one place, whatever the famil
 
 from __future__ import annotations
 
+from common.i18n import N_
+
 
 class UserError(Exception):
     """A refusal with a stable code and a message a citizen or clerk can read."""
 
     code = "error"
-    message = "Es ist ein Fehler aufgetreten."
+    message = N_("Es ist ein Fehler aufgetreten.")
 
     def __init__(self, message: str | None = None) -> None:
         if message is not None:

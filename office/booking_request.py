@@ -10,25 +10,26 @@ from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
 
+from common.i18n import N_, languages
 from office.errors import InvalidInput
 
 NAME_MAX = 100
 EMAIL_MAX = 254
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()/\-]{2,28}$")
-LANGUAGES = ("de", "en")
 
 # What to tell the citizen about each field that is wrong (also the JSON API's
-# "fields", whichever rule of its schema a value broke).
+# "fields", whichever rule of its schema a value broke). The limits are written out
+# (NAME_MAX, EMAIL_MAX) so that each text is one message id for the translations.
 MESSAGES = {
-    "service_id": "Bitte wählen Sie ein Anliegen.",
-    "starts_at": "Bitte wählen Sie einen Termin.",
-    "name": "Bitte geben Sie Ihren Namen an.",
-    "name_too_long": f"Der Name darf höchstens {NAME_MAX} Zeichen lang sein.",
-    "email": "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@beispiel.de.",
-    "email_too_long": f"Die E-Mail-Adresse darf höchstens {EMAIL_MAX} Zeichen lang sein.",
-    "phone": "Bitte geben Sie eine gültige Telefonnummer an (nur Ziffern, +, /, -).",
-    "consent": "Bitte stimmen Sie der Verarbeitung Ihrer Daten zu.",
-    "language": "Unbekannte Sprache.",
+    "service_id": N_("Bitte wählen Sie ein Anliegen."),
+    "starts_at": N_("Bitte wählen Sie einen Termin."),
+    "name": N_("Bitte geben Sie Ihren Namen an."),
+    "name_too_long": N_("Der Name darf höchstens 100 Zeichen lang sein."),
+    "email": N_("Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@beispiel.de."),
+    "email_too_long": N_("Die E-Mail-Adresse darf höchstens 254 Zeichen lang sein."),
+    "phone": N_("Bitte geben Sie eine gültige Telefonnummer an (nur Ziffern, +, /, -)."),
+    "consent": N_("Bitte stimmen Sie der Verarbeitung Ihrer Daten zu."),
+    "language": N_("Unbekannte Sprache."),
 }
 
 
@@ -108,7 +109,7 @@ def parse_booking(raw: Mapping[str, object]) -> BookingRequest:
         errors["consent"] = MESSAGES["consent"]
 
     language = _text(raw, "language") or "de"
-    if language not in LANGUAGES:
+    if language not in languages():
         errors["language"] = MESSAGES["language"]
 
     if errors:

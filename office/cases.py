@@ -29,6 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common import i18n
+from common.i18n import N_
 from office import audit
 from office.appointments import new_reference
 from office.case_views import CaseView, PaymentMethod, views
@@ -251,8 +253,8 @@ class Cases:
         appointment = await session.get(Appointment, case.appointment_id)
         if appointment is None or appointment.email is None:
             return  # the appointment's personal data is purged: nobody to tell
-        english = appointment.language == "en"
-        status, note = (PAYPAL_STATUS if paypal else CITIZEN_STATUS[state])[english]
+        status, note = PAYPAL_STATUS if paypal else CITIZEN_STATUS[state]
+        messages = i18n.catalogue(appointment.language)
         service = self.office.town.service(case.service_id)
         self.office.enqueue_mail(
             session,
@@ -263,8 +265,8 @@ class Cases:
                 "case_service": service.display_name(appointment.language)
                 if service
                 else case.service_id,
-                "status": status,
-                "status_note": note,
+                "status": messages.gettext(status),
+                "status_note": messages.gettext(note) if note else "",
                 "status_url": f"{self.office.links(appointment).join}?next=status",
                 "message_key": f"{case.id}.{state.value}",
             },
@@ -311,35 +313,21 @@ class Cases:
         return True
 
 
-# The states a citizen is mailed about: (status, note) in German and in English.
-CITIZEN_STATUS: dict[CaseState, tuple[tuple[str, str], tuple[str, str]]] = {
-    CaseState.PAID: (("Bezahlt – vielen Dank.", ""), ("Paid – thank you.", "")),
-    CaseState.WAIVED: (("Es fällt keine Gebühr an.", ""), ("No fee is charged.", "")),
-    CaseState.POSTED: (
-        ("Das Dokument ist per Post an Sie unterwegs.", ""),
-        ("The document is in the post to you.", ""),
-    ),
+# The states a citizen is mailed about: the status and a note (may be empty), in
+# German; the mail translates them into the appointment's language.
+CITIZEN_STATUS: dict[CaseState, tuple[str, str]] = {
+    CaseState.PAID: (N_("Bezahlt – vielen Dank."), ""),
+    CaseState.WAIVED: (N_("Es fällt keine Gebühr an."), ""),
+    CaseState.POSTED: (N_("Das Dokument ist per Post an Sie unterwegs."), ""),
     CaseState.FORWARDED: (
-        (
-            "An das Bundesamt für Justiz übermittelt.",
-            "Das Dokument schickt Ihnen das Bundesamt für Justiz per Post.",
-        ),
-        (
-            "Sent to the Federal Office of Justice.",
-            "The Federal Office of Justice will post the document to you.",
-        ),
+        N_("An das Bundesamt für Justiz übermittelt."),
+        N_("Das Dokument schickt Ihnen das Bundesamt für Justiz per Post."),
     ),
-    CaseState.CANCELLED: (("Storniert.", ""), ("Cancelled.", "")),
-    CaseState.FAILED: (
-        ("Leider nicht möglich. Bitte wenden Sie sich an uns.", ""),
-        ("Unfortunately not possible. Please contact us.", ""),
-    ),
+    CaseState.CANCELLED: (N_("Storniert."), ""),
+    CaseState.FAILED: (N_("Leider nicht möglich. Bitte wenden Sie sich an uns."), ""),
 }
 
-PAYPAL_STATUS = (
-    ("Zahlung offen", "Sie können auf der Seite unten mit PayPal bezahlen."),
-    ("Payment due", "You can pay with PayPal on the page below."),
-)
+PAYPAL_STATUS = (N_("Zahlung offen"), N_("Sie können auf der Seite unten mit PayPal bezahlen."))
 
 LABELS: dict[CaseState, str] = {
     CaseState.OPEN: "eröffnet",

@@ -1,20 +1,22 @@
 """Errors the office domain raises.
 
 Every error has a stable ``code`` a program can switch on and a German ``message``
-a citizen can read. The transport layer maps families to HTTP statuses; it never
-needs to know the individual errors.
+a citizen can read (marked with ``N_``: pages show it in the visitor's language).
+The transport layer maps families to HTTP statuses; it never needs to know the
+individual errors.
 """
 
 from __future__ import annotations
 
 from common.errors import UserError
+from common.i18n import N_
 
 
 class OfficeError(UserError):
     """Base of every domain error."""
 
     code = "office_error"
-    message = "Es ist ein Fehler aufgetreten."
+    message = N_("Es ist ein Fehler aufgetreten.")
 
 
 class InvalidInput(OfficeError):
@@ -25,7 +27,7 @@ class InvalidInput(OfficeError):
     """
 
     code = "invalid_input"
-    message = "Die Eingabe ist ungültig. Bitte prüfen Sie die markierten Felder."
+    message = N_("Die Eingabe ist ungültig. Bitte prüfen Sie die markierten Felder.")
 
     def __init__(self, fields: dict[str, str] | None = None, message: str | None = None) -> None:
         self.fields = dict(fields or {})
@@ -36,14 +38,14 @@ class NotFound(OfficeError):
     """The thing asked for does not exist (or must not be revealed)."""
 
     code = "not_found"
-    message = "Nicht gefunden."
+    message = N_("Nicht gefunden.")
 
 
 class Conflict(OfficeError):
     """The request is valid but the current state does not allow it."""
 
     code = "conflict"
-    message = "Der Vorgang ist im aktuellen Zustand nicht möglich."
+    message = N_("Der Vorgang ist im aktuellen Zustand nicht möglich.")
 
 
 class Unavailable(OfficeError):
@@ -51,28 +53,30 @@ class Unavailable(OfficeError):
     again later may work. Nothing was changed."""
 
     code = "unavailable"
-    message = "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später noch einmal."
+    message = N_(
+        "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später noch einmal."
+    )
 
 
 class SlotTaken(Conflict):
     """The slot filled up between showing it and booking it."""
 
     code = "slot_taken"
-    message = "Dieser Termin ist leider gerade vergeben worden. Bitte wählen Sie einen anderen."
+    message = N_("Dieser Termin ist leider gerade vergeben worden. Bitte wählen Sie einen anderen.")
 
 
 class SlotUnavailable(Conflict):
     """The slot is not bookable: outside the hours, in the past, or too far ahead."""
 
     code = "slot_unavailable"
-    message = "Zu diesem Zeitpunkt kann kein Termin gebucht werden."
+    message = N_("Zu diesem Zeitpunkt kann kein Termin gebucht werden.")
 
 
 class AppointmentClosed(Conflict):
     """The appointment is cancelled or over and can no longer be changed."""
 
     code = "appointment_closed"
-    message = "Dieser Termin kann nicht mehr geändert werden."
+    message = N_("Dieser Termin kann nicht mehr geändert werden.")
 
 
 class AppointmentInProgress(Conflict):
@@ -80,7 +84,7 @@ class AppointmentInProgress(Conflict):
     deleted until the call ends (hang up first)."""
 
     code = "appointment_in_progress"
-    message = (
+    message = N_(
         "Ihr Gespräch läuft gerade. Bitte beenden Sie es zuerst; danach können Sie den "
         "Termin absagen, verschieben oder Ihre Daten löschen."
     )
@@ -90,35 +94,35 @@ class CheckinNotOpen(Conflict):
     """Too early: the waiting room opens shortly before the appointment."""
 
     code = "checkin_not_open"
-    message = "Der Warteraum öffnet erst kurz vor Ihrem Termin."
+    message = N_("Der Warteraum öffnet erst kurz vor Ihrem Termin.")
 
 
 class CheckinClosed(Conflict):
     """Too late, or the appointment is over, cancelled or marked as a no-show."""
 
     code = "checkin_closed"
-    message = "Der Warteraum ist für diesen Termin geschlossen."
+    message = N_("Der Warteraum ist für diesen Termin geschlossen.")
 
 
 class TokenInvalid(OfficeError):
     """A link token is tampered with, expired, or belongs to a closed appointment."""
 
     code = "token_invalid"
-    message = "Dieser Link ist ungültig oder abgelaufen."
+    message = N_("Dieser Link ist ungültig oder abgelaufen.")
 
 
 class TokenExpired(TokenInvalid):
     """A link token was genuine but its time is over."""
 
     code = "token_expired"
-    message = "Dieser Link ist abgelaufen."
+    message = N_("Dieser Link ist abgelaufen.")
 
 
 class AuthFailed(OfficeError):
     """Username, password or second factor did not match."""
 
     code = "auth_failed"
-    message = (
+    message = N_(
         "Anmeldung fehlgeschlagen. Bitte prüfen Sie Ihre Angaben. Nach mehreren "
         "Fehlversuchen wird ein Konto vorübergehend gesperrt."
     )
@@ -128,19 +132,19 @@ class AccountLocked(AuthFailed):
     """Too many failed attempts: the account is locked for a while."""
 
     code = "account_locked"
-    message = "Zu viele Fehlversuche. Das Konto ist vorübergehend gesperrt."
+    message = N_("Zu viele Fehlversuche. Das Konto ist vorübergehend gesperrt.")
 
 
 class UploadTokenInvalid(OfficeError):
     """A photo upload link that is forged or malformed."""
 
     code = "upload_token_invalid"
-    message = "Dieser Link für das Foto ist ungültig."
+    message = N_("Dieser Link für das Foto ist ungültig.")
 
 
 class UploadTokenExpired(OfficeError):
     code = "upload_token_expired"
-    message = (
+    message = N_(
         "Der Link für das Foto ist abgelaufen. Die Sachbearbeitung kann ein neues Foto anfordern."
     )
 
@@ -149,7 +153,7 @@ class UploadTokenUsed(OfficeError):
     """The link's one photo was uploaded already (on this node or another)."""
 
     code = "upload_token_used"
-    message = (
+    message = N_(
         "Dieses Foto wurde bereits übertragen. Für ein weiteres Foto fordert die "
         "Sachbearbeitung einen neuen Link an."
     )
@@ -159,11 +163,11 @@ class UploadForbidden(OfficeError):
     """The upload link belongs to another appointment than the sender's session."""
 
     code = "upload_forbidden"
-    message = "Dieser Link gehört nicht zu Ihrem Termin."
+    message = N_("Dieser Link gehört nicht zu Ihrem Termin.")
 
 
 class VerificationClosed(Conflict):
     """The identity check a request was made for is no longer running."""
 
     code = "verification_closed"
-    message = "Die Identitätsprüfung läuft nicht mehr."
+    message = N_("Die Identitätsprüfung läuft nicht mehr.")

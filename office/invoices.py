@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.i18n import SOURCE_LANGUAGE
 from office import audit
 from office.case_views import PaymentMethod
 from office.cases import CaseState
@@ -225,8 +226,8 @@ class Invoices:
                 if delivery is InvoiceDelivery.EMAIL and email is not None:
                     # Rendered off the event loop; the mail commits with the invoice.
                     pdf = await asyncio.to_thread(invoice_pdf, view, self.office.town)
-                    status_url = await self._status_url(session, case, email)
-                    self._enqueue_mail(session, view, email, pdf, status_url, now)
+                    status_url, language = await self._reader(session, case, email)
+                    self._enqueue_mail(session, view, email, pdf, status_url, language, now)
         except IntegrityError:
             raise InvoiceExists() from None
         if delivery is InvoiceDelivery.EMAIL:
@@ -297,20 +298,22 @@ class Invoices:
             created_at=invoice.created_at,
         )
 
-    async def _status_url(self, session: AsyncSession, case: Case, email: str) -> str:
-        """The citizen's personal link, only into the mailbox that booked it: the link
-        opens the appointment, so it never goes to a different address."""
+    async def _reader(self, session: AsyncSession, case: Case, email: str) -> tuple[str, str]:
+        """The citizen's personal link, only into the mailbox that booked it (the link
+        opens the appointment, so it never goes to a different address), and the
+        language the appointment was booked in (German for a case without one)."""
         if case.appointment_id is None:
-            return ""
+            return "", SOURCE_LANGUAGE
         appointment = await session.get(Appointment, case.appointment_id)
+        if appointment is None:
+            return "", SOURCE_LANGUAGE
         if (
-            appointment is None
-            or appointment.email is None
+            appointment.email is None
             or appointment.personal_data_deleted_at is not None
             or appointment.email.casefold() != email.casefold()
         ):
-            return ""
-        return self.office.links(appointment).join
+            return "", appointment.language
+        return self.office.links(appointment).join, appointment.language
 
     def _enqueue_mail(
         self,
@@ -319,6 +322,7 @@ class Invoices:
         email: str,
         pdf: bytes,
         status_url: str,
+        language: str,
         now: datetime,
     ) -> None:
         message = compose_invoice(
@@ -330,7 +334,7 @@ class Invoices:
                 "number": invoice.number,
                 "case_reference": invoice.case_reference,
                 "service_name": invoice.service_name,
-                "amount": format_euros(invoice.amount_cents),
+                "amount": format_euros(invoice.amount_cents, language),
                 "due": invoice.due_on.strftime("%d.%m.%Y"),
                 "payment_reference": invoice.payment_reference,
                 "status_url": status_url,
@@ -339,6 +343,7 @@ class Invoices:
             filename=f"Rechnung-{invoice.number}.pdf",
             message_key=invoice.number,
             now=now,
+            language=language,
         )
         enqueue(session, MailKind.INVOICE, message, now)
 

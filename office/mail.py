@@ -1,10 +1,11 @@
 """Composing the mails an appointment sends: confirmation, reminder, cancellation, code;
 and the invoice mail with its PDF.
 
-Texts are Jinja2 templates in ``office/mail_templates`` (one per language, the first
-line is the subject). The calendar attachment is an RFC 5545 event made with
-icalendar; its UID is stable per appointment so a calendar updates, not duplicates,
-the entry when the appointment moves or is cancelled.
+Texts are Jinja2 templates in ``templates/mail``, one per mail (the first line is the
+subject), their sentences in German and translated through the message catalogues
+into the recipient's language (the appointment's). The calendar attachment is an
+RFC 5545 event made with icalendar; its UID is stable per appointment so a calendar
+updates, not duplicates, the entry when the appointment moves or is cancelled.
 """
 
 from __future__ import annotations
@@ -17,18 +18,21 @@ from enum import StrEnum
 from typing import Any
 
 import icalendar
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from common import i18n
+from common.assets import asset_dir
 from office.catalogue import Service, Town
 from office.localtime import format_datetime, format_time
 from office.models import Appointment
 
 _templates = Environment(
-    loader=PackageLoader("office", "mail_templates"),
+    loader=FileSystemLoader(asset_dir("templates") / "mail"),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,  # noqa: S701 - plain-text mail, never rendered as HTML
 )
+i18n.install(_templates)
 
 
 class MailKind(StrEnum):
@@ -75,6 +79,7 @@ def compose(
     language = appointment.language
     tz = town.tz
     context: dict[str, Any] = {
+        "lang": language,
         "town": town,
         "service": service,
         "service_name": service.display_name(language),
@@ -92,10 +97,9 @@ def compose(
         "retention_days": settings.retention_days,
         **(extra or {}),
     }
-    rendered = _templates.get_template(f"{kind.value}.{language}.txt").render(context)
-    subject_line, _, body = rendered.partition("\n")
+    subject, body = _render(kind, context)
     message = EmailMessage()
-    message["Subject"] = subject_line.removeprefix("Subject: ").strip()
+    message["Subject"] = subject
     message["From"] = f"{town.town.office_name} <{settings.sender}>"
     message["To"] = appointment.email
     message["Date"] = rfc2822_date(now)
@@ -162,20 +166,18 @@ def compose_invoice(
     filename: str,
     message_key: str,
     now: datetime,
+    language: str = i18n.SOURCE_LANGUAGE,
 ) -> EmailMessage:
-    """The mail that carries an invoice as a PDF attachment (German).
+    """The mail that carries an invoice as a PDF attachment, in ``language``.
 
-    ``context`` fills ``invoice.de.txt``: name, number, case_reference, service_name,
+    ``context`` fills ``invoice.txt``: name, number, case_reference, service_name,
     amount, due, payment_reference and status_url (may be empty). It holds no postal
     address: the address is on the invoice only. ``message_key`` (the invoice
     number) makes the Message-ID stable per invoice.
     """
-    rendered = _templates.get_template(f"{MailKind.INVOICE.value}.de.txt").render(
-        {"town": town, **context}
-    )
-    subject_line, _, body = rendered.partition("\n")
+    subject, body = _render(MailKind.INVOICE, {"lang": language, "town": town, **context})
     message = EmailMessage()
-    message["Subject"] = subject_line.removeprefix("Subject: ").strip()
+    message["Subject"] = subject
     message["From"] = f"{town.town.office_name} <{settings.sender}>"
     message["To"] = to
     message["Date"] = rfc2822_date(now)
@@ -184,3 +186,10 @@ def compose_invoice(
     message.set_content(body)
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
     return message
+
+
+def _render(kind: MailKind, context: dict[str, Any]) -> tuple[str, str]:
+    """The subject (the template's first line) and the body."""
+    rendered = _templates.get_template(f"{kind.value}.txt").render(context)
+    subject_line, _, body = rendered.partition("\n")
+    return subject_line.removeprefix("Subject: ").strip(), body

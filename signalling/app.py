@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from importlib import resources
-from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from common import i18n
+from common.assets import asset_dir
 from office.catalogue import Town, load_town
 from office.context import utc_now
 from office.outbox import Mailer
@@ -37,7 +37,6 @@ from signalling.pages import (
 from signalling.settings import Settings
 
 log = logging.getLogger(__name__)
-PACKAGE_DIR = Path(str(resources.files("signalling")))
 
 
 async def town_css(request: web.Request) -> web.Response:
@@ -76,15 +75,16 @@ def create_app(
     app[API_CONTRACT] = ApiContract(openapi.spec(town))
     secure = settings.public_url.startswith("https://")
     app[CSRF] = CsrfGuard(settings.signing_key(), secure_cookies=secure)
-    aiohttp_jinja2.setup(
+    templates = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.PackageLoader("signalling", "templates"),
+        loader=jinja2.FileSystemLoader(asset_dir("templates")),
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
     )
+    i18n.install(templates)  # _() in the page's language (the context's "lang")
     app.router.add_routes(operations.routes)
     app.router.add_get("/town.css", town_css)
-    app.router.add_static("/static", PACKAGE_DIR / "static", append_version=True, name="static")
+    app.router.add_static("/static", asset_dir("static"), append_version=True, name="static")
     app.router.add_routes(booking.routes)
     app.router.add_routes(appointment.routes)
     app.router.add_routes(staff.routes)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from common.i18n import languages, translate
 from office.errors import OfficeError, Unavailable
 from signalling import cookies, i18n
 from signalling.errors import api_error, api_error_from, status_of
@@ -63,12 +64,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
                 exc.status, "http_error"
             )
             return api_error(exc.status, code, exc.reason)
-        message = i18n.translate("not_found", lang) if exc.status == 404 else exc.reason
+        message = translate(lang, "Diese Seite gibt es nicht.") if exc.status == 404 else exc.reason
         return error_page(request, exc.status, message)
     except OfficeError as exc:
         if is_api(request):
             return api_error_from(exc)
-        return error_page(request, status_of(exc), i18n.error_text(exc.code, exc.message, lang))
+        return error_page(request, status_of(exc), i18n.error_text(exc, lang))
     except DATABASE_DOWN as exc:
         # PostgreSQL restarting or unreachable: nothing was committed, and trying again
         # shortly will work. Said so, instead of an internal error.
@@ -76,12 +77,20 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         down = Unavailable()
         if is_api(request):
             return api_error_from(down)
-        return error_page(request, 503, i18n.error_text(down.code, down.message, lang))
+        return error_page(request, 503, i18n.error_text(down, lang))
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.rel_url.path)
         if is_api(request):
             return api_error(500, "internal_error", "Interner Fehler.")
-        return error_page(request, 500, i18n.translate("server_error", lang))
+        return error_page(
+            request,
+            500,
+            translate(
+                lang,
+                "Ein technischer Fehler ist aufgetreten. Bitte versuchen Sie es später noch "
+                "einmal.",
+            ),
+        )
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -194,7 +203,15 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
             or not isinstance(submitted, str)
             or not guard.valid(request, submitted)
         ):
-            return error_page(request, 403, i18n.translate("csrf_failed", i18n.language(request)))
+            return error_page(
+                request,
+                403,
+                translate(
+                    i18n.language(request),
+                    "Die Sicherheitsprüfung des Formulars ist fehlgeschlagen. Bitte laden Sie die "
+                    "Seite neu und versuchen Sie es noch einmal.",
+                ),
+            )
     response = await handler(request)
     guard.set_cookie(request, response)
     return response
@@ -204,7 +221,7 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def language_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     chosen = request.query.get("lang")
-    if chosen in i18n.LANGUAGES and request.cookies.get(cookies.LANGUAGE) != chosen:
+    if chosen in languages() and request.cookies.get(cookies.LANGUAGE) != chosen:
         response.set_cookie(
             cookies.LANGUAGE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True, path="/"
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from office.booking_request import LANGUAGES, PHONE_PATTERN
+from common.i18n import languages
+from office.booking_request import PHONE_PATTERN
 from office.catalogue import Town
 
 _ERROR = {
@@ -231,7 +232,7 @@ def spec(town: Town) -> dict[str, Any]:
                             "pattern": PHONE_PATTERN.pattern,
                         },
                         "consent": {"const": True, "description": "Consent to data processing"},
-                        "language": {"type": "string", "enum": list(LANGUAGES), "default": "de"},
+                        "language": {"type": "string", "enum": list(languages()), "default": "de"},
                     },
                 },
                 "CancelRequest": {

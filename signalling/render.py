@@ -1,4 +1,5 @@
-"""Rendering pages: every template gets the language, texts, town and CSRF token."""
+"""Rendering pages: every template gets the language, town and CSRF token (its texts
+come through ``_()``, see :mod:`common.i18n`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from babel.dates import get_day_names
 
+from common.i18n import languages, native_name, translate
 from office.localtime import format_datetime, format_day, format_euros, format_time
 from signalling import i18n
 from signalling.keys import CSRF, SETTINGS, TOWN
@@ -18,13 +21,9 @@ def page_context(request: web.Request) -> dict[str, Any]:
     lang = i18n.language(request)
     town = request.app[TOWN]
     tz = town.tz
-
-    def t(key: str, **values: object) -> str:
-        return i18n.translate(key, lang, **values)
-
     return {
         "lang": lang,
-        "t": t,
+        "other_languages": [(other, native_name(other)) for other in languages() if other != lang],
         "town": town,
         "demo": request.app[SETTINGS].demo,
         "csrf_token": lambda: request.app[CSRF].token(request),
@@ -34,31 +33,18 @@ def page_context(request: web.Request) -> dict[str, Any]:
         "day": lambda d: format_day(d, lang),
         "euros": lambda cents: format_euros(cents, lang),
         "path": request.path,
-        "weekday_names": WEEKDAY_NAMES[lang],
+        "weekday_names": weekday_names(lang),
         "static": lambda path: str(request.app.router["static"].url_for(filename=path)),
     }
 
 
-WEEKDAY_NAMES = {
-    "de": {
-        "mon": "Montag",
-        "tue": "Dienstag",
-        "wed": "Mittwoch",
-        "thu": "Donnerstag",
-        "fri": "Freitag",
-        "sat": "Samstag",
-        "sun": "Sonntag",
-    },
-    "en": {
-        "mon": "Monday",
-        "tue": "Tuesday",
-        "wed": "Wednesday",
-        "thu": "Thursday",
-        "fri": "Friday",
-        "sat": "Saturday",
-        "sun": "Sunday",
-    },
-}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekday_names(lang: str) -> dict[str, str]:
+    """The town's hours name their days "mon" … "sun"; Babel knows them in every language."""
+    names = get_day_names("wide", locale=lang)  # 0 is Monday
+    return {key: str(names[index]) for index, key in enumerate(WEEKDAYS)}
 
 
 def render(
@@ -76,7 +62,7 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
     return render(
         request,
         "error.html",
-        {"title": i18n.translate("error_title", lang), "message": message},
+        {"title": translate(lang, "Das hat nicht geklappt"), "message": message},
         status=status,
     )
 

@@ -2,7 +2,8 @@
 
 - :mod:`.quad` - find the document outline, order its corners, warp it flat to its real
   aspect (ID-1 85.6 x 54 mm, passport page 125 x 88 mm).
-- :mod:`.quality` - sharpness, exposure, glare, fill; verdict and German hints.
+- :mod:`.quality` - sharpness, exposure, glare, fill; verdict and hints
+  (German, marked for the catalogues).
 - :mod:`.mrz_reader` - locate the MRZ rows, cut them, recognise them (:mod:`.ocr`, the
   rapidocr recogniser only), parse with :mod:`media.mrz`.
 - :mod:`.face` - portrait on the document, live face in a frame (Haar cascade).

@@ -15,18 +15,19 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from common.i18n import N_
 from media.vision.geometry import Quad
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
 Verdict = Literal["ok", "retry", "no_document"]
 
-HINT_NO_DOCUMENT = "Kein Ausweis erkannt – bitte den Ausweis vor die Kamera halten"
-HINT_CLOSER = "Bitte näher an die Kamera"
-HINT_BLUR = "Bild unscharf – Ausweis bitte ruhig halten"
-HINT_GLARE = "Spiegelung – Ausweis leicht kippen"
-HINT_DARK = "Zu dunkel – bitte für mehr Licht sorgen"
-HINT_BRIGHT = "Zu hell – bitte direktes Licht vermeiden"
-HINT_EDGE = "Bitte den ganzen Ausweis ins Bild halten"
+HINT_NO_DOCUMENT = N_("Kein Ausweis erkannt – bitte den Ausweis vor die Kamera halten")
+HINT_CLOSER = N_("Bitte näher an die Kamera")
+HINT_BLUR = N_("Bild unscharf – Ausweis bitte ruhig halten")
+HINT_GLARE = N_("Spiegelung – Ausweis leicht kippen")
+HINT_DARK = N_("Zu dunkel – bitte für mehr Licht sorgen")
+HINT_BRIGHT = N_("Zu hell – bitte direktes Licht vermeiden")
+HINT_EDGE = N_("Bitte den ganzen Ausweis ins Bild halten")
 
 # Thresholds, measured on synthetic 720p frames of the specimens (bench/documents.py):
 MIN_SHARPNESS = 0.2  # edge steepness; a Gaussian blur of sigma 3 px gives ~0.2

@@ -7,8 +7,12 @@ bar, the history or any later Referer.
 
 from __future__ import annotations
 
+from gettext import NullTranslations
+from typing import Any
+
 from aiohttp import web
 
+from common.i18n import N_, catalogue, translate
 from office import retention
 from office.booking_request import parse_starts_at
 from office.errors import OfficeError, TokenInvalid
@@ -51,7 +55,14 @@ def _set_session(
 @routes.get("/t/{token}", name="join_link")
 async def open_link(request: web.Request) -> web.StreamResponse:
     if not await allow(request, "link", LINK):
-        return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
+        return error_page(
+            request,
+            429,
+            translate(
+                i18n.language(request),
+                "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten.",
+            ),
+        )
     try:
         appointment = await request.app[APPOINTMENTS].open_token(
             request.match_info["token"], Audience.JOIN_LINK
@@ -111,7 +122,7 @@ async def cancel(request: web.Request) -> web.Response:
         await request.app[APPOINTMENTS].cancel(appointment.id)
     except OfficeError as exc:
         lang = i18n.language(request)
-        return error_page(request, 409, i18n.error_text(exc.code, exc.message, lang))
+        return error_page(request, 409, i18n.error_text(exc, lang))
     response = render(request, "cancelled.html")
     response.del_cookie(cookies.APPOINTMENT, path="/")
     return response
@@ -148,57 +159,124 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
     starts_at = parse_starts_at(raw) if isinstance(raw, str) else None
     lang = i18n.language(request)
     if starts_at is None:
-        return error_page(request, 400, i18n.translate("slot_unavailable", lang))
+        return error_page(
+            request, 400, translate(lang, "Zu diesem Zeitpunkt kann kein Termin gebucht werden.")
+        )
     try:
         moved = await request.app[APPOINTMENTS].reschedule(appointment.id, starts_at)
     except OfficeError as exc:
-        return error_page(request, 409, i18n.error_text(exc.code, exc.message, lang))
+        return error_page(request, 409, i18n.error_text(exc, lang))
     response = redirect("/termin?hinweis=verschoben")
     _set_session(request, response, moved.appointment)
     return response
 
 
 # The strings citizen.js shows: a JSON island in the page (the CSP runs no inline script).
-WAITING_ROOM_SCRIPT_TEXTS = (
-    "device_check_running",
-    "device_check_ok",
-    "problem_denied_title",
-    "problem_denied",
-    "problem_notfound_title",
-    "problem_notfound",
-    "problem_busy_title",
-    "problem_busy",
-    "problem_unsupported_title",
-    "problem_unsupported",
-    "problem_no_camera",
-    "problem_no_microphone",
-    "queue_joining",
-    "queue_position",
-    "queue_estimate",
-    "queue_next_up",
-    "queue_no_clerk",
-    "notify_default",
-    "notify_granted",
-    "notify_denied",
-    "notify_unsupported",
-    "returned_requeued_by_clerk",
-    "returned_clerk_lost",
-    "error_checkin_not_open",
-    "error_generic",
-    "connection_lost",
-    "connection_refused",
-    "called_title",
-    "called_body",
-    "call_with",
-    "call_connecting",
-    "call_connected",
-    "call_peer_left",
-    "hang_up_confirm",
-    "chat_me",
-    "chat_clerk",
-    "chat_failed",
-    "status_pay_paypal",
-)
+# citizen.js fills in "{position}", "{minutes}" and "{clerk}" itself.
+WAITING_ROOM_SCRIPT_TEXTS = {
+    "device_check_running": N_("Kamera und Mikrofon werden gestartet …"),
+    "device_check_ok": N_("Kamera und Mikrofon funktionieren. Sie können jetzt in den Warteraum."),
+    "problem_denied_title": N_("Kamera und Mikrofon sind blockiert"),
+    "problem_denied": N_(
+        "Ihr Browser hat den Zugriff nicht erlaubt. Geben Sie ihn frei, wie unten beschrieben, "
+        "und starten Sie dann Kamera und Mikrofon erneut."
+    ),
+    "problem_notfound_title": N_("Keine Kamera und kein Mikrofon gefunden"),
+    "problem_notfound": N_(
+        "Schließen Sie eine Kamera oder ein Headset an, oder nutzen Sie ein Smartphone oder "
+        "Tablet. Starten Sie dann Kamera und Mikrofon erneut."
+    ),
+    "problem_busy_title": N_("Kamera oder Mikrofon ist belegt"),
+    "problem_busy": N_(
+        "Ein anderes Programm benutzt sie gerade, etwa eine andere Videokonferenz. Schließen Sie "
+        "es und versuchen Sie es erneut."
+    ),
+    "problem_unsupported_title": N_("Ihr Browser unterstützt keine Videotermine"),
+    "problem_unsupported": N_(
+        "Bitte öffnen Sie den Link in einem aktuellen Chrome, Edge, Firefox, Safari oder Samsung "
+        "Internet."
+    ),
+    "problem_no_camera": N_(
+        "Keine Kamera gefunden: Die Sachbearbeitung kann Sie nicht sehen. Für eine "
+        "Identitätsprüfung brauchen Sie eine Kamera."
+    ),
+    "problem_no_microphone": N_(
+        "Kein Mikrofon gefunden: Sie hören die Sachbearbeitung und können ihr im Chat schreiben."
+    ),
+    "queue_joining": N_("Sie werden im Warteraum angemeldet …"),
+    "queue_position": N_("Sie sind an Position %(position)s der Warteschlange."),
+    "queue_estimate": N_("Geschätzte Wartezeit: etwa %(minutes)s Minuten."),
+    "queue_next_up": N_("Sie sind als Nächstes an der Reihe."),
+    "queue_no_clerk": N_(
+        "Gerade ist niemand von der Sachbearbeitung im Dienst. Bleiben Sie bitte auf dieser "
+        "Seite: Wir rufen Sie auf."
+    ),
+    "notify_default": N_(
+        "Mit einer Benachrichtigung merken Sie den Aufruf auch in einem anderen Fenster."
+    ),
+    "notify_granted": N_("Benachrichtigungen sind eingeschaltet."),
+    "notify_denied": N_("Benachrichtigungen sind blockiert. Lassen Sie diese Seite sichtbar."),
+    "notify_unsupported": N_(
+        "Ihr Browser zeigt keine Benachrichtigungen. Lassen Sie diese Seite sichtbar."
+    ),
+    "returned_requeued_by_clerk": N_(
+        "Die Sachbearbeitung hat Sie in den Warteraum zurückgesetzt. Sie sind als Nächstes an der "
+        "Reihe."
+    ),
+    "returned_clerk_lost": N_(
+        "Die Verbindung zur Sachbearbeitung ist abgebrochen. Sie sind als Nächstes an der Reihe."
+    ),
+    "error_checkin_not_open": N_(
+        "Der Warteraum öffnet erst kurz vor Ihrem Termin. Bitte kommen Sie dann wieder."
+    ),
+    "error_generic": N_("Das hat nicht geklappt. Bitte laden Sie die Seite neu."),
+    "connection_lost": N_(
+        "Die Verbindung zum Server ist unterbrochen und wird wiederhergestellt …"
+    ),
+    "connection_refused": N_("Bitte öffnen Sie den Link aus Ihrer E-Mail noch einmal."),
+    "called_title": N_("Sie sind an der Reihe"),
+    "called_body": N_("%(clerk)s ist jetzt für Sie da."),
+    "call_with": N_("Ihre Sachbearbeitung: %(clerk)s"),
+    "call_connecting": N_("Verbindung wird aufgebaut …"),
+    "call_connected": N_("Verbunden."),
+    "call_peer_left": N_("Verbindung zur Sachbearbeitung unterbrochen – bitte warten"),
+    "hang_up_confirm": N_(
+        "Möchten Sie das Gespräch wirklich verlassen? Ihr Termin ist dann beendet."
+    ),
+    "chat_me": N_("Sie"),
+    "chat_clerk": N_("Sachbearbeitung"),
+    "chat_failed": N_("Die Nachricht wurde nicht gesendet."),
+    "status_pay_paypal": N_("Mit PayPal bezahlen"),
+    "error_checkin_closed": N_("Die Zeit zum Betreten des Warteraums ist vorbei."),
+}
+# What verification.js shows the citizen during the identity check (another island).
+VERIFICATION_SCRIPT_TEXTS: dict[str, Any] = {
+    "documents": {"id_card": N_("Personalausweis"), "passport": N_("Reisepass")},
+    "consented": N_("Danke. Die Kamera wird für die Aufnahme verbunden …"),
+    "capture_ready": N_("Die Kamera ist für die Aufnahme verbunden."),
+    "guidance_ok": N_("Gut so – bitte halten Sie den Ausweis ruhig."),
+    "prompts": {
+        "front": N_("Bitte halten Sie die Vorderseite Ihres Ausweises ruhig in die Kamera."),
+        "back": N_("Bitte drehen Sie den Ausweis um und halten Sie die Rückseite in die Kamera."),
+        "tilt_a": N_("Bitte kippen Sie den Ausweis langsam zur einen Seite."),
+        "tilt_b": N_("Und jetzt bitte langsam zur anderen Seite kippen."),
+        "face": N_("Bitte legen Sie den Ausweis beiseite und schauen Sie direkt in die Kamera."),
+    },
+    "prompt_taken": N_("Danke, die Aufnahme ist gemacht."),
+    "capture_failed": N_("Die Kamera ließ sich für die Aufnahme nicht verbinden."),
+    "still_sending": N_("Foto wird übertragen …"),
+    "still_sent": N_("Foto übertragen."),
+    "still_failed": N_("Das Foto konnte nicht übertragen werden."),
+    "code_format": N_("Bitte geben Sie die 6 Ziffern aus der E-Mail ein."),
+    "code_passed": N_("Der Code ist richtig."),
+    "code_wrong": N_("Der Code ist nicht richtig. Bitte versuchen Sie es noch einmal."),
+    "outcomes": {
+        "verified": N_("Ihre Identität ist verifiziert."),
+        "failed": N_("Ihre Identität konnte nicht bestätigt werden."),
+    },
+    "failed": N_("Das hat nicht geklappt. Bitte laden Sie die Seite neu."),
+}
+SCRIPT_PLACEHOLDERS = {name: f"{{{name}}}" for name in ("position", "minutes", "clerk")}
 
 
 @routes.get("/termin/warteraum")
@@ -208,8 +286,11 @@ async def waiting_room(request: web.Request) -> web.Response:
     page = _page(request, appointment)
     service = request.app[OFFICE].service(appointment.service_id)
     lang = i18n.language(request)
-    texts = {key: i18n.translate(key, lang) for key in WAITING_ROOM_SCRIPT_TEXTS}
-    texts["error_checkin_closed"] = i18n.translate("waiting_room_closed", lang)
+    messages = catalogue(lang)
+    texts = {
+        key: messages.gettext(text) % SCRIPT_PLACEHOLDERS
+        for key, text in WAITING_ROOM_SCRIPT_TEXTS.items()
+    }
     return render(
         request,
         "waiting_room.html",
@@ -220,5 +301,13 @@ async def waiting_room(request: web.Request) -> web.Response:
             "delivery": service.delivery.value,
             "language": lang,
             "script_texts": texts,
+            "verification_texts": _translated(VERIFICATION_SCRIPT_TEXTS, messages),
         },
     )
+
+
+def _translated(texts: Any, messages: NullTranslations) -> Any:
+    """``texts`` (nested dicts of marked German texts) in the page's language."""
+    if isinstance(texts, dict):
+        return {key: _translated(value, messages) for key, value in texts.items()}
+    return messages.gettext(texts)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from aiohttp import web
 
+from common.i18n import catalogue, translate
 from office.booking_request import parse_booking
 from office.catalogue import Service
 from office.errors import InvalidInput, NotFound, OfficeError
@@ -80,7 +81,11 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     lang = i18n.language(request)
     if not await allow(request, "book", BOOKING):
-        return error_page(request, 429, i18n.translate("rate_limited", lang))
+        return error_page(
+            request,
+            429,
+            translate(lang, "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten."),
+        )
     form = await request.post()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     values["service_id"] = service.id
@@ -90,16 +95,25 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
     message = None
     if values.get(HONEYPOT):
         # Only bots fill the hidden field. Refuse without saying why.
-        return error_page(request, 400, i18n.translate("server_error", lang))
+        return error_page(
+            request,
+            400,
+            translate(
+                lang,
+                "Ein technischer Fehler ist aufgetreten. Bitte versuchen Sie es später noch "
+                "einmal.",
+            ),
+        )
     try:
         # A ticked checkbox sends "on"; consent itself is a yes or no.
         wanted = parse_booking({**values, "consent": values.get("consent") == "on"})
         booked = await request.app[APPOINTMENTS].book(wanted)
         request.app[METRICS].bookings.labels("page").inc()
     except InvalidInput as exc:
-        errors = exc.fields
+        messages = catalogue(lang)
+        errors = {field: messages.gettext(text) for field, text in exc.fields.items()}
     except OfficeError as exc:
-        message = i18n.error_text(exc.code, exc.message, lang)
+        message = i18n.error_text(exc, lang)
     else:
         receipt = request.app[SIGNER].issue(
             Audience.BOOKING_RECEIPT,

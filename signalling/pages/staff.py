@@ -10,6 +10,7 @@ from functools import wraps
 import segno
 from aiohttp import web
 
+from common.i18n import translate
 from office.errors import AuthFailed, Conflict, OfficeError
 from office.models import Clerk, Role
 from office.tokens import Audience
@@ -78,7 +79,14 @@ async def login_form(request: web.Request) -> web.Response:
 @routes.post("/anmelden")
 async def login(request: web.Request) -> web.StreamResponse:
     if not await allow(request, "login", LOGIN):
-        return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
+        return error_page(
+            request,
+            429,
+            translate(
+                i18n.language(request),
+                "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten.",
+            ),
+        )
     form = await request.post()
     username, password = form.get("username"), form.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
@@ -119,7 +127,14 @@ async def code(request: web.Request) -> web.StreamResponse:
     if clerk_id is None:
         raise web.HTTPSeeOther("/anmelden")
     if not await allow(request, "login", LOGIN):
-        return error_page(request, 429, i18n.translate("rate_limited", i18n.language(request)))
+        return error_page(
+            request,
+            429,
+            translate(
+                i18n.language(request),
+                "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten.",
+            ),
+        )
     form = await request.post()
     value = form.get("code")
     try:

@@ -105,5 +105,5 @@ async def pay_with_paypal(request: web.Request) -> web.Response:
         approve_url = await paypal.start(case.id, "citizen")
     except OfficeError as exc:
         lang = i18n.language(request)
-        return error_page(request, 409, i18n.error_text(exc.code, exc.message, lang))
+        return error_page(request, 409, i18n.error_text(exc, lang))
     return redirect(approve_url)

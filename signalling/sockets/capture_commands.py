@@ -33,6 +33,7 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
+from common.i18n import N_, SOURCE_LANGUAGE, catalogue
 from media.capture_peer import CaptureSession, CloseReason
 from media.capture_registry import CaptureRegistry
 from media.capture_rules import TILT_KINDS, best_recent_frame, glance, may_take
@@ -64,7 +65,7 @@ from signalling.sockets.protocol import (
 
 log = logging.getLogger(__name__)
 GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
-HINT_FACE = "Bitte ohne Ausweis direkt in die Kamera schauen"
+HINT_FACE = N_("Bitte ohne Ausweis direkt in die Kamera schauen")
 # Every fourth look (about every two seconds) the guidance loop also checks that the
 # call and the check still run: a session must not outlive them.
 LOOKS_PER_STATE_CHECK = 4
@@ -72,6 +73,8 @@ LOOKS_PER_STATE_CHECK = 4
 
 class Offer(Payload):
     sdp: Annotated[str, StringConstraints(min_length=10, max_length=MAX_SDP)]
+    # The page's language: the guidance comes in it (German without a catalogue for it).
+    lang: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")] = SOURCE_LANGUAGE
 
 
 DOCUMENT_KINDS: frozenset[str] = frozenset({"front", "back", "tilt_a", "tilt_b"})
@@ -171,16 +174,16 @@ class CaptureCommands:
         if (previous := self._guiding.pop(appointment_id, None)) is not None:
             previous.cancel()
         task = asyncio.create_task(
-            self._guide(appointment_id, session), name=f"guide-{appointment_id}"
+            self._guide(appointment_id, session, payload.lang), name=f"guide-{appointment_id}"
         )
         self._guiding[appointment_id] = task
         task.add_done_callback(lambda done: _forget(self._guiding, appointment_id, done))
         return {"type": "answer", "sdp": answer}
 
-    async def _guide(self, appointment_id: str, session: CaptureSession) -> None:
-        """Tell the citizen, about twice a second, what the camera shows of the document
-        ("Bitte näher an die Kamera", glare …), and take an armed capture when a frame
-        passes, while the capture peer runs."""
+    async def _guide(self, appointment_id: str, session: CaptureSession, lang: str) -> None:
+        """Tell the citizen, about twice a second and in ``lang``, what the camera shows
+        of the document ("Bitte näher an die Kamera", glare …), and take an armed
+        capture when a frame passes, while the capture peer runs."""
         last: CaptureGuidance | None = None
         verification_id = await self._checks.current(appointment_id)
         looks = 0
@@ -191,7 +194,7 @@ class CaptureCommands:
                 if ended is not None:
                     await session.close(ended)
                     break
-            last = await self._look(appointment_id, session, last)
+            last = await self._look(appointment_id, session, last, lang)
             await asyncio.sleep(GUIDANCE_SECONDS)
         if verification_id is not None and await self._ended(appointment_id, verification_id):
             # The check is over: what this process remembered of it goes too.
@@ -210,7 +213,11 @@ class CaptureCommands:
         return None
 
     async def _look(
-        self, appointment_id: str, session: CaptureSession, last: CaptureGuidance | None
+        self,
+        appointment_id: str,
+        session: CaptureSession,
+        last: CaptureGuidance | None,
+        lang: str,
     ) -> CaptureGuidance | None:
         """One look at the newest frame: guidance for the citizen when it changed, and
         the armed capture when the frame passes. Returns the guidance now shown."""
@@ -230,6 +237,7 @@ class CaptureCommands:
             advice = CaptureGuidance(quick.found, quick.quality.verdict, list(quick.quality.hints))
             if armed is not None and may_take(armed.kind, quick):
                 await self._take_armed(appointment_id, armed, frame, quick)
+        advice = _in_language(advice, lang)
         if advice != last:
             await self._notifier.citizen(appointment_id, advice)
         return advice
@@ -409,6 +417,14 @@ def _face_advice(found: bool) -> CaptureGuidance:
     if found:
         return CaptureGuidance(True, "ok")
     return CaptureGuidance(False, "no_face", [HINT_FACE])
+
+
+def _in_language(advice: CaptureGuidance, lang: str) -> CaptureGuidance:
+    """The hints (German, as the vision code writes them) in the citizen's language."""
+    messages = catalogue(lang)
+    return CaptureGuidance(
+        advice.found, advice.verdict, [messages.gettext(h) for h in advice.hints]
+    )
 
 
 def _forget(tasks: dict[str, asyncio.Task[None]], key: str, done: asyncio.Task[None]) -> None:

@@ -8,7 +8,7 @@ the content arrived and that the server holds a fresh frame, not a backlog.
 Both peers opt in to loopback candidates, so the file also runs in a network
 namespace with only loopback:
 ``unshare --net --map-root-user sh -c 'ip link set lo up && exec .venv/bin/pytest -q
-tests/test_capture.py'``.
+tests/media/test_capture.py'``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ call resumes, the clerk ends it. Every view passes axe-core's WCAG 2.1 AA rules.
 WebRTC needs only loopback here. Run it in a network namespace that has nothing else
 (shared/TESTING.md), so no candidate ever names the machine's real interfaces:
 
-    unshare --net sh -c 'ip link set lo up && exec .venv/bin/pytest -q tests/test_browser_call.py'
+    unshare --net sh -c \
+        'ip link set lo up && exec .venv/bin/pytest -q tests/browser/webrtc/test_call.py'
 
 It passes outside one too; Chromium is started with --allow-loopback-in-peer-connection.
 The server runs in-process on the real clock, with its public URL set to its own

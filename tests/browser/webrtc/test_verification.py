@@ -10,7 +10,7 @@ axe-core checks both panels.
 Run it in a loopback-only network namespace (capture_allow_loopback is set):
 
     unshare --net --map-root-user sh -c \
-        'ip link set lo up && exec .venv/bin/pytest -q tests/test_browser_verification.py'
+        'ip link set lo up && exec .venv/bin/pytest -q tests/browser/webrtc/test_verification.py'
 """
 
 from __future__ import annotations

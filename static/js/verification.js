@@ -1,0 +1,688 @@
+/* Identity verification during a call (docs/protocol.md, "Identity verification").
+ *
+ * Loaded by both pages after call.js. The clerk drives a checklist
+ * (BB.ClerkVerification); the citizen consents, sends the camera to the server's own
+ * receive-only peer for the captures, and types the mailed code
+ * (BB.CitizenVerification). Texts come from a JSON island (#verification-texts),
+ * because the CSP runs no inline script.
+ */
+"use strict";
+
+(function () {
+  const BB = (window.BB = window.BB || {});
+  const $ = (id) => document.getElementById(id);
+  const GATHERING_MS = 3000;
+
+  function verificationTexts() {
+    const island = $("verification-texts");
+    return island ? JSON.parse(island.textContent) : {};
+  }
+
+  function element(tag, properties, ...children) {
+    const node = Object.assign(document.createElement(tag), properties || {});
+    node.append(...children);
+    return node;
+  }
+
+  function button(label, className, ariaLabel) {
+    const node = element("button", { type: "button", className: "kern-btn " + className });
+    node.append(element("span", { className: "kern-label", textContent: label }));
+    if (ariaLabel) node.setAttribute("aria-label", ariaLabel);
+    return node;
+  }
+
+  /** An analysis object of any shape as a definition list: nested objects nest,
+   * lists become lines. Keys are shown as they come (they are the server's). */
+  function describe(value, texts) {
+    if (value === null || value === undefined) return document.createTextNode("–");
+    if (Array.isArray(value)) {
+      if (value.every((item) => item === null || typeof item !== "object")) {
+        const lines = element("span", { className: "bb-verification__lines" });
+        lines.textContent = value.map((item) => String(item)).join("\n");
+        return lines;
+      }
+      const list = element("ol", { className: "kern-list" });
+      for (const item of value) list.append(element("li", {}, describe(item, texts)));
+      return list;
+    }
+    if (typeof value === "object") {
+      const list = element("dl", { className: "bb-verification__analysis" });
+      for (const [key, inner] of Object.entries(value)) {
+        list.append(
+          element("dt", { textContent: (texts.analysis_keys || {})[key] || key }),
+          element("dd", {}, describe(inner, texts)),
+        );
+      }
+      return list;
+    }
+    if (typeof value === "boolean") return document.createTextNode(value ? texts.yes : texts.no);
+    return document.createTextNode(String(value));
+  }
+
+  // -- the clerk --------------------------------------------------------------------
+
+  class ClerkVerification {
+    constructor(socket) {
+      this.socket = socket;
+      this.texts = verificationTexts();
+      this.rows = new Map();
+      this.checklist = null;
+      this.inCall = false;
+
+      $("verification-start").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const chosen = document.querySelector("input[name=document_type]:checked");
+        if (chosen) this.start(chosen.value);
+      });
+      for (const capture of document.querySelectorAll("[data-capture]")) {
+        capture.addEventListener("click", () => this.capture(capture.dataset.capture));
+      }
+      for (const capture of document.querySelectorAll("[data-capture-auto]")) {
+        capture.addEventListener("click", () => this.arm(capture.dataset.captureAuto));
+      }
+      for (const capture of document.querySelectorAll("[data-capture-still]")) {
+        capture.addEventListener("click", () => this.still(capture.dataset.captureStill));
+      }
+      // Automatic captures and full-resolution photos arrive when they are kept.
+      socket.on("capture_taken", (shot) => {
+        if (this.inCall) this.showCapture(shot);
+      });
+      socket.on("capture_still_failed", (failure) => {
+        if (this.inCall) this.error(failure);
+      });
+      $("verification-send-code").addEventListener("click", () => this.sendCode());
+      $("verification-verified").addEventListener("click", () => this.finish("verified"));
+      $("verification-failed").addEventListener("click", () => this.finish("failed"));
+      socket.on("verification_updated", (checklist) => {
+        if (this.inCall) this.render(checklist);
+      });
+      // The MRZ is read after the capture's first answer; it arrives on its own.
+      socket.on("capture_analysed", (result) => this.showMrz(result));
+    }
+
+    say(text) {
+      BB.say($("verification-status"), text || "");
+    }
+
+    error(error) {
+      this.say((this.texts.errors || {})[error.code] || error.message || this.texts.failed);
+    }
+
+    /** A call (new, or rejoined after a reload): show the check in progress, if any. */
+    callStarted() {
+      this.inCall = true;
+      this.reset();
+      this.resume();
+    }
+
+    async resume() {
+      try {
+        const checklist = await BB.request(this.socket, "verification_current", {});
+        if (checklist && this.inCall) {
+          $("verification-body").hidden = false;
+          this.render(checklist);
+        }
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    callEnded() {
+      this.inCall = false;
+      this.reset();
+    }
+
+    reset() {
+      this.checklist = null;
+      this.rows.clear();
+      $("verification-steps").replaceChildren();
+      $("verification-features").replaceChildren();
+      $("verification-captures").replaceChildren();
+      this.clearComparison();
+      $("verification-body").hidden = true;
+      $("verification-reason").value = "";
+      this.clearReasonError();
+      BB.say($("verification-outcome"), "");
+      this.say("");
+    }
+
+    async start(documentType) {
+      try {
+        const checklist = await BB.request(this.socket, "verification_start", {
+          document_type: documentType,
+        });
+        this.rows.clear();
+        $("verification-steps").replaceChildren();
+        $("verification-captures").replaceChildren();
+        this.clearComparison();
+        BB.say($("verification-outcome"), "");
+        $("verification-body").hidden = false;
+        this.render(checklist);
+        this.say(this.texts.started);
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    render(checklist) {
+      this.checklist = checklist;
+      const texts = this.texts;
+      $("verification-document").textContent =
+        (texts.documents || {})[checklist.document_type] || checklist.document_type;
+      const features = checklist.security_features.map((feature) =>
+        element("li", { textContent: feature }),
+      );
+      $("verification-features").replaceChildren(...features);
+      for (const [step, state] of Object.entries(checklist.steps)) {
+        const row = this.rows.get(step) || this.addRow(step);
+        const label = state === true ? texts.passed : state === false ? texts.failed_state : texts.open;
+        row.state.textContent = label;
+        row.item.dataset.state = state === true ? "passed" : state === false ? "failed" : "open";
+      }
+      const pending = checklist.outcome === "pending";
+      for (const control of document.querySelectorAll("#verification-body [data-pending-only]")) {
+        control.disabled = !pending;
+      }
+      for (const row of this.rows.values()) {
+        for (const control of row.buttons) control.disabled = !pending;
+      }
+      const missing = checklist.missing.map((step) => (texts.steps || {})[step] || step);
+      $("verification-missing").textContent = missing.length
+        ? texts.missing + " " + missing.join(", ")
+        : texts.nothing_missing;
+      const outcome = (texts.outcomes || {})[checklist.outcome];
+      BB.say($("verification-outcome"), pending ? "" : outcome || checklist.outcome);
+    }
+
+    addRow(step) {
+      const texts = this.texts;
+      const name = (texts.steps || {})[step] || step;
+      const item = element("li", { className: "bb-verification__step" });
+      item.dataset.step = step;
+      const state = element("span", { className: "bb-verification__state" });
+      const head = element("span", { className: "bb-verification__name", textContent: name });
+      item.append(head, document.createTextNode(": "), state);
+      const buttons = [];
+      if (!(texts.citizen_steps || []).includes(step)) {
+        const actions = element("span", { className: "bb-verification__actions" });
+        const yes = button(texts.record_passed, "kern-btn--secondary kern-btn--x-small",
+          name + ": " + texts.record_passed);
+        const no = button(texts.record_failed, "kern-btn--tertiary kern-btn--x-small",
+          name + ": " + texts.record_failed);
+        yes.addEventListener("click", () => this.record(step, true));
+        no.addEventListener("click", () => this.record(step, false));
+        actions.append(yes, no);
+        buttons.push(yes, no);
+        item.append(actions);
+      } else {
+        item.append(element("span", { className: "kern-hint", textContent: " " + texts.by_citizen }));
+      }
+      $("verification-steps").append(item);
+      const row = { item, state, buttons };
+      this.rows.set(step, row);
+      return row;
+    }
+
+    async record(step, passed) {
+      try {
+        this.render(await BB.request(this.socket, "verification_record", { step, passed }));
+        this.say("");
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    germanIdFront(kind) {
+      return kind === "front" && this.checklist !== null && this.checklist.document_type === "id_card";
+    }
+
+    kindName(kind) {
+      return (this.texts.kinds || {})[kind] || kind;
+    }
+
+    async capture(kind) {
+      this.say(this.texts.capturing);
+      let shot;
+      try {
+        shot = await BB.request(
+          this.socket, "capture_take", { kind, german_id: this.germanIdFront(kind) }, 20000,
+        );
+      } catch (error) {
+        this.error(error);
+        return;
+      }
+      this.showCapture(shot);
+    }
+
+    /** Ask the citizen to show `kind`; the server keeps the first frame that passes
+     * and pushes it as capture_taken. */
+    async arm(kind) {
+      try {
+        await BB.request(this.socket, "capture_auto", { kind, german_id: this.germanIdFront(kind) });
+        this.say(this.texts.armed.replace("{kind}", this.kindName(kind)));
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    /** Ask the citizen's device for a full-resolution photo (uploaded over HTTPS). */
+    async still(kind) {
+      try {
+        await BB.request(this.socket, "capture_still", { kind, german_id: this.germanIdFront(kind) });
+        this.say(this.texts.still_requested.replace("{kind}", this.kindName(kind)));
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    showCapture(shot) {
+      const texts = this.texts;
+      const name = this.kindName(shot.kind);
+      const figure = element("figure", { className: "bb-verification__capture" });
+      figure.dataset.kind = shot.kind;
+      figure.dataset.captureId = shot.capture_id;
+      const image = element("img", {
+        src: shot.view_url,
+        alt: texts.capture_alt.replace("{kind}", name),
+        className: "bb-verification__image",
+      });
+      const caption = element("figcaption", {
+        textContent: name + " · " + shot.width + " × " + shot.height + " px",
+      });
+      figure.append(image, caption);
+      if (shot.tilt) figure.append(describe({ [texts.tilt]: shot.tilt }, texts));
+      const analysis = shot.analysis || {};
+      if (Object.keys(analysis).length) figure.append(describe(analysis, texts));
+      else if (!shot.face) figure.append(element("p", { className: "kern-hint", textContent: texts.no_analysis }));
+      $("verification-captures").prepend(figure);
+      this.say(texts.captured.replace("{kind}", name));
+      // The portrait on the document and the live face, side by side for the clerk.
+      if (shot.face) this.compare(image, shot.face, "verification-face");
+      else if (analysis.portrait) this.compare(image, analysis.portrait, "verification-portrait");
+    }
+
+    compare(image, box, canvasId) {
+      const draw = () => {
+        const [x, y, width, height] = box;
+        const canvas = $(canvasId);
+        const scale = 240 / height;
+        canvas.width = Math.round(width * scale);
+        canvas.height = 240;
+        canvas.getContext("2d").drawImage(image, x, y, width, height, 0, 0, canvas.width, canvas.height);
+        canvas.dataset.drawn = "true";
+        $("verification-compare").hidden = false;
+      };
+      if (image.complete && image.naturalWidth) draw();
+      else image.addEventListener("load", draw, { once: true });
+    }
+
+    clearComparison() {
+      for (const id of ["verification-portrait", "verification-face"]) {
+        const canvas = $(id);
+        canvas.width = canvas.height = 0;
+        delete canvas.dataset.drawn;
+      }
+      $("verification-compare").hidden = true;
+    }
+
+    showMrz(result) {
+      const figure = document.querySelector(
+        `#verification-captures figure[data-capture-id="${CSS.escape(result.capture_id)}"]`
+      );
+      if (!figure) return;
+      const texts = this.texts;
+      const mrz = (result.analysis && result.analysis.mrz) || null;
+      const section = element("section", { className: "bb-verification__mrz" });
+      section.append(element("h4", { className: "kern-heading-small", textContent: "MRZ" }));
+      let status;
+      if (result.mrz_accepted) status = texts.mrz_accepted || "MRZ gelesen: zwei Aufnahmen stimmen überein.";
+      else if (mrz && mrz.valid) status = texts.mrz_once || "MRZ gelesen; zur Sicherheit bitte eine zweite Aufnahme.";
+      else status = texts.mrz_unread || "Keine lesbare MRZ auf dieser Aufnahme.";
+      section.append(element("p", { className: "kern-body", textContent: status }));
+      if (result.name_check) {
+        const check = result.name_check;
+        const template = check.matches ? texts.name_matches : texts.name_differs;
+        const line = element("p", {
+          className: "kern-body bb-verification__name-check",
+          textContent: template.replace("{mrz}", check.mrz).replace("{booking}", check.booking),
+        });
+        line.dataset.matches = String(check.matches);
+        section.append(line);
+      }
+      if (result.mrz_fields) section.append(describe(result.mrz_fields, texts));
+      else if (mrz) section.append(describe({ lines: mrz.lines, checks: mrz.checks }, texts));
+      // Only in the capture's own figure: the result arrives whenever the reading is
+      // done, and must not overwrite what the status line says about later actions.
+      figure.append(section);
+    }
+
+    async sendCode() {
+      try {
+        await BB.request(this.socket, "verification_send_code");
+        this.say(this.texts.code_sent);
+      } catch (error) {
+        this.error(error);
+      }
+    }
+
+    clearReasonError() {
+      const field = $("verification-reason");
+      field.removeAttribute("aria-invalid");
+      $("verification-reason-error").hidden = true;
+    }
+
+    async finish(outcome) {
+      const field = $("verification-reason");
+      const reason = field.value.trim();
+      this.clearReasonError();
+      if (outcome === "failed" && !reason) {
+        field.setAttribute("aria-invalid", "true");
+        $("verification-reason-error").hidden = false;
+        field.focus();
+        return;
+      }
+      const payload = reason ? { outcome, reason } : { outcome };
+      try {
+        this.render(await BB.request(this.socket, "verification_finish", payload));
+        this.say("");
+      } catch (error) {
+        this.error(error);
+      }
+    }
+  }
+
+  BB.ClerkVerification = ClerkVerification;
+
+  // -- the citizen ------------------------------------------------------------------
+
+  /** The citizen's camera to the server's receive-only peer. */
+  class CapturePeer {
+    constructor(socket, configuration, fallbackTrack) {
+      this.socket = socket;
+      this.configuration = configuration; // the call's: the same TURN, the same policy
+      this.fallbackTrack = fallbackTrack;
+      this.pc = null;
+      this.track = null;
+      this.closed = false;
+    }
+
+    async cameraTrack() {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({
+          video: { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 15 } },
+        });
+        return stream.getVideoTracks()[0];
+      } catch (error) {
+        const track = this.fallbackTrack();
+        return track ? track.clone() : null; // a clone: stopping it leaves the call's own
+      }
+    }
+
+    async open() {
+      const track = await this.cameraTrack();
+      if (!track) throw Object.assign(new Error("no camera"), { code: "no_camera" });
+      if (this.closed) {
+        track.stop();
+        return;
+      }
+      this.track = track;
+      const pc = new RTCPeerConnection(this.configuration);
+      this.pc = pc;
+      // A document, not a face: keep every pixel (text, MRZ) and drop frames instead
+      // of resolution while the bandwidth estimate ramps up.
+      if ("contentHint" in track) track.contentHint = "detail";
+      const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+      await keepResolution(transceiver.sender);
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc, GATHERING_MS);
+      if (this.closed) return;
+      const answer = await BB.request(
+        this.socket,
+        "capture_offer",
+        // The guidance's hints come back in the page's language.
+        { sdp: pc.localDescription.sdp, lang: document.documentElement.lang },
+        20000,
+      );
+      if (this.closed) return;
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    }
+
+    close() {
+      this.closed = true;
+      if (this.pc) this.pc.close();
+      if (this.track) this.track.stop();
+      this.pc = null;
+      this.track = null;
+    }
+  }
+
+  async function keepResolution(sender) {
+    try {
+      const parameters = sender.getParameters();
+      parameters.degradationPreference = "maintain-resolution";
+      // 15 frames a second are plenty for a document held still, and halve what the
+      // server decodes per camera (bench/capture_load.py).
+      for (const encoding of parameters.encodings || []) encoding.maxFramerate = 15;
+      await sender.setParameters(parameters);
+    } catch (error) {
+      // Not every browser lets this be set before negotiation; the hint still helps.
+    }
+  }
+
+  /** Wait for ICE gathering to complete, at most `ms` (the offer then carries what
+   * was gathered so far). */
+  function gathered(pc, ms) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (pc.iceGatheringState !== "complete") return;
+        clearTimeout(timer);
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }, ms);
+      pc.addEventListener("icegatheringstatechange", done);
+    });
+  }
+
+  /** The track's current frame at its own resolution, as a JPEG blob. */
+  async function frameAsJpeg(track) {
+    const video = element("video", { muted: true, playsInline: true });
+    video.srcObject = new MediaStream([track]);
+    try {
+      await video.play();
+      if (!video.videoWidth) {
+        await new Promise((resolve) => {
+          video.addEventListener("resize", resolve, { once: true });
+          setTimeout(resolve, GATHERING_MS);
+        });
+      }
+      if (!video.videoWidth) throw new Error("no frame");
+      const canvas = element("canvas", { width: video.videoWidth, height: video.videoHeight });
+      canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+      return await new Promise((resolve, reject) =>
+        canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("no frame"))),
+          "image/jpeg", 0.95),
+      );
+    } finally {
+      video.pause();
+      video.srcObject = null;
+    }
+  }
+
+  class CitizenVerification {
+    /** getCall(): the current BB.Call (for its camera track) or null. */
+    constructor(socket, getCall) {
+      this.socket = socket;
+      this.getCall = getCall;
+      this.texts = verificationTexts();
+      this.configuration = BB.rtcConfiguration({}); // set by callStarted
+      this.peer = null;
+      this.defaultHint = $("capture-hint").textContent;
+
+      socket.on("verification_consent_requested", ({ document_type: type }) => {
+        this.closePeer();
+        $("verification-panel").hidden = false;
+        $("consent-panel").hidden = false;
+        $("consent-document").textContent = (this.texts.documents || {})[type] || type;
+        $("capture-hint").hidden = true;
+        BB.say($("capture-guidance"), "");
+        $("code-form").hidden = true;
+        BB.say($("verification-outcome"), "");
+        BB.say($("verification-status"), "");
+        $("consent-heading").focus();
+      });
+      $("consent-accept").addEventListener("click", () => this.consent());
+      // The server looks at the capture camera about twice a second and says what to
+      // change (closer, glare, the whole card in view); the hints come in the page's language.
+      socket.on("capture_guidance", ({ verdict, hints }) => {
+        if ($("capture-hint").hidden) return; // no capture running on this page
+        BB.say($("capture-guidance"), verdict === "ok" ? this.texts.guidance_ok : hints[0] || "");
+      });
+      // What to show the camera next (the clerk asked for it), and when it is taken.
+      socket.on("capture_prompt", ({ kind, taken }) => {
+        if ($("capture-hint").hidden) return;
+        const prompts = this.texts.prompts || {};
+        $("capture-hint").textContent = kind ? prompts[kind] || "" : this.texts.prompt_taken;
+      });
+      // The clerk asks for a full-resolution photo: taken here, uploaded once over HTTPS.
+      socket.on("capture_still_requested", ({ kind, upload_url: uploadUrl }) => {
+        if (!$("capture-hint").hidden) this.sendStill(kind, uploadUrl);
+      });
+      socket.on("verification_code_requested", () => {
+        $("verification-panel").hidden = false;
+        $("code-form").hidden = false;
+        BB.say($("code-result"), "");
+        $("code-input").value = "";
+        $("code-input").focus();
+      });
+      $("code-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.sendCode();
+      });
+      socket.on("verification_finished", ({ outcome }) => {
+        this.closePeer();
+        $("verification-panel").hidden = false;
+        $("consent-panel").hidden = true;
+        $("capture-hint").hidden = true;
+        BB.say($("capture-guidance"), "");
+        $("code-form").hidden = true;
+        BB.say($("verification-outcome"), (this.texts.outcomes || {})[outcome] || outcome);
+      });
+    }
+
+    callStarted(assignment) {
+      this.configuration = BB.rtcConfiguration(assignment);
+    }
+
+    callEnded() {
+      this.closePeer();
+      $("verification-panel").hidden = true;
+      $("consent-panel").hidden = true;
+      $("capture-hint").hidden = true;
+      BB.say($("capture-guidance"), "");
+      $("code-form").hidden = true;
+    }
+
+    async consent() {
+      const status = $("verification-status");
+      try {
+        await BB.request(this.socket, "verification_consent");
+      } catch (error) {
+        BB.say(status, error.message || this.texts.failed);
+        return;
+      }
+      $("consent-panel").hidden = true;
+      $("capture-hint").textContent = this.defaultHint;
+      $("capture-hint").hidden = false;
+      BB.say(status, this.texts.consented);
+      this.closePeer();
+      const call = this.getCall();
+      const peer = new CapturePeer(this.socket, this.configuration, () => {
+        const stream = call && call.localStream;
+        return stream ? stream.getVideoTracks()[0] : null;
+      });
+      this.peer = peer;
+      try {
+        await peer.open();
+        if (peer === this.peer && !peer.closed) BB.say(status, this.texts.capture_ready);
+      } catch (error) {
+        if (peer === this.peer) BB.say(status, this.texts.capture_failed);
+        console.warn("capture peer failed", error.code || error);
+      }
+    }
+
+    async sendCode() {
+      const input = $("code-input");
+      const code = input.value.trim();
+      if (!/^\d{6}$/.test(code)) {
+        BB.say($("code-result"), this.texts.code_format);
+        input.focus();
+        return;
+      }
+      try {
+        const { passed } = await BB.request(this.socket, "verification_code", { code });
+        BB.say($("code-result"), passed ? this.texts.code_passed : this.texts.code_wrong);
+        if (passed) $("code-form").hidden = true;
+      } catch (error) {
+        BB.say($("code-result"), error.message || this.texts.failed);
+      }
+    }
+
+    /** A photo at the camera's full resolution (ImageCapture where the browser has it,
+     * else the track's current frame through a canvas), posted to `uploadUrl` (the
+     * one-time token is in it; the CSRF token comes with the page). */
+    async sendStill(kind, uploadUrl) {
+      const status = $("verification-status");
+      const prompt = (this.texts.prompts || {})[kind];
+      if (prompt) $("capture-hint").textContent = prompt;
+      BB.say(status, this.texts.still_sending);
+      let track = this.peer && this.peer.track;
+      if (!track || track.readyState !== "live") {
+        const call = this.getCall();
+        const stream = call && call.localStream;
+        track = stream ? stream.getVideoTracks()[0] : null;
+      }
+      try {
+        if (!track) throw new Error("no camera");
+        let photo = null;
+        if (typeof ImageCapture === "function") {
+          try {
+            photo = await new ImageCapture(track).takePhoto();
+          } catch (error) {
+            photo = null; // e.g. not for this camera: the canvas below still works
+          }
+        }
+        if (!photo) photo = await frameAsJpeg(track);
+        const form = new FormData();
+        form.append("csrf", $("verification-panel").dataset.uploadCsrf || "");
+        form.append("photo", photo, "foto." + ((photo.type || "").split("/")[1] || "jpg"));
+        const response = await fetch(uploadUrl, {
+          method: "POST",
+          body: form,
+          credentials: "same-origin",
+        });
+        if (!response.ok) {
+          const body = await response.json().catch(() => null);
+          const error = (body && body.error) || {};
+          BB.say(status, error.message || this.texts.still_failed);
+          return;
+        }
+        BB.say(status, this.texts.still_sent);
+      } catch (error) {
+        BB.say(status, this.texts.still_failed);
+        console.warn("photo upload failed", error);
+      }
+    }
+
+    closePeer() {
+      if (this.peer) this.peer.close();
+      this.peer = null;
+    }
+  }
+
+  BB.CitizenVerification = CitizenVerification;
+})();
