@@ -73,7 +73,7 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/booking.py
-	$(BIN)/python bench/realtime.py
+	$(BIN)/python bench/signalling_load.py
 	$(BIN)/python bench/documents.py
 
 clean:

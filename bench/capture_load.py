@@ -8,13 +8,13 @@ minutes on 2 cores). Figures are printed, never asserted. Everything runs on
 Three processes (plus this one):
 
 - the server (``bench/capture_children.py server``): the real app, production mode,
-  SQLite, memory room store, a fixed clock, as in ``bench/realtime.py``; only here,
+  SQLite, memory room store, a fixed clock, as in ``bench/signalling_load.py``; only here,
   the capture registry may use loopback ICE candidates.
 - the senders (``bench/capture_children.py senders``): ``--captures`` aiortc peers
   standing in for the citizens' browsers, each sending a 1280x720, 30 frames/s VP8
   camera that shows an ID card specimen (encoded once at start-up and replayed, so
   the senders cost little and nothing of it counts against the server).
-- this process: the load generator of ``bench/realtime.py`` (its lean Socket.IO
+- this process: the load generator of ``bench/signalling_load.py`` (its lean Socket.IO
   client, ``BenchDatabase``, ``open_our_pair`` and ``run_relay`` are reused). It sets up
   ``--relay-calls`` calls that only relay, and ``--captures`` calls whose clerk starts
   the identity check and whose citizen consents; for those, the citizen socket sends

@@ -1,4 +1,4 @@
-"""Server processes for ``bench/realtime.py``; started by it, one process per server.
+"""Server processes for ``bench/signalling_load.py``; started by it, one process per server.
 
 - ``floor``: the least a python-socketio relay can do. AsyncServer on aiohttp, websocket
   only, namespaces ``/citizen`` and ``/clerk``; the connect ``auth`` names a pair, and

@@ -1,7 +1,7 @@
 """Benchmark: Socket.IO signalling. Relay cost and latency against a bare python-socketio
 floor, and how many waiting citizens one node keeps informed within a second.
 
-Run: ``.venv/bin/python bench/realtime.py`` (about three minutes on 2 cores). Bigger:
+Run: ``.venv/bin/python bench/signalling_load.py`` (about three minutes on 2 cores). Bigger:
 ``--calls 10,100,500,1000 --waiting 1000,2000,5000,10000 --duration 15``; either list
 may be empty to skip that part. Figures are printed, never asserted. Everything runs on
 127.0.0.1, in one run, so the ratios compare like with like.
@@ -1043,7 +1043,7 @@ async def main() -> None:
     )
     secret = secrets.token_urlsafe(48)
     env = {**os.environ, "BENCH_SECRET_KEY": secret}
-    with tempfile.TemporaryDirectory(prefix="bb-bench-realtime-") as name:
+    with tempfile.TemporaryDirectory(prefix="bb-bench-signalling-") as name:
         folder = Path(name)
         async with contextlib.AsyncExitStack() as stack:
             connector = aiohttp.TCPConnector(limit=0)
