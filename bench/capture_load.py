@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from realtime import (
+from signalling_load import (
     CLOCK_TICKS,
     NOW,
     ORIGIN,
