@@ -346,13 +346,12 @@ class Server:
         folder: Path,
         *extra: str,
         env: dict[str, str] | None = None,
-        script: Path = SERVER_SCRIPT,
     ) -> Server:
         log = folder / f"{name}.log"
         with _log_file(log) as sink:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
-                str(script),
+                str(SERVER_SCRIPT),
                 kind,
                 "--origin",
                 ORIGIN,
@@ -398,9 +397,9 @@ class Server:
 async def start_ours(
     name: str, folder: Path, office_db: Path, env: dict[str, str], before: Path | None = None
 ) -> Server:
-    """Our server on a copy of the prepared database; with ``before``, the code of that
-    checkout (an earlier commit, e.g. ``git worktree add /tmp/before <commit>``) runs
-    it, on the same interpreter and libraries, so the two compare like with like."""
+    """Our server on a copy of the prepared database; with ``before``, the app code of
+    that checkout (an earlier commit, e.g. ``git worktree add /tmp/before <commit>``)
+    under the same server script, interpreter and libraries: like with like."""
     db = folder / f"{name}.db"
     # SQLite's backup API, not a file copy: the bench's own connection may still hold
     # committed pages in the write-ahead log.
@@ -413,8 +412,7 @@ async def start_ours(
     if before is None:
         return await Server.start(name, "ours", folder, *extra, env=env)
     env = {**env, "PYTHONPATH": str(before)}  # its packages before the installed ones
-    script = before / "bench" / SERVER_SCRIPT.name
-    return await Server.start(name, "ours", folder, *extra, env=env, script=script)
+    return await Server.start(name, "ours", folder, *extra, env=env)
 
 
 # -- the office's data ---------------------------------------------------------------------
@@ -1028,8 +1026,8 @@ async def main() -> None:
         help="a checkout of an earlier commit whose server also runs, in the same windows",
     )
     args = parser.parse_args()
-    if args.before and not (args.before / "bench" / SERVER_SCRIPT.name).is_file():
-        parser.error(f"--before: no {SERVER_SCRIPT.name} in {args.before / 'bench'}")
+    if args.before and not (args.before / "signalling" / "app.py").is_file():
+        parser.error(f"--before: {args.before} is not a checkout of this project")
     if args.rate <= 0 or args.duration <= 0 or args.warmup < 0 or args.rounds < 1:
         parser.error("--rate, --duration and --rounds must be positive, --warmup not negative")
     raise_open_files_limit()

@@ -142,7 +142,16 @@ class _Fields:
     __slots__ = ()
 
     def payload(self) -> Any:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        kind = type(self)
+        names = _FIELD_NAMES.get(kind)
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(self))  # type: ignore[arg-type]
+        return {name: getattr(self, name) for name in names}
+
+
+# dataclasses.fields() builds its tuple anew on every call, and some events go out
+# thousands of times a second (queue_updated): the names once per event class.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
