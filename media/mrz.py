@@ -120,6 +120,21 @@ _COMPOSITE: dict[MrzFormat, tuple[tuple[int, int, int], ...]] = {
 }
 
 
+def _checked_lines(fmt: MrzFormat) -> dict[str, frozenset[int]]:
+    """Which lines each check digit covers, by the name ``MrzResult.checks`` uses."""
+    line_of = {field.name: field.line for field in _LAYOUTS[fmt]}
+    return {
+        "document_number": frozenset({line_of["document_number"]}),
+        "birth_date": frozenset({line_of["birth_date"]}),
+        "expiry_date": frozenset({line_of["expiry_date"]}),
+        "personal_number": frozenset({line_of["optional_data"]}),
+        "composite": frozenset(line for line, _start, _end in _COMPOSITE[fmt]),
+    }
+
+
+_CHECKED_LINES = {fmt: _checked_lines(fmt) for fmt in _LAYOUTS}
+
+
 @dataclass(frozen=True)
 class Correction:
     """One look-alike replacement made by :func:`correct_lookalikes` (0-based position)."""
@@ -154,6 +169,16 @@ class MrzResult:
     def valid(self) -> bool:
         """Every check digit of the format validates."""
         return all(self.checks.values())
+
+    def line_validity(self) -> tuple[bool | None, ...]:
+        """Per line: whether every check digit over it validates, or None for a line
+        that no check digit covers (the names: read, but not verified by the MRZ)."""
+        covers = _CHECKED_LINES[self.format]
+        validity: list[bool | None] = []
+        for line in range(len(self.lines)):
+            over = [ok for name, ok in self.checks.items() if line in covers[name]]
+            validity.append(all(over) if over else None)
+        return tuple(validity)
 
     def fields(self) -> dict[str, Any]:
         """The fields a clerk compares with the document (dates as ISO strings)."""

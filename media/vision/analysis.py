@@ -83,6 +83,7 @@ def _mrz_json(read: MrzRead | None) -> dict[str, Any] | None:
             "lines": list(result.lines),
             "format": result.format,
             "valid": result.valid,
+            "line_valid": list(result.line_validity()),
             "checks": dict(result.checks),
             "corrections": [
                 {"line": c.line, "column": c.column, "found": c.found, "replaced_by": c.replaced_by}

@@ -20,6 +20,7 @@ def test_analyse_prints_the_mrz_and_every_check_as_json(
     assert main(["analyse", str(image), "--json"]) == 0
     [result] = json.loads(capsys.readouterr().out)
     assert result["mrz"]["valid"] is True
+    assert result["mrz"]["line_valid"] == [True, True, None]  # TD1: the names unchecked
     assert set(result["mrz"]["checks"]) == {
         "document_number",
         "birth_date",

@@ -100,6 +100,21 @@ def test_test_helper_rebuilds_the_icao_specimen() -> None:
 # --- normalisation and shape errors ---------------------------------------------------------
 
 
+def test_each_line_says_whether_a_check_digit_vouches_for_it() -> None:
+    """The name line has no check digit: a valid MRZ does not make it verified."""
+    assert parse(DEU_TD1, today=TODAY).line_validity() == (True, True, None)
+    assert parse(UTO_TD3, today=TODAY).line_validity() == (None, True)
+    assert parse(ISL_TD3, today=TODAY).line_validity() == (None, True)
+
+
+def test_a_failing_check_digit_marks_every_line_it_covers() -> None:
+    wrong_birth = [DEU_TD1[0], DEU_TD1[1].replace("8308126", "8308125", 1), DEU_TD1[2]]
+    result = parse(wrong_birth, today=TODAY)
+    assert not result.checks["birth_date"] and not result.checks["composite"]
+    # The composite digit covers the document number on line 1 as well.
+    assert result.line_validity() == (False, False, None)
+
+
 def test_normalise_line_upper_cases_drops_spaces_and_maps_guillemets() -> None:
     assert normalise_line(" p<uto erik sson«anna‹maria＜\t") == "P<UTOERIKSSON<ANNA<MARIA<"
 
