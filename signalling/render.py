@@ -67,6 +67,14 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
     )
 
 
+def too_many_requests(request: web.Request) -> web.Response:
+    """The page for a visitor a rate limit (booking, links, login) turned away."""
+    message = translate(
+        i18n.language(request), "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten."
+    )
+    return error_page(request, 429, message)
+
+
 def redirect(location: str) -> web.Response:
     """A 303 See Other that can carry cookies (raising HTTPSeeOther would work too,
     but a returned response reads more plainly where cookies are set)."""

@@ -22,7 +22,7 @@ from signalling import cookies, i18n
 from signalling.clients import LINK, allow, secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK, OFFICE
 from signalling.pages.booking import parse_day, slot_picker
-from signalling.render import error_page, redirect, render
+from signalling.render import error_page, redirect, render, too_many_requests
 
 routes = web.RouteTableDef()
 NEXT_PAGES = {
@@ -55,14 +55,7 @@ def _set_session(
 @routes.get("/t/{token}", name="join_link")
 async def open_link(request: web.Request) -> web.StreamResponse:
     if not await allow(request, "link", LINK):
-        return error_page(
-            request,
-            429,
-            translate(
-                i18n.language(request),
-                "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten.",
-            ),
-        )
+        return too_many_requests(request)
     try:
         appointment = await request.app[APPOINTMENTS].open_token(
             request.match_info["token"], Audience.JOIN_LINK

@@ -14,7 +14,7 @@ from office.tokens import Audience
 from signalling import cookies, i18n
 from signalling.clients import BOOKING, allow, secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK, METRICS, OFFICE, SETTINGS, SIGNER, TOWN
-from signalling.render import error_page, redirect, render
+from signalling.render import error_page, redirect, render, too_many_requests
 
 routes = web.RouteTableDef()
 DAYS_PER_PAGE = 14
@@ -81,11 +81,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     lang = i18n.language(request)
     if not await allow(request, "book", BOOKING):
-        return error_page(
-            request,
-            429,
-            translate(lang, "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten."),
-        )
+        return too_many_requests(request)
     form = await request.post()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     values["service_id"] = service.id

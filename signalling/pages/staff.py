@@ -10,14 +10,13 @@ from functools import wraps
 import segno
 from aiohttp import web
 
-from common.i18n import translate
 from office.errors import AuthFailed, Conflict, OfficeError
 from office.models import Clerk, Role
 from office.tokens import Audience
-from signalling import cookies, i18n
+from signalling import cookies
 from signalling.clients import LOGIN, allow, secure_cookies
 from signalling.keys import CLOCK, SIGNER, STAFF, TOWN
-from signalling.render import error_page, redirect, render
+from signalling.render import error_page, redirect, render, too_many_requests
 
 routes = web.RouteTableDef()
 PENDING_TTL = timedelta(minutes=5)
@@ -79,14 +78,7 @@ async def login_form(request: web.Request) -> web.Response:
 @routes.post("/anmelden")
 async def login(request: web.Request) -> web.StreamResponse:
     if not await allow(request, "login", LOGIN):
-        return error_page(
-            request,
-            429,
-            translate(
-                i18n.language(request),
-                "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten.",
-            ),
-        )
+        return too_many_requests(request)
     form = await request.post()
     username, password = form.get("username"), form.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
@@ -127,14 +119,7 @@ async def code(request: web.Request) -> web.StreamResponse:
     if clerk_id is None:
         raise web.HTTPSeeOther("/anmelden")
     if not await allow(request, "login", LOGIN):
-        return error_page(
-            request,
-            429,
-            translate(
-                i18n.language(request),
-                "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einige Minuten.",
-            ),
-        )
+        return too_many_requests(request)
     form = await request.post()
     value = form.get("code")
     try:
