@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from office.verification import CLERK_STEPS, Step, Verifications
 from signalling.keys import APPOINTMENTS, JOBS
@@ -53,7 +53,7 @@ MRZ_TABLE = {
     "nationality": ("D", "–", "–"),
 }
 FRAME_SIZE = (1280, 720)
-LAPTOP = {"width": 1366, "height": 768}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 PASSPORT_SIDES = ("front", "tilt_a", "tilt_b", "face")  # a passport has no back to show
 DETAILS_KEPT = 10  # verdict.js keeps the raw data of the last ten captures
 
