@@ -397,18 +397,21 @@ class CaptureCommands:
         self._metrics.observe_analysis(full.timings_ms)
         consensus = self._consensus.setdefault(verification_id, MrzConsensus())
         agreed = consensus.offer(full.mrz_result)
-        name_check = None
+        name_check = expired = None
         if agreed is not None:
             # A suggestion for the clerk's "name matches the booking" step.
             booked = await self._visits.names([appointment_id])
             name, _reference = booked.get(appointment_id, ("", ""))
             name_check = compare_with_mrz(name, agreed).to_json()
+            today = self._visits.now().astimezone(self._visits.office.town.tz).date()
+            expired = agreed.expired(today)
         analysed = CaptureAnalysed(
             capture_id,
             full.to_json(),
             mrz_accepted=agreed is not None,
             mrz_fields=agreed.fields() if agreed else None,
             name_check=name_check,
+            mrz_expired=expired,
         )
         await self._notifier.clerk(clerk_id, analysed)
 

@@ -372,6 +372,9 @@ class CaptureAnalysed(_Fields):
     mrz_accepted: bool
     mrz_fields: dict[str, Any] | None
     name_check: dict[str, Any] | None
+    # The accepted MRZ's expiry against the town's today (an unreadable date counts
+    # as expired); None until two captures agree.
+    mrz_expired: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,7 +262,7 @@
     );
     resetToggles();
     chat.clear();
-    verification.callStarted();
+    verification.callStarted(citizen);
     cases.callStarted(citizen);
     showState("in_call");
     BB.showView("call");

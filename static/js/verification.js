@@ -31,42 +31,16 @@
     return node;
   }
 
-  /** An analysis object of any shape as a definition list: nested objects nest,
-   * lists become lines. Keys are shown as they come (they are the server's). */
-  function describe(value, texts) {
-    if (value === null || value === undefined) return document.createTextNode("–");
-    if (Array.isArray(value)) {
-      if (value.every((item) => item === null || typeof item !== "object")) {
-        const lines = element("span", { className: "bb-verification__lines" });
-        lines.textContent = value.map((item) => String(item)).join("\n");
-        return lines;
-      }
-      const list = element("ol", { className: "kern-list" });
-      for (const item of value) list.append(element("li", {}, describe(item, texts)));
-      return list;
-    }
-    if (typeof value === "object") {
-      const list = element("dl", { className: "bb-verification__analysis" });
-      for (const [key, inner] of Object.entries(value)) {
-        list.append(
-          element("dt", { textContent: (texts.analysis_keys || {})[key] || key }),
-          element("dd", {}, describe(inner, texts)),
-        );
-      }
-      return list;
-    }
-    if (typeof value === "boolean") return document.createTextNode(value ? texts.yes : texts.no);
-    return document.createTextNode(String(value));
-  }
-
   // -- the clerk --------------------------------------------------------------------
 
   class ClerkVerification {
     constructor(socket) {
       this.socket = socket;
       this.texts = verificationTexts();
+      this.verdict = new BB.VerdictPanel(this.texts); // verdict.js
       this.rows = new Map();
       this.checklist = null;
+      this.citizen = null; // the booking, as call_assigned brought it
       this.inCall = false;
 
       $("verification-start").addEventListener("submit", (event) => {
@@ -97,7 +71,9 @@
         if (this.inCall) this.render(checklist);
       });
       // The MRZ is read after the capture's first answer; it arrives on its own.
-      socket.on("capture_analysed", (result) => this.showMrz(result));
+      socket.on("capture_analysed", (result) => {
+        if (this.inCall) this.verdict.analysed(result);
+      });
     }
 
     say(text) {
@@ -108,8 +84,10 @@
       this.say((this.texts.errors || {})[error.code] || error.message || this.texts.failed);
     }
 
-    /** A call (new, or rejoined after a reload): show the check in progress, if any. */
-    callStarted() {
+    /** A call (new, or rejoined after a reload): show the check in progress, if any.
+     * `citizen`: call_assigned's, whose booking the MRZ is compared with. */
+    callStarted(citizen) {
+      this.citizen = citizen || null;
       this.inCall = true;
       this.reset();
       this.resume();
@@ -120,6 +98,7 @@
         const checklist = await BB.request(this.socket, "verification_current", {});
         if (checklist && this.inCall) {
           $("verification-body").hidden = false;
+          this.verdict.reset(checklist.document_type, this.citizen);
           this.render(checklist);
         }
       } catch (error) {
@@ -137,8 +116,7 @@
       this.rows.clear();
       $("verification-steps").replaceChildren();
       $("verification-features").replaceChildren();
-      $("verification-captures").replaceChildren();
-      this.clearComparison();
+      this.verdict.clear();
       $("verification-body").hidden = true;
       $("verification-reason").value = "";
       this.clearReasonError();
@@ -153,8 +131,7 @@
         });
         this.rows.clear();
         $("verification-steps").replaceChildren();
-        $("verification-captures").replaceChildren();
-        this.clearComparison();
+        this.verdict.reset(checklist.document_type, this.citizen);
         BB.say($("verification-outcome"), "");
         $("verification-body").hidden = false;
         this.render(checklist);
@@ -276,84 +253,8 @@
     }
 
     showCapture(shot) {
-      const texts = this.texts;
-      const name = this.kindName(shot.kind);
-      const figure = element("figure", { className: "bb-verification__capture" });
-      figure.dataset.kind = shot.kind;
-      figure.dataset.captureId = shot.capture_id;
-      const image = element("img", {
-        src: shot.view_url,
-        alt: texts.capture_alt.replace("{kind}", name),
-        className: "bb-verification__image",
-      });
-      const caption = element("figcaption", {
-        textContent: name + " · " + shot.width + " × " + shot.height + " px",
-      });
-      figure.append(image, caption);
-      if (shot.tilt) figure.append(describe({ [texts.tilt]: shot.tilt }, texts));
-      const analysis = shot.analysis || {};
-      if (Object.keys(analysis).length) figure.append(describe(analysis, texts));
-      else if (!shot.face) figure.append(element("p", { className: "kern-hint", textContent: texts.no_analysis }));
-      $("verification-captures").prepend(figure);
-      this.say(texts.captured.replace("{kind}", name));
-      // The portrait on the document and the live face, side by side for the clerk.
-      if (shot.face) this.compare(image, shot.face, "verification-face");
-      else if (analysis.portrait) this.compare(image, analysis.portrait, "verification-portrait");
-    }
-
-    compare(image, box, canvasId) {
-      const draw = () => {
-        const [x, y, width, height] = box;
-        const canvas = $(canvasId);
-        const scale = 240 / height;
-        canvas.width = Math.round(width * scale);
-        canvas.height = 240;
-        canvas.getContext("2d").drawImage(image, x, y, width, height, 0, 0, canvas.width, canvas.height);
-        canvas.dataset.drawn = "true";
-        $("verification-compare").hidden = false;
-      };
-      if (image.complete && image.naturalWidth) draw();
-      else image.addEventListener("load", draw, { once: true });
-    }
-
-    clearComparison() {
-      for (const id of ["verification-portrait", "verification-face"]) {
-        const canvas = $(id);
-        canvas.width = canvas.height = 0;
-        delete canvas.dataset.drawn;
-      }
-      $("verification-compare").hidden = true;
-    }
-
-    showMrz(result) {
-      const figure = document.querySelector(
-        `#verification-captures figure[data-capture-id="${CSS.escape(result.capture_id)}"]`
-      );
-      if (!figure) return;
-      const texts = this.texts;
-      const mrz = (result.analysis && result.analysis.mrz) || null;
-      const section = element("section", { className: "bb-verification__mrz" });
-      section.append(element("h4", { className: "kern-heading-small", textContent: "MRZ" }));
-      let status;
-      if (result.mrz_accepted) status = texts.mrz_accepted || "MRZ gelesen: zwei Aufnahmen stimmen überein.";
-      else if (mrz && mrz.valid) status = texts.mrz_once || "MRZ gelesen; zur Sicherheit bitte eine zweite Aufnahme.";
-      else status = texts.mrz_unread || "Keine lesbare MRZ auf dieser Aufnahme.";
-      section.append(element("p", { className: "kern-body", textContent: status }));
-      if (result.name_check) {
-        const check = result.name_check;
-        const template = check.matches ? texts.name_matches : texts.name_differs;
-        const line = element("p", {
-          className: "kern-body bb-verification__name-check",
-          textContent: template.replace("{mrz}", check.mrz).replace("{booking}", check.booking),
-        });
-        line.dataset.matches = String(check.matches);
-        section.append(line);
-      }
-      if (result.mrz_fields) section.append(describe(result.mrz_fields, texts));
-      else if (mrz) section.append(describe({ lines: mrz.lines, checks: mrz.checks }, texts));
-      // Only in the capture's own figure: the result arrives whenever the reading is
-      // done, and must not overwrite what the status line says about later actions.
-      figure.append(section);
+      this.verdict.capture(shot);
+      this.say(this.texts.captured.replace("{kind}", this.kindName(shot.kind)));
     }
 
     async sendCode() {

@@ -97,6 +97,9 @@ async def test_clerk_captures_the_card_and_only_staff_of_the_call_see_it(
             "mrz": "MUSTERMANN, ERIKA",
         }
         assert first["name_check"] is None  # nothing to compare before the MRZ is accepted
+        # The specimen expires on 1 August 2031 (manifest.json), the clock says June 2026.
+        assert second["mrz_fields"]["expiry_date"] == "2031-08-01"
+        assert (first["mrz_expired"], second["mrz_expired"]) == (None, False)
 
         # Meanwhile the citizen is told what the camera shows of the card.
         guidance = await citizen.next("capture_guidance", within=10)
