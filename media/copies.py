@@ -1,4 +1,5 @@
-"""Making an ID capture a lawful copy (PAuswG §20): marked "KOPIE", CAN blacked out.
+"""Making an ID capture a lawful copy (PAuswG §20): marked "KOPIE", CAN blacked out
+(and the document number: :mod:`media.document_number`).
 
 Both are burned into the pixels before the image is encrypted and stored, so no
 stored or displayed capture exists without them.
@@ -6,31 +7,41 @@ stored or displayed capture exists without them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 Image = NDArray[np.uint8]
 
+Region = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the image
+
 # Where the six-digit card access number (CAN) sits on the front of the German ID
 # card (designs 2010, 2019 and 2021), as fractions of the flattened card. Measured
 # on the Federal Ministry's specimens, with a margin for an imperfect warp.
-CAN_REGION = (0.72, 0.63, 0.97, 0.86)  # x0, y0, x1, y1
+CAN_REGION: Region = (0.72, 0.63, 0.97, 0.86)
+
+
+def black_out(image: Image, regions: Iterable[Region]) -> Image:
+    """A copy of ``image`` with each region filled black; the original is left as it
+    is (the MRZ is still read from it after the copy is stored)."""
+    height, width = image.shape[:2]
+    covered = image.copy()
+    for x0, y0, x1, y1 in regions:
+        cv2.rectangle(
+            covered,
+            (int(x0 * width), int(y0 * height)),
+            (int(x1 * width), int(y1 * height)),
+            (0, 0, 0),
+            thickness=cv2.FILLED,
+        )
+    return covered
 
 
 def black_out_can(card: Image) -> Image:
     """Cover the CAN on a flattened front side of a German ID card."""
-    height, width = card.shape[:2]
-    x0, y0, x1, y1 = CAN_REGION
-    covered = card.copy()
-    cv2.rectangle(
-        covered,
-        (int(x0 * width), int(y0 * height)),
-        (int(x1 * width), int(y1 * height)),
-        (0, 0, 0),
-        thickness=cv2.FILLED,
-    )
-    return covered
+    return black_out(card, [CAN_REGION])
 
 
 def mark_as_copy(image: Image, text: str = "KOPIE") -> Image:

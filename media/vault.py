@@ -1,5 +1,11 @@
 """Encrypted storage of ID captures, with access control and an audit of every view.
 
+Before a capture is encrypted it becomes a lawful copy: marked "KOPIE", the CAN of a
+German ID card's front blacked out and, unless the town turns it off
+(``redact_serial_number``), the document number wherever the document's layout puts
+it (:mod:`media.document_number`). Only the copy is kept; the frame it came from
+stays untouched for the MRZ reading that follows.
+
 Captures are AES-GCM encrypted with a key from configuration (``BB_CAPTURE_KEY``);
 the capture's id and kind are the associated data, so a ciphertext cannot be moved to
 another record. Only the clerk who runs the verification and admins may see a
@@ -17,12 +23,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select
 
 from media.copies import Image, black_out_can, encode_jpeg, mark_as_copy
+from media.document_number import DOCUMENT_TYPES, DocumentType, black_out_number
 from office import audit
 from office.context import Office
 from office.errors import NotFound, OfficeError
@@ -33,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LINK_TTL = timedelta(minutes=5)
 KINDS = ("front", "back", "face", "tilt_a", "tilt_b")
+DOCUMENT_KINDS: frozenset[str] = frozenset({"front", "back", "tilt_a", "tilt_b"})
 
 
 class CaptureForbidden(OfficeError):
@@ -61,32 +70,51 @@ class CaptureVault:
         self.office = office
         self._aead = AESGCM(key)
         self.signer = signer
+        self._redact_number = office.town.verification.redact_serial_number
+
+    def needs_flat_document(self, kind: str) -> bool:
+        """Whether a capture of ``kind`` may only be kept once the document is found and
+        flattened: where its number is blacked out is known only on the document."""
+        return self._redact_number and kind in DOCUMENT_KINDS
 
     @staticmethod
     def _associated(capture_id: str, kind: str) -> bytes:
         return f"capture:{capture_id}:{kind}".encode()
 
     def _seal(
-        self, image: Image, german_id_front: bool, capture_id: str, kind: str, nonce: bytes
+        self,
+        image: Image,
+        german_id_front: bool,
+        number_of: DocumentType | None,
+        capture_id: str,
+        kind: str,
+        nonce: bytes,
     ) -> bytes:
-        """The lawful copy (CAN blacked out, marked), as an encrypted JPEG."""
+        """The lawful copy (CAN and, for ``number_of``, the document number blacked out,
+        marked), as an encrypted JPEG. ``image`` itself is not changed."""
         if german_id_front:
             image = black_out_can(image)
+        if number_of is not None:
+            image = black_out_number(image, number_of, kind)
         data = encode_jpeg(mark_as_copy(image))
         return self._aead.encrypt(nonce, data, self._associated(capture_id, kind))
 
     async def store(
         self, verification_id: str, kind: str, image: Image, *, german_id_front: bool = False
     ) -> StoredCapture:
-        """Mark the image as a copy (and black out the CAN), encrypt and keep it."""
+        """Make the image a lawful copy (marked, the CAN and the document number blacked
+        out as the module says), encrypt and keep it. A document side is expected
+        flattened (:meth:`needs_flat_document`)."""
         if kind not in KINDS:
             raise ValueError(f"unknown capture kind {kind!r}")
+        number_of = await self._number_to_black_out(verification_id, kind)
         capture_id = str(uuid.uuid4())
         nonce = secrets.token_bytes(12)
-        # Marking, JPEG encoding and encryption take 0.1-1.5 s for a large photo: in a
-        # thread, so the event loop (every socket of this process) does not wait on them.
+        # Marking, blacking out (the MRZ rows are located: about 50 ms), JPEG encoding and
+        # encryption take 0.1-1.5 s for a large photo: in a thread, so the event loop
+        # (every socket of this process) does not wait on them.
         ciphertext = await asyncio.get_running_loop().run_in_executor(
-            None, self._seal, image, german_id_front, capture_id, kind, nonce
+            None, self._seal, image, german_id_front, number_of, capture_id, kind, nonce
         )
         now = self.office.now()
         async with self.office.sessions() as session, session.begin():
@@ -112,6 +140,21 @@ class CaptureVault:
                 kind=kind,
             )
         return StoredCapture(capture_id, kind)
+
+    async def _number_to_black_out(self, verification_id: str, kind: str) -> DocumentType | None:
+        """The document type whose number a capture of ``kind`` must not show, or None."""
+        if not self.needs_flat_document(kind):
+            return None
+        async with self.office.sessions() as session:
+            record = await session.get(VerificationRecord, verification_id)
+        if record is None:
+            raise NotFound()
+        document_type = record.document_type
+        if document_type not in DOCUMENT_TYPES:
+            # Checks start only for these (the clerk's command says which): no copy is
+            # kept of a document whose number could not be found.
+            raise ValueError(f"no layout for document type {document_type!r}")
+        return cast(DocumentType, document_type)
 
     async def _check_viewer(self, capture_id: str, viewer: Clerk) -> Capture:
         async with self.office.sessions() as session:

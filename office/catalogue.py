@@ -117,6 +117,9 @@ class VerificationRules(_Frozen):
     # Prompts for the clerk; the answers are never stored, only passed/failed.
     security_questions: tuple[str, ...] = ()
     code_minutes: int = Field(default=10, ge=1, le=60)  # lifetime of the emailed code
+    # Black out the document's serial number on the stored copies of ID captures, as
+    # data-protection officers advise (the clerk sees it in the live picture).
+    redact_serial_number: bool = True
 
 
 class PaymentSettings(_Frozen):

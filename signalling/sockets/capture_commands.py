@@ -39,7 +39,7 @@ from media.capture_registry import CaptureRegistry
 from media.capture_rules import TILT_KINDS, best_recent_frame, glance, may_take
 from media.copies import Image
 from media.mrz_names import compare_with_mrz
-from media.vault import CaptureVault
+from media.vault import DOCUMENT_KINDS, CaptureVault
 from media.vision.analysis import DocumentAnalysis, MrzConsensus, analyse
 from media.vision.face import Box, find_live_face
 from media.vision.tilt import Tilt, tilt_of
@@ -75,9 +75,6 @@ class Offer(Payload):
     sdp: Annotated[str, StringConstraints(min_length=10, max_length=MAX_SDP)]
     # The page's language: the guidance comes in it (German without a catalogue for it).
     lang: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")] = SOURCE_LANGUAGE
-
-
-DOCUMENT_KINDS: frozenset[str] = frozenset({"front", "back", "tilt_a", "tilt_b"})
 
 
 class Take(Payload):
@@ -337,8 +334,9 @@ class CaptureCommands:
                 quick = await loop.run_in_executor(
                     None, partial(analyse, frame, read_mrz=False, detail=detail)
                 )
-            if german_id and quick.warped is None:
-                # Without the card's outline the CAN cannot be found: no copy may be kept.
+            if quick.warped is None and (german_id or self._vault.needs_flat_document(kind)):
+                # Without the document's outline neither the CAN nor the document number
+                # can be found: no copy may be kept.
                 raise Conflict("Der Ausweis ist nicht ganz im Bild. Bitte noch einmal aufnehmen.")
             if kind in TILT_KINDS:
                 details["tilt"] = self._check_tilt(verification_id, kind, quick).to_json()

@@ -1,5 +1,6 @@
-"""ID captures: marked as copies, CAN blacked out, encrypted, shown only to the right
-people through short-lived links, every view audited, deleted on schedule."""
+"""ID captures: marked as copies, CAN and document number blacked out, encrypted, shown
+only to the right people through short-lived links, every view audited, deleted on
+schedule."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from sqlalchemy import select, update
 
 from media.copies import CAN_REGION, decode_image
 from media.vault import CaptureForbidden, CaptureVault, load_key
+from media.vision import mrz_reader
+from media.vision.geometry import DocumentKind, Quad, warp
 from office.appointments import Appointments
+from office.catalogue import Town, load_town
 from office.errors import NotFound, TokenInvalid
 from office.models import AuditEntry, Capture, Clerk, Role
 from office.staff import Staff
@@ -23,6 +27,7 @@ from office.verification import Verifications
 from tests.helpers.booking import book_at
 from tests.helpers.clock import Clock
 from tests.helpers.constants import SAMPLES, SECRET, SLOT
+from tests.helpers.specimens import TODAY, specimen
 
 SPECIMEN = SAMPLES / "deu_idcard_2021_front.png"
 
@@ -33,14 +38,18 @@ def vault(desk: Appointments, clock: Clock) -> CaptureVault:
     return CaptureVault(desk.office, key, Signer(SECRET, clock))
 
 
-@pytest.fixture
-async def verification(desk: Appointments, clerk: int, clock: Clock) -> str:
+async def start_check(desk: Appointments, clerk: int, clock: Clock, document_type: str) -> str:
     appointment = await book_at(desk, SLOT)
     clock.set(SLOT)
     checks = Verifications(desk.office, SECRET)
-    started = await checks.start(appointment.id, clerk, "id_card")
+    started = await checks.start(appointment.id, clerk, document_type)
     await checks.consent(started.verification_id)
     return started.verification_id
+
+
+@pytest.fixture
+async def verification(desk: Appointments, clerk: int, clock: Clock) -> str:
+    return await start_check(desk, clerk, clock, "id_card")
 
 
 def card() -> np.ndarray:
@@ -147,6 +156,70 @@ async def test_captures_are_deleted_after_the_retention_period(
     assert left == [second.capture_id] and first.capture_id not in left
     assert await vault.delete_for(verification) == 1
     assert "capture.purged" in await audit_actions(desk)
+
+
+def flattened(file: str, kind: DocumentKind) -> np.ndarray:
+    """A flat specimen as the capture stores it: flattened to the document's aspect."""
+    specimen(file)  # skips the test when the shared samples are not there
+    image = cv2.imread(str(SAMPLES / file), cv2.IMREAD_COLOR)
+    assert image is not None
+    height, width = image.shape[:2]
+    corners = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
+    return np.asarray(warp(image, Quad.of(corners), kind), dtype=np.uint8)
+
+
+def number_read(image: np.ndarray) -> str | None:
+    result = mrz_reader.read(image, today=TODAY).result
+    return result.document_number if result else None
+
+
+DOCUMENTS = [
+    ("id_card", "deu_idcard_2021_back.png", "id1", "back", "L01X00T47"),
+    ("passport", "deu_passport_2024.png", "passport", "front", "CZ6311T47"),
+]
+
+
+@pytest.mark.parametrize(
+    ("document_type", "file", "shape", "kind", "number"), DOCUMENTS, ids=["id_card", "passport"]
+)
+async def test_a_stored_copy_does_not_show_the_document_number(
+    vault: CaptureVault,
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    document_type: str,
+    file: str,
+    shape: DocumentKind,
+    kind: str,
+    number: str,
+) -> None:
+    image = flattened(file, shape)
+    assert number_read(image) == number  # readable on the frame itself
+    check = await start_check(desk, clerk, clock, document_type)
+    stored = await vault.store(check, kind, image)
+    anna = await clerk_by_id(staff, clerk)
+    copy = decode_image(await vault.open(await vault.link(stored.capture_id, anna), anna))
+    assert number_read(copy) != number
+    assert number_read(image) == number  # the frame, read after the copy was made
+
+
+def town_keeping_numbers() -> Town:
+    town = load_town()
+    rules = town.verification.model_copy(update={"redact_serial_number": False})
+    return town.model_copy(update={"verification": rules})
+
+
+@pytest.mark.parametrize("town", [town_keeping_numbers()], ids=["redact_serial_number=false"])
+async def test_a_town_may_keep_the_document_number_on_copies(
+    vault: CaptureVault, desk: Appointments, staff: Staff, clerk: int, clock: Clock, town: Town
+) -> None:
+    assert not vault.needs_flat_document("back")
+    check = await start_check(desk, clerk, clock, "id_card")
+    stored = await vault.store(check, "back", flattened("deu_idcard_2021_back.png", "id1"))
+    anna = await clerk_by_id(staff, clerk)
+    copy = decode_image(await vault.open(await vault.link(stored.capture_id, anna), anna))
+    assert number_read(copy) == "L01X00T47"
 
 
 def test_the_key_must_be_256_bits() -> None:
