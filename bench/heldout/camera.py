@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from heldout.scenes import FRAME_SIZE
+from media.vision.synthetic import jpeg as encode_and_decode
 
 Image = npt.NDArray[Any]
 Points = npt.NDArray[np.float64]  # (4, 2)
@@ -152,12 +153,8 @@ def sensor(image: Image, rng: np.random.Generator) -> Image:
 
 
 def jpeg(image: Image, rng: np.random.Generator) -> Image:
+    """Encoded as the browser's camera stream would be, at quality 50 to 90."""
     pixels = np.clip(image, 0, 255).astype(np.uint8)
-    quality = int(rng.integers(50, 91))
-    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if decoded is None:
-        raise RuntimeError("JPEG decoding failed")
-    return decoded
+    # The codec round trip is the one thing shared with media.vision.synthetic: what is
+    # held out is the content of the frames, not libjpeg.
+    return encode_and_decode(pixels, int(rng.integers(50, 91)))
