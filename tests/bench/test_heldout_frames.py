@@ -62,8 +62,9 @@ def test_specimen_frames_carry_the_manifests_mrz() -> None:
         pytest.skip(f"shared ID samples not found at {SAMPLES}")
     by_file = {s.file: s.document.mrz for s in pool}
     assert "deu_idcard_2021_back.png" in by_file
-    shown = [made for made in frames(40, SEED, pool) if made.source in by_file]
-    assert shown, "no specimen among 40 frames (share 0.15)"
+    # with this seed, frames 0, 4 and 5 are the ones that draw a specimen (share 0.15)
+    shown = [made for made in frames(6, SEED, pool) if made.source in by_file]
+    assert len(shown) == 3
     for made in shown:
         assert made.mrz == by_file[made.source]
         assert parse(made.mrz, correct=False, today=TODAY).valid
