@@ -138,14 +138,26 @@ def main() -> None:
     # --- held-out webcam frames (bench/heldout)
     held_out = sets["held-out frames"]
     pool = heldout_specimens(SAMPLES)
+    # by scene and by kind of document: where the misses come from
+    breakdown: dict[str, Measured] = {}
     for n, made in enumerate(heldout_frames(args.heldout, args.seed, pool)):
         found = timed(analyse(made.image), held_out)
-        held_out.ious.append(quad_iou(found.quad, made.quad) if found.quad else 0.0)
-        held_out.tally.add(f"#{n} {made.source} / {made.scene}", list(made.mrz), found)
+        iou = quad_iou(found.quad, made.quad) if found.quad else 0.0
+        kind = made.source if made.source.startswith("TD") else "specimen"
+        parts = [breakdown.setdefault(key, Measured(key, Tally())) for key in (made.scene, kind)]
+        for into in (held_out, *parts):
+            into.ious.append(iou)
+            into.tally.add(f"#{n} {made.source} / {made.scene}", list(made.mrz), found)
     if args.heldout:
         held_out.tally.report("held-out frames")
         low = [n for n, iou in enumerate(held_out.ious) if iou < 0.9]
         print(f"  quad IoU < 0.9: {', '.join(f'#{n}' for n in low) or 'none'}")
+        for key, part in sorted(breakdown.items()):
+            good = sum(iou >= 0.9 for iou in part.ious)
+            print(
+                f"  {key:24} quad IoU >= 0.9 {good}/{len(part.ious)}, "
+                f"MRZ lines exact {part.tally.exact}/{part.tally.lines}"
+            )
 
     print("ms per stage (p50 / p90):")
     for stage in ("quad", "warp", "quality", "quad+warp+quality", "mrz", "portrait", "total"):
