@@ -30,6 +30,7 @@ CAP_MM = 2.4
 _SIZE_MM: dict[Format, tuple[float, float]] = {"TD1": (85.6, 54.0), "TD3": (125.0, 88.0)}
 _MRZ_LINES_MM: dict[Format, tuple[float, ...]] = {"TD1": (15.8, 11.55, 7.3), "TD3": (16.0, 9.5)}
 _MRZ_LEFT_MM: dict[Format, float] = {"TD1": 4.75, "TD3": 6.1}
+_LEFT_MM: dict[Format, float] = {"TD1": 4.0, "TD3": 6.0}  # the visual zone's margin
 _TITLES = (
     "PERSONALAUSWEIS  IDENTITY CARD", "REPUBLIK UTOPIA", "CARTE D'IDENTITÉ",
     "REISEPASS  PASSPORT  PASSEPORT", "AUFENTHALTSTITEL", "DOWÓD OSOBISTY", "PASAPORTE",
@@ -132,56 +133,54 @@ def _rounded_alpha(size: tuple[int, int], radius_mm: float) -> Image:
     return alpha
 
 
-def render(fmt: Format, person: Identity, rng: np.random.Generator) -> Document:
-    """The data side of a card (TD1) or a passport data page (TD3) of ``person``."""
+def _sheet(fmt: Format, rng: np.random.Generator) -> tuple[Image, float, float]:
+    """The printed artwork: tint, guilloche, title band, portrait (all passports, most
+    cards), signature. Returns it with the title band's height and where the fields
+    start, in millimetres."""
     width_mm, height_mm = _SIZE_MM[fmt]
-    size = (_mm(width_mm), _mm(height_mm))
-    sheet = artwork.tinted_sheet(size, rng)
+    sheet = artwork.tinted_sheet((_mm(width_mm), _mm(height_mm)), rng)
     artwork.guilloche(sheet, rng, PX_PER_MM)
     band = _mm(rng.uniform(6, 10))
     band_colour = np.array(artwork.pastel(rng)) * rng.uniform(0.5, 0.9)
     sheet[:band] = sheet[:band] * 0.4 + band_colour * 0.6
-    # where the visual zone may print: above the MRZ's clear area
-    zone_bottom = height_mm - _MRZ_LINES_MM[fmt][0] - 3.0
-    with_portrait = fmt == "TD3" or rng.random() < 0.7
-    left_mm = 4.0 if fmt == "TD1" else 6.0
-    if with_portrait:
+    band_mm = band / PX_PER_MM
+    fields_x = _LEFT_MM[fmt]
+    if fmt == "TD3" or rng.random() < 0.7:
         photo_w = (20.0 if fmt == "TD1" else 33.0) * rng.uniform(0.95, 1.1)
-        photo_h = min(photo_w * 1.28, zone_bottom - band / PX_PER_MM - 2)
-        top = band / PX_PER_MM + 1.5
+        photo_h = min(photo_w * 1.28, _zone_bottom(fmt) - band_mm - 2)
         photo = artwork.portrait((_mm(photo_w), _mm(photo_h)), rng, grey=rng.random() < 0.5)
-        sheet[
-            _mm(top) : _mm(top) + photo.shape[0], _mm(left_mm) : _mm(left_mm) + photo.shape[1]
-        ] = photo
-        fields_x = left_mm + photo_w + 3
-    else:
-        fields_x = left_mm
-    signature_box = (_mm(fields_x), _mm(zone_bottom - 4), _mm(22), _mm(4))
+        top, left = _mm(band_mm + 1.5), _mm(fields_x)
+        sheet[top : top + photo.shape[0], left : left + photo.shape[1]] = photo
+        fields_x += photo_w + 3
+    signature_box = (_mm(fields_x), _mm(_zone_bottom(fmt) - 4), _mm(22), _mm(4))
     artwork.signature(sheet, signature_box, rng)
+    return sheet, band_mm, fields_x
+
+
+def _zone_bottom(fmt: Format) -> float:
+    """Where the visual zone ends (mm from the top): above the MRZ's clear area."""
+    return _SIZE_MM[fmt][1] - _MRZ_LINES_MM[fmt][0] - 3.0
+
+
+def render(fmt: Format, person: Identity, rng: np.random.Generator) -> Document:
+    """The data side of a card (TD1) or a passport data page (TD3) of ``person``."""
+    sheet, band_mm, fields_x = _sheet(fmt, rng)
     page = PilImage.fromarray(
         cv2.cvtColor(np.clip(sheet, 0, 255).astype(np.uint8), cv2.COLOR_BGR2RGB)
     )
-    title_font = fonts.visual_zone_font(int(rng.integers(0, 1000)), round(band * 0.45))
+    draw = ImageDraw.Draw(page)
+    title_font = fonts.visual_zone_font(int(rng.integers(0, 1000)), _mm(band_mm * 0.45))
     title = str(rng.choice(_TITLES))
-    _text(
-        ImageDraw.Draw(page),
-        (left_mm, band * 0.72 / PX_PER_MM),
-        title,
-        title_font,
-        _ink(200, 255, rng),
-    )
-    fields_area = (
-        fields_x,
-        band / PX_PER_MM + 1.0,
-        width_mm - fields_x - 3,
-        zone_bottom - band / PX_PER_MM - 6,
-    )
-    _fields(page, fields_area, rng, _pairs(person, rng))
+    _text(draw, (_LEFT_MM[fmt], band_mm * 0.72), title, title_font, _ink(200, 255, rng))
+    width_mm = _SIZE_MM[fmt][0]
+    top = band_mm + 1.0
+    area = (fields_x, top, width_mm - fields_x - 3, _zone_bottom(fmt) - top - 5)
+    _fields(page, area, rng, _pairs(person, rng))
     lines = mrz_lines(fmt, person, rng)
     _print_mrz(page, fmt, lines, rng)
     bgr = cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
-    alpha = _rounded_alpha(size, 3.18 if fmt == "TD1" else rng.uniform(0.0, 1.5))
-    w, h = size
+    w, h = page.size
+    alpha = _rounded_alpha((w, h), 3.18 if fmt == "TD1" else rng.uniform(0.0, 1.5))
     outline = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
     return Document(np.dstack([bgr, alpha]), outline, lines, fmt)
 
