@@ -138,13 +138,15 @@ def main() -> None:
     # --- held-out webcam frames (bench/heldout)
     held_out = sets["held-out frames"]
     pool = heldout_specimens(SAMPLES)
-    # by scene and by kind of document: where the misses come from
+    # by scene, by kind of document and by quality verdict: where the misses come from
     breakdown: dict[str, Measured] = {}
     for n, made in enumerate(heldout_frames(args.heldout, args.seed, pool)):
         found = timed(analyse(made.image), held_out)
         iou = quad_iou(found.quad, made.quad) if found.quad else 0.0
         kind = made.source if made.source.startswith("TD") else "specimen"
-        parts = [breakdown.setdefault(key, Measured(key, Tally())) for key in (made.scene, kind)]
+        # a frame the quality check sends back is one the capture would not keep
+        keys = (made.scene, kind, f"quality {found.quality.verdict}")
+        parts = [breakdown.setdefault(key, Measured(key, Tally())) for key in keys]
         for into in (held_out, *parts):
             into.ious.append(iou)
             into.tally.add(f"#{n} {made.source} / {made.scene}", list(made.mrz), found)
