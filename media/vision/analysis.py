@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -43,6 +44,9 @@ class DocumentAnalysis:
     portrait: Box | None  # in ``warped`` pixels
     expired: bool | None  # None without a parsed MRZ
     timings_ms: dict[str, float] = field(compare=False)
+    # every outline found, best first (frame pixels): a later, fuller analysis of the
+    # same frame takes them instead of searching again (analyse's ``outlines``)
+    outlines: tuple[Quad, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def mrz_result(self) -> MrzResult | None:
@@ -165,6 +169,7 @@ def analyse(  # noqa: PLR0915
     read_mrz: bool = True,
     find_portrait: bool = True,
     detail: bool = False,
+    outlines: Sequence[Quad] | None = None,
 ) -> DocumentAnalysis:
     """Analyse one BGR frame (or a scan of a document).
 
@@ -173,6 +178,8 @@ def analyse(  # noqa: PLR0915
     ``detail``: flatten at the document's own resolution in the image (up to
     ``MAX_DETAIL_WIDTH``), not the usual 1200 px: for full-resolution photos, whose
     fine security features are the reason they are taken (BSI TR-03147).
+    ``outlines``: the ``outlines`` of an earlier analysis of this very frame, so the
+    outline search (the costly part before the MRZ) runs once per frame.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -180,7 +187,7 @@ def analyse(  # noqa: PLR0915
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     elif image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    quads = detect_quads(image)
+    quads = list(outlines) if outlines is not None else detect_quads(image)
     timings["quad"] = _ms(start)
 
     source: QuadSource = "outline"
@@ -244,7 +251,7 @@ def analyse(  # noqa: PLR0915
     timings["total"] = _ms(start)
     expired = result.expired(today or date.today()) if result else None
     return DocumentAnalysis(
-        True, quad, source, kind, warped, measured, read, portrait, expired, timings
+        True, quad, source, kind, warped, measured, read, portrait, expired, timings, tuple(quads)
     )
 
 

@@ -42,6 +42,7 @@ from media.mrz_names import compare_with_mrz
 from media.vault import DOCUMENT_KINDS, CaptureVault
 from media.vision.analysis import DocumentAnalysis, MrzConsensus, analyse
 from media.vision.face import Box, find_live_face
+from media.vision.geometry import Quad
 from media.vision.tilt import Tilt, tilt_of
 from office.errors import Conflict
 from office.staff import Staff
@@ -346,7 +347,14 @@ class CaptureCommands:
         stored = await self._vault.store(verification_id, kind, image, german_id_front=german_id)
         if kind in DOCUMENT_KINDS and quick is not None and quick.found:
             task = asyncio.create_task(
-                self._read_mrz(clerk_id, appointment_id, verification_id, stored.capture_id, frame)
+                self._read_mrz(
+                    clerk_id,
+                    appointment_id,
+                    verification_id,
+                    stored.capture_id,
+                    frame,
+                    quick.outlines,
+                )
             )
             self._reading.add(task)
             task.add_done_callback(self._reading.discard)
@@ -384,11 +392,13 @@ class CaptureCommands:
         verification_id: str,
         capture_id: str,
         frame: Image,
+        outlines: tuple[Quad, ...],
     ) -> None:
-        """The slow part, after the clerk already has the capture and its verdict."""
+        """The slow part, after the clerk already has the capture and its verdict; the
+        outlines the quick look found on this frame are not searched for again."""
         loop = asyncio.get_running_loop()
         try:
-            full = await loop.run_in_executor(None, analyse, frame)
+            full = await loop.run_in_executor(None, partial(analyse, frame, outlines=outlines))
         except Exception:
             log.exception("MRZ reading of capture %s failed", capture_id)
             return

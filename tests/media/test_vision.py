@@ -83,6 +83,22 @@ def test_outline_and_mrz_of_a_synthetic_perspective_frame() -> None:
     assert list(result.mrz_result.lines) == specimen("deu_idcard_2021_back.png")["mrz"]
 
 
+def test_a_fuller_analysis_takes_the_outlines_a_quick_look_found() -> None:
+    rng = np.random.default_rng(11)
+    document = _image("deu_idcard_2021_back.png", cv2.IMREAD_UNCHANGED)
+    frame = webcam_frame(document, rng, fill=0.55, rotation=-9, tilt=0.04, glare=False)
+    quick = analyse(frame.image, read_mrz=False, find_portrait=False)
+    assert quick.outlines and quick.outlines[0] == quick.quad
+    full = analyse(frame.image, today=TODAY, outlines=quick.outlines)
+    assert full.quad == quick.quad and full.mrz_result is not None
+    # given outlines are taken as they are, not searched for: a wrong one stays wrong
+    h, w = frame.image.shape[:2]
+    elsewhere = Quad.of([[10, 10], [w // 3, 10], [w // 3, h // 4], [10, h // 4]])
+    misled = analyse(frame.image, today=TODAY, outlines=[elsewhere])
+    assert misled.outlines == (elsewhere,)
+    assert misled.quad is not None and quad_iou(misled.quad, frame.quad) < 0.1
+
+
 # --- MRZ on the flat specimen renders --------------------------------------------------------
 
 
