@@ -128,7 +128,7 @@ def install_probe(probe: GuidanceProbe) -> None:
     real_analyse = analysis.analyse  # what the commands module imported
 
     def analyse(
-        image: BgrImage, *, today: date | None = None, read_mrz: bool = True, **options: bool
+        image: BgrImage, *, today: date | None = None, read_mrz: bool = True, **options: Any
     ) -> DocumentAnalysis:
         if read_mrz or options.get("find_portrait", True):  # a capture: never touched
             return real_analyse(image, today=today, read_mrz=read_mrz, **options)
