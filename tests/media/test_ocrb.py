@@ -6,10 +6,13 @@ real documents in test_vision.py.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from media.vision import ocrb
+from media.vision import mrz_reader, ocrb
+from tests.helpers.constants import SAMPLES
+from tests.helpers.specimens import specimen
 
 NAME_LINE = "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<"
 UNLIKELY = -8.0
@@ -105,3 +108,21 @@ def test_two_rows_take_the_width_they_come_nearest_to() -> None:
     assert ocrb._candidates([_scores("AB" * 18)] * 2) == ("TD2",)
     assert ocrb._candidates([_scores("AB" * 22)] * 2) == ("TD3",)
     assert ocrb._candidates([_scores("AB" * 20)] * 2) == ("TD2", "TD3")
+
+
+def test_the_model_ships_in_the_package() -> None:
+    assert ocrb.MODEL.is_file()
+    assert ocrb.MODEL.stat().st_size < 2_000_000  # small enough to keep in the repository
+
+
+@pytest.mark.parametrize(
+    "name", ["deu_idcard_2021_back.png", "deu_passport_2024.png", "uto_passport_icao_td3.jpg"]
+)
+def test_the_network_reads_the_german_and_icao_specimens(name: str) -> None:
+    truth = specimen(name)  # skips, naming the file, where the specimens are absent
+    image = cv2.imread(str(SAMPLES / name), cv2.IMREAD_COLOR)
+    assert image is not None, name
+    located = mrz_reader.locate(image)[0]
+    boxes = tuple(mrz_reader.refine_row(image, box) for box in located)
+    lines = ocrb.read_zone(mrz_reader.cut_rows(image, boxes))
+    assert list(lines) == truth["mrz"]
