@@ -17,7 +17,7 @@ STAMP      := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test check lock upgrade messages bench clean
+.PHONY: run test check lock upgrade messages bench train-mrz clean
 
 # uv itself, checked against its hashes by pip.
 $(UV): requirements-uv.txt
@@ -76,5 +76,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/signalling_load.py
 	$(BIN)/python bench/documents.py
 
+# Retrains media/vision/models/mrz_ocrb.onnx from generated zones (seeded; about an hour
+# on 2 cores). PyTorch lives in its own environment: the product never imports it.
+TRAIN := .train
+train-mrz:
+	test -x $(TRAIN)/bin/python || $(PYTHON) -m venv $(TRAIN)
+	$(TRAIN)/bin/pip install --quiet -r tools/mrz_training/requirements.txt
+	PYTHONPATH=. $(TRAIN)/bin/python -m tools.mrz_training.train
+
 clean:
-	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(TRAIN) var .pytest_cache .mypy_cache .ruff_cache

@@ -135,6 +135,21 @@ def _checked_lines(fmt: MrzFormat) -> dict[str, frozenset[int]]:
 _CHECKED_LINES = {fmt: _checked_lines(fmt) for fmt in _LAYOUTS}
 
 
+def position_alphabets(fmt: MrzFormat) -> tuple[tuple[frozenset[str], ...], ...]:
+    """Per line and column, the characters the format allows there (its field's kind).
+
+    What a recogniser may choose from at each position: reading a digit in a name is an
+    error of the reading, which this rules out before it is made, not a substitution after.
+    """
+    width = {"TD1": 30, "TD2": 36, "TD3": 44}[fmt]
+    lines = 3 if fmt == "TD1" else 2
+    allowed = [[_ALLOWED["alnum"]] * width for _ in range(lines)]
+    for field in _LAYOUTS[fmt]:
+        for column in range(field.start, field.end):
+            allowed[field.line][column] = _ALLOWED[field.kind]
+    return tuple(tuple(line) for line in allowed)
+
+
 @dataclass(frozen=True)
 class Correction:
     """One look-alike replacement made by :func:`correct_lookalikes` (0-based position)."""

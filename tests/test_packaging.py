@@ -113,6 +113,7 @@ def test_the_wheel_carries_templates_static_files_and_catalogues(tmp_path: Path)
         assert expected(top) <= shipped, top
     assert "buergerbuero/locale/en/LC_MESSAGES/messages.po" in shipped
     assert "buergerbuero/templates/mail/invoice.txt" in shipped
+    assert "media/vision/models/mrz_ocrb.onnx" in shipped  # the MRZ reader's network
     assert {name.partition("/")[0] for name in shipped} == {
         "buergerbuero",
         "buergerbuero-0.1.0.dist-info",

@@ -8,14 +8,14 @@ form such a stack are MRZ candidates, the widest and lowest first.
 
 Reading: each row's left and right end are re-measured from its ink (the closing that
 finds rows also bridges to a card edge or stops at a wide gap), then the row is cut with a
-margin and recognised by rapidocr's text recogniser alone (:mod:`media.vision.ocr`). The
-text is normalised and handed to :func:`media.mrz.parse`, which corrects look-alikes by
-field type only and reports the check digits.
-
-When that first reading does not give a valid MRZ, the rows are read once more from a
-second, independently prepared cut (taller margin, wider characters) and that reading is
-taken if - and only if - its own check digits all pass. Both readings are the model's;
-no character is ever substituted to make a check digit pass.
+margin and read. The readings of :data:`READINGS` are tried in turn until one passes all
+its check digits: rapidocr's recogniser (:mod:`media.vision.ocr`) on two differently
+prepared cuts, then our own OCR-B network (:mod:`media.vision.ocrb`), which reads each
+row to its format's exact length under the MRZ grammar. The text goes to
+:func:`media.mrz.parse`, which corrects look-alikes by field type only and reports the
+check digits. A later reading is taken if - and only if - its own check digits all
+pass; every reading is a model's, and no character is ever substituted to make a check
+digit pass.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from media.mrz import MrzError, MrzResult, normalise_line, parse
-from media.vision import ocr
+from media.vision import ocr, ocrb
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
 Box = tuple[int, int, int, int]  # x, y, width, height
@@ -56,7 +56,10 @@ def _dark_print(image: Image) -> Image:
     """Brightest channel per pixel: black ink stays dark, coloured print turns light."""
     if image.ndim == 2:
         return image
-    dark: Image = image.max(axis=2)
+    # cv2.max over the split channels: numpy's max(axis=2) reduces along the innermost
+    # stride and takes ~8 ms on a 1200 px card, cv2 well under 1 ms.
+    blue, green, red = cv2.split(image)
+    dark: Image = cv2.max(cv2.max(blue, green), red)
     return dark
 
 
@@ -153,8 +156,7 @@ def refine_row(image: Image, box: Box, max_gap: float = 2.0) -> Box:
     closing had bridged to, and restores the end of a row it had stopped short of.
     """
     x, y, w, h = box
-    gray = _dark_print(image)
-    band = gray[max(0, y - h // 4) : y + h + h // 4]
+    band = _dark_print(image[max(0, y - h // 4) : y + h + h // 4])  # the band only
     if band.size == 0:
         return box
     size = max(3, int(h * 1.2)) | 1
@@ -224,8 +226,23 @@ def cut_rows(image: Image, boxes: Sequence[Box], cut: Cut = FIRST_CUT) -> list[I
     return rows
 
 
-def _recognise(image: Image, boxes: Sequence[Box], cut: Cut) -> tuple[str, ...]:
+Recogniser = Literal["rapidocr", "ocrb"]
+# Measured on the specimens and on webcam frames (bench/documents.py): rapidocr's two
+# cuts read the most rows exactly; the OCR-B network, on its own still behind them,
+# reads some rows neither cut of rapidocr gets to pass its check digits.
+READINGS: tuple[tuple[Recogniser, Cut], ...] = (
+    ("rapidocr", FIRST_CUT),
+    ("rapidocr", SECOND_CUT),
+    ("ocrb", FIRST_CUT),
+)
+
+
+def _recognise(
+    image: Image, boxes: Sequence[Box], cut: Cut, recogniser: Recogniser
+) -> tuple[str, ...]:
     crops = cut_rows(image, boxes, cut)
+    if recogniser == "ocrb":
+        return ocrb.read_zone(crops)
     return tuple(normalise_line(text) for text in ocr.recognise(crops, MRZ_ALPHABET))
 
 
@@ -239,8 +256,8 @@ def read(image: Image, *, today: date | None = None, attempts: int = 3) -> MrzRe
 
     A stack is accepted when its text has an MRZ shape (2x44, 2x36, 3x30) and parses;
     the check digits decide validity (``result.valid``), not which stack is taken. A
-    reading that is not valid is followed by one second, independent reading of the same
-    rows (:data:`SECOND_CUT`), which replaces it only when all its check digits pass.
+    first reading that is not valid is followed by the other :data:`READINGS` of the
+    same rows, each replacing it only when all its own check digits pass.
     """
     stacks = locate(image)[:attempts]
     if not stacks:
@@ -248,12 +265,15 @@ def read(image: Image, *, today: date | None = None, attempts: int = 3) -> MrzRe
     attempts_made: list[MrzRead] = []
     for located in stacks:
         boxes = _align_left(tuple(refine_row(image, box) for box in located))
-        first = _read_stack(image, boxes, FIRST_CUT, today)
-        parsed_invalid = first.result is not None and not first.result.valid
-        if parsed_invalid or (first.result is None and _looks_like_mrz(first.lines)):
-            second = _read_stack(image, boxes, SECOND_CUT, today, first)
-            if second.result is not None and second.result.valid:
-                return second
+        (recogniser, cut), *others = READINGS
+        first = _read_stack(image, boxes, cut, today, recogniser)
+        if first.result is not None and first.result.valid:
+            return first
+        if first.result is not None or _looks_like_mrz(first.lines):
+            for recogniser, cut in others:
+                again = _read_stack(image, boxes, cut, today, recogniser, first)
+                if again.result is not None and again.result.valid:
+                    return again
         if first.result is not None:
             return first
         attempts_made.append(first)
@@ -265,14 +285,15 @@ def _read_stack(
     boxes: tuple[Box, ...],
     cut: Cut,
     today: date | None,
+    recogniser: Recogniser,
     earlier: MrzRead | None = None,
 ) -> MrzRead:
     """Read and parse the rows ``boxes``. Given an ``earlier`` reading that parsed as a
     two-row MRZ, only the second row is read again: it holds every check digit there."""
     if earlier is not None and earlier.result is not None and len(boxes) == 2:
-        texts = (earlier.lines[0], *_recognise(image, boxes[1:], cut))
+        texts = (earlier.lines[0], *_recognise(image, boxes[1:], cut, recogniser))
     else:
-        texts = _recognise(image, boxes, cut)
+        texts = _recognise(image, boxes, cut, recogniser)
     try:
         return MrzRead(boxes, texts, parse(texts, today=today), None)
     except MrzError as error:
