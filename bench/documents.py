@@ -33,7 +33,7 @@ from document_targets import Measured, Tally, percentile, report_targets
 from heldout import frames as heldout_frames
 from heldout import specimens as heldout_specimens
 
-from media.vision import analyse, ocr
+from media.vision import analyse, ocr, ocrb
 from media.vision.analysis import DocumentAnalysis
 from media.vision.geometry import Quad, quad_iou
 from media.vision.synthetic import webcam_frame
@@ -67,7 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     SAMPLES = args.samples
     entries: list[dict[str, Any]] = json.loads((SAMPLES / "manifest.json").read_text("utf-8"))
-    ocr.engine()  # model load is not part of any frame's time
+    ocr.engine()  # model loads are not part of any frame's time
+    ocrb.warm_up()
     timings: dict[str, list[float]] = defaultdict(list)
     sets = {
         name: Measured(name, Tally())
