@@ -152,6 +152,18 @@ def number_regions(image: Image, document_type: DocumentType, kind: str) -> tupl
     return (*layout.printed, cells or layout.mrz.usual)
 
 
+def shows_id_card_front(image: Image, kind: str) -> bool:
+    """Whether a flattened capture of an ID card shows its front, where the CAN is: the
+    front itself, or a tilted capture (for the hologram) with no MRZ in view."""
+    if kind == "front":
+        return True
+    return (
+        kind != "back"
+        and ID_CARD_BACK.mrz is not None
+        and (_number_cells(image, ID_CARD_BACK.mrz) is None)
+    )
+
+
 def black_out_number(image: Image, document_type: DocumentType, kind: str) -> Image:
     """A copy of a flattened capture (a side of the document, or it tilted) with the
     document number covered wherever ``document_type``'s layout puts it."""

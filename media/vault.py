@@ -30,7 +30,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select
 
 from media.copies import Image, black_out_can, encode_jpeg, mark_as_copy
-from media.document_number import DOCUMENT_TYPES, DocumentType, black_out_number
+from media.document_number import (
+    DOCUMENT_TYPES,
+    DocumentType,
+    black_out_number,
+    shows_id_card_front,
+)
 from office import audit
 from office.context import Office
 from office.errors import NotFound, OfficeError
@@ -91,8 +96,12 @@ class CaptureVault:
         nonce: bytes,
     ) -> bytes:
         """The lawful copy (CAN and, for ``number_of``, the document number blacked out,
-        marked), as an encrypted JPEG. ``image`` itself is not changed."""
-        if german_id_front:
+        marked), as an encrypted JPEG. ``image`` itself is not changed.
+
+        The CAN goes when the console says this is a German ID card's front, and,
+        whatever the console says, on every capture of an ID card's front the vault
+        recognises as one (tilted captures for the hologram too)."""
+        if german_id_front or (number_of == "id_card" and shows_id_card_front(image, kind)):
             image = black_out_can(image)
         if number_of is not None:
             image = black_out_number(image, number_of, kind)
