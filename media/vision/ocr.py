@@ -9,7 +9,6 @@ and downloads it when the file is missing - nothing may be fetched at run time.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from common.once import Once
+
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
 
 _MODEL_FILE = "PP-OCRv6_rec_small.onnx"
 # Threads per recognition: at most two. The office runs several analyses at once in an
 # executor; sessions that each grab every core slow all of them down and make p90 erratic.
 THREADS = max(1, min(2, os.cpu_count() or 1))
-_lock = threading.Lock()
 _classes_cache: dict[str, npt.NDArray[np.int64]] = {}
-_engine: Any = None  # rapidocr.RapidOCR; imported lazily (onnxruntime start-up is ~0.2 s)
 
 
 def model_path() -> Path:
@@ -55,14 +54,9 @@ def _build() -> Any:
     return engine
 
 
-def engine() -> Any:
-    """The shared recogniser. Built once on first use; safe to call from executor threads."""
-    global _engine
-    if _engine is None:
-        with _lock:
-            if _engine is None:
-                _engine = _build()
-    return _engine
+# The shared recogniser, built on first use (onnxruntime start-up is ~0.2 s); safe to
+# call from executor threads.
+engine: Once[Any] = Once(_build)
 
 
 def _variants(char: str) -> tuple[str, ...]:

@@ -13,7 +13,6 @@ programming over the network's own scores; no check digit takes part in it.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +23,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from common.once import Once
 from media.mrz import MrzFormat, position_alphabets
 
 Image = npt.NDArray[Any]
@@ -34,8 +34,6 @@ MODEL = Path(__file__).with_name("models") / "mrz_ocrb.onnx"
 # One analysis already runs per executor thread; a session that grabs every core per
 # row would only make them queue (see media.vision.ocr for the same reasoning).
 THREADS = max(1, min(2, os.cpu_count() or 1))
-_lock = threading.Lock()
-_session: Any = None  # onnxruntime.InferenceSession, built on first use
 
 
 def scaled(crop: Image) -> npt.NDArray[np.uint8]:
@@ -61,20 +59,16 @@ def normalised(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     return out
 
 
-def _load() -> Any:
-    global _session
-    if _session is None:
-        with _lock:
-            if _session is None:
-                import onnxruntime
+def _open_session() -> Any:
+    import onnxruntime
 
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = THREADS
-                options.inter_op_num_threads = 1
-                _session = onnxruntime.InferenceSession(
-                    str(MODEL), options, providers=["CPUExecutionProvider"]
-                )
-    return _session
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(MODEL), options, providers=["CPUExecutionProvider"])
+
+
+_load: Once[Any] = Once(_open_session)  # onnxruntime.InferenceSession, built on first use
 
 
 def warm_up() -> None:
