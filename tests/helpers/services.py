@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -28,10 +30,37 @@ def unavailable(what: str, why: Exception) -> None:
     pytest.skip(f"{message}; start it to run these tests")
 
 
+_GIVEN: set[int] = set()
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel hands out for bind(("", 0)) and outgoing connections."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port that is free now, for a server a test starts later (Redis, PostgreSQL,
+    a node). Chosen below the kernel's ephemeral range: a port there, released again,
+    can be handed out again to the next bind(0) or free_port() before its server
+    starts (a drill's SMTP server once took its Redis's port that way); below it, and
+    never twice in one process, only another test process's choice could take it."""
+    low, _high = _ephemeral_ports()
+    for _ in range(100):
+        port = random.randint(10_000, max(10_001, low - 1))
+        if port in _GIVEN:  # chosen before in this process, perhaps not bound yet
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 def redis_url_for(db: int) -> str:
