@@ -31,6 +31,9 @@ def unavailable(what: str, why: Exception) -> None:
 
 
 _GIVEN: set[int] = set()
+# not the module's shared generator: tests seed that (hypothesis), and two test
+# processes seeded alike would pick the same ports
+_PICK = random.SystemRandom()
 
 
 def _ephemeral_ports() -> tuple[int, int]:
@@ -50,7 +53,7 @@ def free_port() -> int:
     never twice in one process, only another test process's choice could take it."""
     low, _high = _ephemeral_ports()
     for _ in range(100):
-        port = random.randint(10_000, max(10_001, low - 1))
+        port = _PICK.randint(10_000, max(10_001, low - 1))
         if port in _GIVEN:  # chosen before in this process, perhaps not bound yet
             continue
         with socket.socket() as s:
