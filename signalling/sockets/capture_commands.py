@@ -42,7 +42,6 @@ from media.mrz_names import compare_with_mrz
 from media.vault import DOCUMENT_KINDS, CaptureVault
 from media.vision.analysis import DocumentAnalysis, MrzConsensus, analyse
 from media.vision.face import Box, find_live_face
-from media.vision.geometry import Quad
 from media.vision.tilt import Tilt, tilt_of
 from office.errors import Conflict
 from office.staff import Staff
@@ -65,6 +64,7 @@ from signalling.sockets.protocol import (
 )
 
 log = logging.getLogger(__name__)
+MRZ_FAILED = "Die maschinenlesbare Zone konnte nicht gelesen werden."
 GUIDANCE_SECONDS = 0.5  # about two analysed frames a second, as the issue asks
 HINT_FACE = N_("Bitte ohne Ausweis direkt in die Kamera schauen")
 # Every fourth look (about every two seconds) the guidance loop also checks that the
@@ -348,12 +348,7 @@ class CaptureCommands:
         if kind in DOCUMENT_KINDS and quick is not None and quick.found:
             task = asyncio.create_task(
                 self._read_mrz(
-                    clerk_id,
-                    appointment_id,
-                    verification_id,
-                    stored.capture_id,
-                    frame,
-                    quick.outlines,
+                    clerk_id, appointment_id, verification_id, stored.capture_id, frame, quick
                 )
             )
             self._reading.add(task)
@@ -392,15 +387,23 @@ class CaptureCommands:
         verification_id: str,
         capture_id: str,
         frame: Image,
-        outlines: tuple[Quad, ...],
+        quick: DocumentAnalysis,
     ) -> None:
         """The slow part, after the clerk already has the capture and its verdict; the
-        outlines the quick look found on this frame are not searched for again."""
+        outlines the quick look found on this frame are not searched for again. If the
+        reading fails, the clerk is told so (the side is to be taken again), not left
+        waiting for it."""
         loop = asyncio.get_running_loop()
         try:
-            full = await loop.run_in_executor(None, partial(analyse, frame, outlines=outlines))
+            full = await loop.run_in_executor(
+                None, partial(analyse, frame, outlines=quick.outlines)
+            )
         except Exception:
             log.exception("MRZ reading of capture %s failed", capture_id)
+            failed = {**quick.to_json(), "mrz": {"read_lines": [], "error": MRZ_FAILED}}
+            await self._notifier.clerk(
+                clerk_id, CaptureAnalysed(capture_id, failed, False, None, None)
+            )
             return
         self._metrics.observe_analysis(full.timings_ms)
         consensus = self._consensus.setdefault(verification_id, MrzConsensus())

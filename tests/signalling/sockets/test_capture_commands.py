@@ -271,3 +271,59 @@ async def test_the_capture_session_ends_with_the_check_or_the_call(
         # Closing begins, then the registry lets the session go once its peer is closed.
         await eventually(lambda: registry.get(appointment_id) is None, within=15)
         assert session.closed and session.close_reason is expected
+
+
+async def test_a_failed_mrz_reading_tells_the_clerk_instead_of_leaving_her_waiting(
+    client: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not BACK.exists():
+        pytest.skip(f"the shared specimen {BACK} is not there")
+    from media.vision.analysis import analyse
+    from signalling.sockets.capture_commands import MRZ_FAILED
+
+    def failing_reading(frame: Any, **options: Any) -> Any:
+        if options.get("read_mrz", True):  # the MRZ reading, not the quick look
+            raise RuntimeError("injected: the reader broke")
+        return analyse(frame, **options)
+
+    monkeypatch.setattr("signalling.sockets.capture_commands.analyse", failing_reading)
+    base = str(client.make_url("/"))
+    appointment = await book_at(desk, SLOT)
+    clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
+    citizen, anna = Peer("/citizen"), Peer("/clerk")
+    await citizen.connect(base, citizen_cookie(desk, appointment))
+    await anna.connect(base, await staff_cookie(staff, clerk))
+    await citizen.call("queue_join")
+    await anna.call("queue_next")
+    await anna.call("verification_start", {"document_type": "id_card"})
+    await citizen.call("verification_consent")
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver(CardCamera(BACK), direction="sendonly")
+    try:
+        await pc.setLocalDescription(await pc.createOffer())
+        assert pc.localDescription is not None
+        answered = await citizen.call("capture_offer", {"sdp": pc.localDescription.sdp}, within=15)
+        assert answered["ok"] is True, answered
+        await pc.setRemoteDescription(RTCSessionDescription(**answered["data"]))
+        taken: dict[str, Any] = {}
+        for _ in range(100):  # until the first frame has arrived (time-boxed: 10 s)
+            taken = await anna.call("capture_take", {"kind": "back"}, within=15)
+            if taken["ok"]:
+                break
+            await asyncio.sleep(0.1)
+        assert taken["ok"] is True, taken
+        told = await anna.next("capture_analysed", within=15)
+        assert told["capture_id"] == taken["data"]["capture_id"]
+        assert told["analysis"]["found"] is True  # the quick look's findings stand
+        assert told["analysis"]["mrz"] == {
+            "read_lines": [],
+            "error": MRZ_FAILED,
+        }
+        assert told["mrz_accepted"] is False and told["mrz_fields"] is None
+    finally:
+        await close_peer(pc)
