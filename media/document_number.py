@@ -133,8 +133,28 @@ def _number_cells(image: Image, field: MrzNumber) -> Region | None:
     return None
 
 
-def number_regions(image: Image, document_type: DocumentType, kind: str) -> tuple[Region, ...]:
-    """Where the number is on a flattened capture of ``kind``: printed, and in the MRZ.
+@dataclass(frozen=True)
+class Shown:
+    """What a flattened capture shows of its document: the side's layout, and the MRZ
+    number's cells where they were found on it."""
+
+    layout: Layout
+    cells: Region | None
+
+    @property
+    def id_card_front(self) -> bool:
+        """The front of an ID card, where the CAN is."""
+        return self.layout is ID_CARD_FRONT
+
+    def number_regions(self) -> tuple[Region, ...]:
+        """Where the number is: printed, and in the MRZ."""
+        if self.layout.mrz is None:
+            return self.layout.printed
+        return (*self.layout.printed, self.cells or self.layout.mrz.usual)
+
+
+def shown(image: Image, document_type: DocumentType, kind: str) -> Shown:
+    """The side a flattened capture of ``kind`` shows, its MRZ located once.
 
     A passport has one data page, whatever the capture. Of an ID card, the tilted
     captures (for the hologram) usually show the front; one whose MRZ is found shows
@@ -147,24 +167,10 @@ def number_regions(image: Image, document_type: DocumentType, kind: str) -> tupl
     cells = _number_cells(image, layout.mrz) if layout.mrz else None
     if layout is ID_CARD_BACK and kind != "back" and cells is None:
         layout = ID_CARD_FRONT  # a tilted card with no MRZ in view: its front
-    if layout.mrz is None:
-        return layout.printed
-    return (*layout.printed, cells or layout.mrz.usual)
-
-
-def shows_id_card_front(image: Image, kind: str) -> bool:
-    """Whether a flattened capture of an ID card shows its front, where the CAN is: the
-    front itself, or a tilted capture (for the hologram) with no MRZ in view."""
-    if kind == "front":
-        return True
-    return (
-        kind != "back"
-        and ID_CARD_BACK.mrz is not None
-        and (_number_cells(image, ID_CARD_BACK.mrz) is None)
-    )
+    return Shown(layout, cells)
 
 
 def black_out_number(image: Image, document_type: DocumentType, kind: str) -> Image:
     """A copy of a flattened capture (a side of the document, or it tilted) with the
     document number covered wherever ``document_type``'s layout puts it."""
-    return black_out(image, number_regions(image, document_type, kind))
+    return black_out(image, shown(image, document_type, kind).number_regions())

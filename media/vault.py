@@ -29,13 +29,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select
 
-from media.copies import Image, black_out_can, encode_jpeg, mark_as_copy
-from media.document_number import (
-    DOCUMENT_TYPES,
-    DocumentType,
-    black_out_number,
-    shows_id_card_front,
-)
+from media.copies import Image, black_out, black_out_can, encode_jpeg, mark_as_copy
+from media.document_number import DOCUMENT_TYPES, DocumentType, shown
 from office import audit
 from office.context import Office
 from office.errors import NotFound, OfficeError
@@ -101,10 +96,11 @@ class CaptureVault:
         The CAN goes when the console says this is a German ID card's front, and,
         whatever the console says, on every capture of an ID card's front the vault
         recognises as one (tilted captures for the hologram too)."""
-        if german_id_front or (number_of == "id_card" and shows_id_card_front(image, kind)):
+        side = shown(image, number_of, kind) if number_of is not None else None
+        if german_id_front or (side is not None and side.id_card_front):
             image = black_out_can(image)
-        if number_of is not None:
-            image = black_out_number(image, number_of, kind)
+        if side is not None:
+            image = black_out(image, side.number_regions())
         data = encode_jpeg(mark_as_copy(image))
         return self._aead.encrypt(nonce, data, self._associated(capture_id, kind))
 
