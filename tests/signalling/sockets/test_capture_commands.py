@@ -19,10 +19,12 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, V
 from media.capture_peer import RECENT_FRAMES, RECENT_SPACING, CloseReason
 from media.copies import decode_image
 from media.vision import mrz_reader
+from media.vision.analysis import analyse
 from media.vision.tilt import MIN_TILT
 from office.appointments import Appointments
 from office.staff import Staff
 from signalling.keys import CAPTURES
+from signalling.sockets.capture_commands import MRZ_FAILED
 from tests.helpers.booking import book_at, citizen_cookie, staff_cookie
 from tests.helpers.cameras import (
     BACK,
@@ -283,8 +285,6 @@ async def test_a_failed_mrz_reading_tells_the_clerk_instead_of_leaving_her_waiti
 ) -> None:
     if not BACK.exists():
         pytest.skip(f"the shared specimen {BACK} is not there")
-    from media.vision.analysis import analyse
-    from signalling.sockets.capture_commands import MRZ_FAILED
 
     def failing_reading(frame: Any, **options: Any) -> Any:
         if options.get("read_mrz", True):  # the MRZ reading, not the quick look
@@ -292,30 +292,8 @@ async def test_a_failed_mrz_reading_tells_the_clerk_instead_of_leaving_her_waiti
         return analyse(frame, **options)
 
     monkeypatch.setattr("signalling.sockets.capture_commands.analyse", failing_reading)
-    base = str(client.make_url("/"))
-    appointment = await book_at(desk, SLOT)
-    clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
-    citizen, anna = Peer("/citizen"), Peer("/clerk")
-    await citizen.connect(base, citizen_cookie(desk, appointment))
-    await anna.connect(base, await staff_cookie(staff, clerk))
-    await citizen.call("queue_join")
-    await anna.call("queue_next")
-    await anna.call("verification_start", {"document_type": "id_card"})
-    await citizen.call("verification_consent")
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTransceiver(CardCamera(BACK), direction="sendonly")
-    try:
-        await pc.setLocalDescription(await pc.createOffer())
-        assert pc.localDescription is not None
-        answered = await citizen.call("capture_offer", {"sdp": pc.localDescription.sdp}, within=15)
-        assert answered["ok"] is True, answered
-        await pc.setRemoteDescription(RTCSessionDescription(**answered["data"]))
-        taken: dict[str, Any] = {}
-        for _ in range(100):  # until the first frame has arrived (time-boxed: 10 s)
-            taken = await anna.call("capture_take", {"kind": "back"}, within=15)
-            if taken["ok"]:
-                break
-            await asyncio.sleep(0.1)
+    async with capturing(client, desk, staff, clerk, clock, CardCamera(BACK)) as (_, anna, _):
+        taken = await anna.call("capture_take", {"kind": "back"}, within=15)
         assert taken["ok"] is True, taken
         told = await anna.next("capture_analysed", within=15)
         assert told["capture_id"] == taken["data"]["capture_id"]
@@ -325,5 +303,3 @@ async def test_a_failed_mrz_reading_tells_the_clerk_instead_of_leaving_her_waiti
             "error": MRZ_FAILED,
         }
         assert told["mrz_accepted"] is False and told["mrz_fields"] is None
-    finally:
-        await close_peer(pc)
