@@ -52,6 +52,9 @@ class CaptureRegistry:
     def get(self, key: str) -> CaptureSession | None:
         return self._sessions.get(key)
 
+    def sessions(self) -> list[CaptureSession]:
+        return list(self._sessions.values())
+
     async def open(self, key: str, offer_sdp: str) -> tuple[CaptureSession, str]:
         """Start a capture for ``key``, replacing (``REPLACED``) one it already had.
 

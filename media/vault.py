@@ -1,10 +1,12 @@
 """Encrypted storage of ID captures, with access control and an audit of every view.
 
-Before a capture is encrypted it becomes a lawful copy: marked "KOPIE", the CAN of a
-German ID card's front blacked out and, unless the town turns it off
-(``redact_serial_number``), the document number wherever the document's layout puts
-it (:mod:`media.document_number`). Only the copy is kept; the frame it came from
-stays untouched for the MRZ reading that follows.
+Before a capture is encrypted it becomes a lawful copy (:mod:`media.sealing`): marked
+"KOPIE", the CAN of a German ID card's front blacked out and, unless the town turns it
+off (``redact_serial_number``), the document number wherever the document's layout
+puts it. The vault decides what to black out (:meth:`CaptureVault.prepare`), the image
+is sealed where it is (a media worker), and the vault records it
+(:meth:`CaptureVault.keep`). Only the copy is kept; the frame it came from stays
+untouched for the MRZ reading that follows.
 
 Captures are AES-GCM encrypted with a key from configuration (``BB_CAPTURE_KEY``);
 the capture's id and kind are the associated data, so a ciphertext cannot be moved to
@@ -26,11 +28,11 @@ from datetime import timedelta
 from typing import cast
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select
 
-from media.copies import Image, black_out, black_out_can, encode_jpeg, mark_as_copy
-from media.document_number import DOCUMENT_TYPES, DocumentType, shown
+from media.copies import Image
+from media.document_number import DOCUMENT_TYPES, DocumentType
+from media.sealing import Sealer, SealOrder
 from office import audit
 from office.context import Office
 from office.errors import NotFound, OfficeError
@@ -68,7 +70,8 @@ class StoredCapture:
 class CaptureVault:
     def __init__(self, office: Office, key: bytes, signer: Signer) -> None:
         self.office = office
-        self._aead = AESGCM(key)
+        self.sealer = Sealer(key)
+        self.key = key  # handed to the media workers, which seal where the image is
         self.signer = signer
         self._redact_number = office.town.verification.redact_serial_number
 
@@ -77,60 +80,32 @@ class CaptureVault:
         flattened: where its number is blacked out is known only on the document."""
         return self._redact_number and kind in DOCUMENT_KINDS
 
-    @staticmethod
-    def _associated(capture_id: str, kind: str) -> bytes:
-        return f"capture:{capture_id}:{kind}".encode()
-
-    def _seal(
-        self,
-        image: Image,
-        german_id_front: bool,
-        number_of: DocumentType | None,
-        capture_id: str,
-        kind: str,
-        nonce: bytes,
-    ) -> bytes:
-        """The lawful copy (CAN and, for ``number_of``, the document number blacked out,
-        marked), as an encrypted JPEG. ``image`` itself is not changed.
-
-        The CAN goes when the console says this is a German ID card's front, and,
-        whatever the console says, on every capture of an ID card's front the vault
-        recognises as one (tilted captures for the hologram too)."""
-        side = shown(image, number_of, kind) if number_of is not None else None
-        if german_id_front or (side is not None and side.id_card_front):
-            image = black_out_can(image)
-        if side is not None:
-            image = black_out(image, side.number_regions())
-        data = encode_jpeg(mark_as_copy(image))
-        return self._aead.encrypt(nonce, data, self._associated(capture_id, kind))
-
-    async def store(
-        self, verification_id: str, kind: str, image: Image, *, german_id_front: bool = False
-    ) -> StoredCapture:
-        """Make the image a lawful copy (marked, the CAN and the document number blacked
-        out as the module says), encrypt and keep it. A document side is expected
-        flattened (:meth:`needs_flat_document`)."""
+    async def prepare(
+        self, verification_id: str, kind: str, *, german_id_front: bool = False
+    ) -> SealOrder:
+        """What a new capture of ``kind`` will be sealed as: its id and nonce, and what
+        to black out. A document side is expected flattened (:meth:`needs_flat_document`)."""
         if kind not in KINDS:
             raise ValueError(f"unknown capture kind {kind!r}")
         number_of = await self._number_to_black_out(verification_id, kind)
-        capture_id = str(uuid.uuid4())
-        nonce = secrets.token_bytes(12)
-        # Marking, blacking out (the MRZ rows are located: about 50 ms), JPEG encoding and
-        # encryption take 0.1-1.5 s for a large photo: in a thread, so the event loop
-        # (every socket of this process) does not wait on them.
-        ciphertext = await asyncio.get_running_loop().run_in_executor(
-            None, self._seal, image, german_id_front, number_of, capture_id, kind, nonce
+        return SealOrder(
+            str(uuid.uuid4()), kind, secrets.token_bytes(12), number_of, german_id_front
         )
+
+    async def keep(
+        self, verification_id: str, order: SealOrder, ciphertext: bytes
+    ) -> StoredCapture:
+        """Record a capture sealed as ``order`` says."""
         now = self.office.now()
         async with self.office.sessions() as session, session.begin():
             if await session.get(VerificationRecord, verification_id) is None:
                 raise NotFound()
             session.add(
                 Capture(
-                    id=capture_id,
+                    id=order.capture_id,
                     verification_id=verification_id,
-                    kind=kind,
-                    nonce=nonce,
+                    kind=order.kind,
+                    nonce=order.nonce,
                     ciphertext=ciphertext,
                     created_at=now,
                 )
@@ -140,11 +115,22 @@ class CaptureVault:
                 now,
                 audit.SYSTEM,
                 "capture.stored",
-                f"capture:{capture_id}",
+                f"capture:{order.capture_id}",
                 verification=verification_id,
-                kind=kind,
+                kind=order.kind,
             )
-        return StoredCapture(capture_id, kind)
+        return StoredCapture(order.capture_id, order.kind)
+
+    async def store(
+        self, verification_id: str, kind: str, image: Image, *, german_id_front: bool = False
+    ) -> StoredCapture:
+        """Prepare, seal (in a thread of this process) and keep one capture. The capture
+        desk seals in its media workers instead, where the image already is."""
+        order = await self.prepare(verification_id, kind, german_id_front=german_id_front)
+        ciphertext = await asyncio.get_running_loop().run_in_executor(
+            None, self.sealer.seal, image, order
+        )
+        return await self.keep(verification_id, order, ciphertext)
 
     async def _number_to_black_out(self, verification_id: str, kind: str) -> DocumentType | None:
         """The document type whose number a capture of ``kind`` must not show, or None."""
@@ -193,9 +179,7 @@ class CaptureVault:
             raise CaptureForbidden()
         capture = await self._check_viewer(capture_id, viewer)
         try:
-            data = self._aead.decrypt(
-                capture.nonce, capture.ciphertext, self._associated(capture.id, capture.kind)
-            )
+            data = self.sealer.open(capture.nonce, capture.ciphertext, capture.id, capture.kind)
         except InvalidTag:
             log.error("capture %s does not decrypt: wrong key or tampered", capture.id)
             raise NotFound() from None

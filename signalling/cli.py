@@ -26,6 +26,7 @@ from signalling import logs
 from signalling.access_log import AccessLogger
 from signalling.app import create_app
 from signalling.demo import seed_demo
+from signalling.keys import CAPTURES
 from signalling.settings import Settings
 from signalling.wiring import office_for, staff_for
 
@@ -74,8 +75,15 @@ async def freeze_heap(app: web.Application) -> None:
     gc.freeze()
 
 
+async def start_capture_workers(app: web.Application) -> None:
+    """Start the media workers with the node (a few seconds each: aiortc, OpenCV and
+    onnxruntime load), not when the first citizen's camera connects."""
+    await app[CAPTURES].workers.start()
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings)
+    app.on_startup.append(start_capture_workers)
     app.on_startup.append(freeze_heap)
     print(f"Bürgerbüro on http://{settings.host}:{settings.port} ({settings.mode.value} mode)")
     web.run_app(

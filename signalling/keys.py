@@ -10,7 +10,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from media.capture_registry import CaptureRegistry
+from media.capture_desk import CaptureDesk
 from media.copies import Image
 from media.vault import CaptureVault
 from office.appointments import Appointments
@@ -53,7 +53,7 @@ STAFF = web.AppKey("staff", Staff)
 MAILER = web.AppKey("mailer", Mailer)
 JOBS = web.AppKey("jobs", Jobs)
 ROOM_STORE: web.AppKey[RoomStore] = web.AppKey("room_store")
-CAPTURES = web.AppKey("captures", CaptureRegistry)
+CAPTURES = web.AppKey("captures", CaptureDesk)
 VAULT = web.AppKey("vault", CaptureVault)
 NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
 REDIS: web.AppKey[Redis | None] = web.AppKey("redis")  # None: one node, no Redis

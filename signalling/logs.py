@@ -18,7 +18,8 @@ from contextvars import ContextVar
 from typing import TextIO
 
 from aiohttp import web
-from pythonjsonlogger.json import JsonFormatter
+
+from common.log_format import formatter
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -36,17 +37,7 @@ class RequestIdFilter(logging.Filter):
 def configure(level: str, log_format: str, stream: TextIO | None = None) -> None:
     """One handler on the root logger (to stderr), in the chosen format."""
     handler = logging.StreamHandler(stream)
-    if log_format == "json":
-        handler.setFormatter(
-            JsonFormatter(
-                "{asctime}{levelname}{name}{message}{request_id}",
-                style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                json_ensure_ascii=False,
-            )
-        )
-    else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(formatter(log_format, TEXT_FORMAT, "request_id"))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

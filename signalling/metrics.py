@@ -65,6 +65,12 @@ class Metrics:
         self.capture_sessions = Gauge(
             "bb_capture_sessions", "Capture connections open on this node", registry=registry
         )
+        self.captures_closed = CounterMetric(
+            "bb_capture_sessions_closed",
+            "Capture connections ended, by reason",
+            ["reason"],
+            registry=registry,
+        )
         self.joins = CounterMetric(
             "bb_queue_joins", "Check-ins to the waiting room (rejoins included)", registry=registry
         )
@@ -107,6 +113,9 @@ class Metrics:
         for state in ClerkState:
             self.clerks.labels(state.value).set(states[state.value])
         self.capture_sessions.set(capture_sessions)
+
+    def capture_closed(self, reason: str) -> None:
+        self.captures_closed.labels(reason).inc()
 
     def observe_analysis(self, timings_ms: dict[str, float]) -> None:
         if "total" in timings_ms:

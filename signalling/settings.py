@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -66,6 +67,9 @@ class Settings(BaseSettings):
     capture_retention_days: int = Field(default=7, ge=1, le=90)
     max_capture_sessions: int = Field(default=10, ge=1, le=200)
     capture_allow_loopback: bool = False  # tests in a loopback-only namespace; never in production
+    # Media worker processes that hold the capture peers and do the image work; 0: one
+    # per core. Each starts when first needed (``serve`` starts them all at once).
+    capture_workers: int = Field(default=0, ge=0, le=64)
     behind_proxy: bool = False  # trust X-Forwarded-For/-Proto from the reverse proxy
     # Socket.IO connections a client address may open a minute (office-wide with Redis);
     # generous, since many citizens may share one address (a mobile carrier's NAT).
@@ -147,6 +151,9 @@ class Settings(BaseSettings):
         if self.paypal_enabled and not (self.paypal_secret and self.paypal_webhook_id):
             found.append("BB_PAYPAL_SECRET and BB_PAYPAL_WEBHOOK_ID must be set with the client id")
         return found
+
+    def capture_worker_count(self) -> int:
+        return self.capture_workers or os.cpu_count() or 1
 
     def capture_key_bytes(self) -> bytes:
         """The capture encryption key. In demo mode a random one is kept in the data folder."""

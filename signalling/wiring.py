@@ -23,7 +23,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from media.capture_registry import CaptureRegistry
+from media.capture_desk import CaptureDesk
+from media.capture_workers import WorkerSettings
 from media.vault import CaptureVault
 from office.appointments import Appointments
 from office.case_actions import CaseActions, forget_captures
@@ -81,11 +82,11 @@ from signalling.node_bus import LocalNodes, NodeBus, Nodes, new_node_id
 from signalling.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from signalling.settings import Settings
 from signalling.sockets.calls import Calls
-from signalling.sockets.capture_commands import register_capture
+from signalling.sockets.capture_commands import CallPort, register_capture
 from signalling.sockets.capture_routing import CaptureOwners
 from signalling.sockets.case_panel import CasePanel
 from signalling.sockets.ice import IceConfig
-from signalling.sockets.keys import CAPTURE_COMMANDS, CASE_PANEL, LOBBY, STAFF_SOCKETS
+from signalling.sockets.keys import CASE_PANEL, LOBBY, STAFF_SOCKETS
 from signalling.sockets.lobby import Lobby
 from signalling.sockets.namespaces import (
     CitizenNamespace,
@@ -255,8 +256,7 @@ class Sockets:
     sio: ProtocolServer
     lobby: Lobby
     staff_sockets: StaffSockets
-    captures: CaptureRegistry
-    close_commands: Callable[[], None]
+    desk: CaptureDesk
 
 
 def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> Sockets:
@@ -303,28 +303,37 @@ def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> 
     actions.payment_requested.append(send_invoice(app[INVOICES], app[APPOINTMENTS]))
     if app[PAYPAL].enabled:
         actions.payment_requested.append(offer_paypal(app[PAYPAL], panel.show_payment_link))
-    captures = app[CAPTURES] = CaptureRegistry(
-        max_sessions=settings.max_capture_sessions,
-        ice_servers=lambda: ice.server_peer("capture-peer", time.time()),
-        allow_loopback=settings.capture_allow_loopback,
-        on_close=shared.owners.session_closed if shared.owners is not None else None,
-    )
     vault = app[VAULT] = CaptureVault(office, settings.capture_key_bytes(), office.signer)
     actions.case_ended.append(forget_captures(app[CASES], checks, vault))
     app[JOBS].also_purge(lambda: vault.purge(timedelta(days=settings.capture_retention_days)))
-    commands = app[CAPTURE_COMMANDS] = register_capture(
-        citizens, clerks, calls, visits, checks, captures, vault, app[STAFF], app[METRICS],
-        shared.owners, shared.bus,
-    )  # fmt: skip
-    # Full-resolution photos come over HTTPS (signalling/pages/photo_upload.py), to any node.
-    app[PHOTO_REQUESTS] = register_photo_requests(
-        clerks, calls, checks, commands, app[PHOTO_UPLOADS]
+    workers = WorkerSettings(
+        max_sessions=settings.max_capture_sessions,
+        capture_key=vault.key,
+        allow_loopback=settings.capture_allow_loopback,
+        log_level=settings.log_level,
+        log_format=settings.log_format,
     )
+    desk = app[CAPTURES] = CaptureDesk(
+        CallPort(calls),
+        checks,
+        visits,
+        vault,
+        app[STAFF],
+        workers=workers,
+        worker_count=settings.capture_worker_count(),
+        ice_servers=lambda: ice.server_peer("capture-peer", time.time()),
+        observe_analysis=app[METRICS].observe_analysis,
+        observe_closed=app[METRICS].capture_closed,
+        records=shared.owners,
+    )
+    register_capture(desk, citizens, clerks, calls, shared.owners, shared.bus)
+    # Full-resolution photos come over HTTPS (signalling/pages/photo_upload.py), to any node.
+    app[PHOTO_REQUESTS] = register_photo_requests(clerks, calls, checks, desk, app[PHOTO_UPLOADS])
     namespaces = [citizens, clerks, DashboardNamespace(calls, app[STAFF], staff_sockets)]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
         sio.register_namespace(namespace)
-    return Sockets(sio, lobby, staff_sockets, captures, commands.close)
+    return Sockets(sio, lobby, staff_sockets, desk)
 
 
 # -- one node ---------------------------------------------------------------------------
@@ -386,8 +395,7 @@ def _lifetime(
         sockets.staff_sockets.start()
         yield
         await sockets.staff_sockets.stop()
-        await sockets.captures.close_all()
-        sockets.close_commands()
+        await sockets.desk.close()
         if shared.bus is not None and shared.owners is not None:
             await shared.owners.stop()  # after close_all: the closed sessions' records are gone
             await shared.bus.stop()

@@ -255,13 +255,15 @@ def test_an_unknown_language_falls_back_to_german() -> None:
 
 
 def test_capture_hints_reach_the_citizen_in_the_language_of_their_page() -> None:
+    from media.capture_desk import guidance
+    from media.capture_events import CaptureGuidance
+    from media.capture_station import HINT_FACE, Look
     from media.vision.quality import HINT_CLOSER
-    from signalling.sockets.capture_commands import HINT_FACE, Offer, _in_language
-    from signalling.sockets.protocol import CaptureGuidance
+    from signalling.sockets.capture_commands import Offer
 
-    advice = CaptureGuidance(True, "retry", [HINT_CLOSER, HINT_FACE])
-    assert _in_language(advice, "de") == advice
-    english = _in_language(advice, "en")
+    look = Look(True, "retry", (HINT_CLOSER, HINT_FACE), passes=False)
+    assert guidance(look, "de") == CaptureGuidance(True, "retry", [HINT_CLOSER, HINT_FACE])
+    english = guidance(look, "en")
     assert english.hints == [
         "Please come closer to the camera",
         "Please look straight into the camera, without the document",

@@ -72,5 +72,6 @@ async def metrics(request: web.Request) -> web.Response:
     if not allowed(request, settings.metrics_allow, token, client_ip(request)):
         raise web.HTTPForbidden()
     figures = request.app[METRICS]
-    await figures.refresh(request.app[ROOM_STORE], request.app[TOWN], request.app[CAPTURES].active)
+    sessions = request.app[CAPTURES].workers.active
+    await figures.refresh(request.app[ROOM_STORE], request.app[TOWN], sessions)
     return exposition_response(figures)

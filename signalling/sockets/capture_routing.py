@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from common.errors import UserError
-from media.capture_peer import CaptureSession, CaptureUnavailable, CloseReason
+from media.capture_peer import CaptureUnavailable
 from signalling.node_bus import NodeBus, NodeUnreachable
 from signalling.sockets.protocol import Payload, error, ok
 
@@ -80,7 +80,7 @@ class CaptureOwners:
         self.refresh_seconds = refresh_seconds
         self._refresh = self.redis.register_script(_REFRESH)
         self._release = self.redis.register_script(_RELEASE)
-        self._held: dict[str, CaptureSession] = {}  # appointment -> the session held here
+        self._held: set[str] = set()  # appointments whose capture session is on this node
         self._releasing: set[asyncio.Task[None]] = set()
         self._refresher: asyncio.Task[None] | None = None
 
@@ -92,22 +92,20 @@ class CaptureOwners:
         value = await self.redis.get(self.key(appointment_id))
         return value.decode() if isinstance(value, bytes) else value
 
-    async def claim(self, session: CaptureSession) -> None:
-        """Record this node as the owner of ``session``'s appointment."""
-        self._held[session.key] = session
+    async def claim(self, key: str) -> None:
+        """Record this node as the owner of appointment ``key``'s capture session."""
+        self._held.add(key)
         try:
-            await self.redis.set(self.key(session.key), self.node_id, ex=self.ttl)
+            await self.redis.set(self.key(key), self.node_id, ex=self.ttl)
         except Exception:  # the refresh puts it back; meanwhile commands run where they arrive
-            log.exception("capture owner record of %s not written", session.key)
-        if session.closed:  # it closed while the record was written
-            self.session_closed(session, session.close_reason or CloseReason.PEER_FAILED)
+            log.exception("capture owner record of %s not written", key)
 
-    def session_closed(self, session: CaptureSession, _reason: CloseReason) -> None:
-        """The registry's ``on_close``: remove the record of a session that ended."""
-        if self._held.get(session.key) is not session:
-            return  # replaced by a newer session of this node, or never claimed
-        del self._held[session.key]
-        task = asyncio.create_task(self._remove(session.key))
+    def release(self, key: str) -> None:
+        """The session of ``key`` ended here: remove its record."""
+        if key not in self._held:
+            return  # never claimed, or already released
+        self._held.discard(key)
+        task = asyncio.create_task(self._remove(key))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
 
@@ -121,7 +119,7 @@ class CaptureOwners:
         self._refresher = asyncio.create_task(self._keep_fresh(), name="capture-owners")
 
     async def stop(self) -> None:
-        """After the registry closed every session: wait until their records are gone."""
+        """After the desk closed every session: wait until their records are gone."""
         if self._refresher is not None:
             self._refresher.cancel()
             await asyncio.gather(self._refresher, return_exceptions=True)
@@ -130,9 +128,7 @@ class CaptureOwners:
     async def _keep_fresh(self) -> None:
         while True:
             await asyncio.sleep(self.refresh_seconds)
-            for appointment_id, session in list(self._held.items()):
-                if session.closed:
-                    continue  # its on_close removes the record
+            for appointment_id in list(self._held):
                 try:
                     await self._refresh(
                         keys=[self.key(appointment_id)], args=[self.node_id, self.ttl]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from signalling.sockets.capture_commands import CaptureCommands
 from signalling.sockets.case_panel import CasePanel
 from signalling.sockets.lobby import Lobby
 from signalling.sockets.staff_sockets import StaffSockets
 
 LOBBY = web.AppKey("lobby", Lobby)
-CAPTURE_COMMANDS = web.AppKey("capture_commands", CaptureCommands)
 STAFF_SOCKETS = web.AppKey("staff_sockets", StaffSockets)
 CASE_PANEL = web.AppKey("case_panel", CasePanel)

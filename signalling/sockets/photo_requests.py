@@ -4,7 +4,7 @@ The clerk's ``capture_still`` issues a one-time upload link (``office.photo_uplo
 and pushes ``capture_still_requested`` {kind, upload_url} to the citizen's page. The
 page takes the photo (ImageCapture, or the camera track at its resolution) and posts
 it to ``upload_url`` (``signalling/pages/photo_upload.py``), which hands it here. The photo
-goes through ``CaptureCommands.keep``, the same analysis, marking, encryption and
+goes through ``CaptureDesk.keep``, the same analysis, marking, encryption and
 storage as a video capture, and reaches the clerk as ``capture_taken`` with
 ``"auto": false, "source": "still"``. A photo refused by the analysis (the card's
 outline not found, no face) has used its token too; the clerk gets
@@ -17,15 +17,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from media.capture_desk import CaptureDesk
+from media.capture_events import CaptureTaken
 from media.copies import Image
 from office.errors import Conflict, VerificationClosed
 from office.photo_uploads import PhotoUploads, UploadGrant
 from office.verification import Step, Verifications
 from rooms.errors import NotInCall
 from signalling.sockets.calls import Calls
-from signalling.sockets.capture_commands import CaptureCommands, Take
+from signalling.sockets.capture_commands import Take
 from signalling.sockets.namespaces import ClerkNamespace
-from signalling.sockets.protocol import CaptureStillFailed, CaptureStillRequested, CaptureTaken
+from signalling.sockets.protocol import CaptureStillFailed, CaptureStillRequested
 
 log = logging.getLogger(__name__)
 UPLOAD_PATH = "/erfassungen/hochladen/"
@@ -39,10 +41,10 @@ def register_photo_requests(
     clerks: ClerkNamespace,
     calls: Calls,
     checks: Verifications,
-    commands: CaptureCommands,
+    desk: CaptureDesk,
     uploads: PhotoUploads,
 ) -> PhotoRequests:
-    requests = PhotoRequests(calls, checks, commands, uploads, clerks)
+    requests = PhotoRequests(calls, checks, desk, uploads, clerks)
     clerks.command("capture_still", Take, requests.request)
     return requests
 
@@ -52,14 +54,14 @@ class PhotoRequests:
         self,
         calls: Calls,
         checks: Verifications,
-        commands: CaptureCommands,
+        desk: CaptureDesk,
         uploads: PhotoUploads,
         clerks: ClerkNamespace,
     ) -> None:
         self._calls = calls
         self._notifier = calls.notifier
         self._checks = checks
-        self._commands = commands
+        self._desk = desk
         self._uploads = uploads
         self._clerks = clerks
 
@@ -90,7 +92,7 @@ class PhotoRequests:
             raise NotInCall("Das Gespräch ist beendet.")
         await self._uploads.spend(grant)
         try:
-            shot = await self._commands.keep(
+            shot = await self._desk.keep(
                 grant.clerk_id,
                 grant.appointment_id,
                 grant.kind,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -328,53 +328,6 @@ class VerificationUpdated:
 
     def payload(self) -> Any:
         return self.checklist
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureGuidance(_Fields):
-    name: ClassVar[str] = "capture_guidance"
-    found: bool
-    verdict: str
-    hints: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class CapturePrompt:
-    name: ClassVar[str] = "capture_prompt"
-    kind: str | None  # what to show now; None once it is kept
-    taken: str | None = None
-
-    def payload(self) -> Any:
-        if self.taken is None:
-            return {"kind": self.kind}
-        return {"kind": self.kind, "taken": self.taken}
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureTaken:
-    """A capture kept without the clerk's ``capture_take``: armed, or a photo upload."""
-
-    name: ClassVar[str] = "capture_taken"
-    shot: dict[str, Any]  # as the ack of capture_take
-    source: Literal["auto", "still"]
-
-    def payload(self) -> Any:
-        if self.source == "auto":
-            return {**self.shot, "auto": True}
-        return {**self.shot, "auto": False, "source": "still"}
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureAnalysed(_Fields):
-    name: ClassVar[str] = "capture_analysed"
-    capture_id: str
-    analysis: dict[str, Any]
-    mrz_accepted: bool
-    mrz_fields: dict[str, Any] | None
-    name_check: dict[str, Any] | None
-    # The accepted MRZ's expiry against the town's today (an unreadable date counts
-    # as expired); None until two captures agree.
-    mrz_expired: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,10 +261,10 @@ async def test_a_relay_only_call_and_its_capture_go_through_coturn(
     capture_path = await selected_path(page)  # the newest connection: the capture's
     assert capture_path is not None and capture_path["local"] == "relay", capture_path
     assert capture_path["policy"] == "relay"
-    session = app[CAPTURES].get(call.appointment.id)
-    assert session is not None
+    workers = app[CAPTURES].workers
+    assert workers.holds(call.appointment.id)
     deadline = asyncio.get_running_loop().time() + MEDIA_MS / 1000
-    while session.frames_received == 0:
+    while (await workers.frames()).get(call.appointment.id, 0) == 0:
         assert asyncio.get_running_loop().time() < deadline, "no frame reached the server"
         await asyncio.sleep(0.1)
 

@@ -19,12 +19,10 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, V
 from media.capture_peer import RECENT_FRAMES, RECENT_SPACING, CloseReason
 from media.copies import decode_image
 from media.vision import mrz_reader
-from media.vision.analysis import analyse
 from media.vision.tilt import MIN_TILT
 from office.appointments import Appointments
 from office.staff import Staff
-from signalling.keys import CAPTURES
-from signalling.sockets.capture_commands import MRZ_FAILED
+from signalling.keys import CAPTURES, METRICS
 from tests.helpers.booking import book_at, citizen_cookie, staff_cookie
 from tests.helpers.cameras import (
     BACK,
@@ -253,14 +251,14 @@ async def test_the_capture_session_ends_with_the_check_or_the_call(
 ) -> None:
     """The server closes the session itself, though the citizen's browser keeps
     sending (a browser that crashed or lost the socket never says goodbye)."""
-    registry = client.app[CAPTURES]
+    workers = client.app[CAPTURES].workers
+    figures = client.app[METRICS].registry
     async with capturing(client, desk, staff, clerk, clock, SceneCamera()) as (
         _citizen,
         anna,
         appointment_id,
     ):
-        session = registry.get(appointment_id)
-        assert session is not None and not session.closed
+        assert workers.holds(appointment_id)
         if how == "check finished":
             finished = await anna.call(
                 "verification_finish", {"outcome": "failed", "reason": "Test"}
@@ -270,36 +268,10 @@ async def test_the_capture_session_ends_with_the_check_or_the_call(
         else:
             assert (await anna.call("call_end"))["ok"] is True
             expected = CloseReason.CALL_ENDED
-        # Closing begins, then the registry lets the session go once its peer is closed.
-        await eventually(lambda: registry.get(appointment_id) is None, within=15)
-        assert session.closed and session.close_reason is expected
-
-
-async def test_a_failed_mrz_reading_tells_the_clerk_instead_of_leaving_her_waiting(
-    client: TestClient[Any, Any],
-    desk: Appointments,
-    staff: Staff,
-    clerk: int,
-    clock: Clock,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    if not BACK.exists():
-        pytest.skip(f"the shared specimen {BACK} is not there")
-
-    def failing_reading(frame: Any, **options: Any) -> Any:
-        if options.get("read_mrz", True):  # the MRZ reading, not the quick look
-            raise RuntimeError("injected: the reader broke")
-        return analyse(frame, **options)
-
-    monkeypatch.setattr("signalling.sockets.capture_commands.analyse", failing_reading)
-    async with capturing(client, desk, staff, clerk, clock, CardCamera(BACK)) as (_, anna, _):
-        taken = await anna.call("capture_take", {"kind": "back"}, within=15)
-        assert taken["ok"] is True, taken
-        told = await anna.next("capture_analysed", within=15)
-        assert told["capture_id"] == taken["data"]["capture_id"]
-        assert told["analysis"]["found"] is True  # the quick look's findings stand
-        assert told["analysis"]["mrz"] == {
-            "read_lines": [],
-            "error": MRZ_FAILED,
-        }
-        assert told["mrz_accepted"] is False and told["mrz_fields"] is None
+        # The worker closes the peer, then reports the session ended, and why.
+        await eventually(lambda: not workers.holds(appointment_id), within=15)
+        for reason in CloseReason:
+            count = figures.get_sample_value(
+                "bb_capture_sessions_closed_total", {"reason": reason.value}
+            )
+            assert count == (1 if reason is expected else None), reason
