@@ -2,16 +2,16 @@
 
 - ``server``: ``signalling.app.create_app`` as ``bench/signalling_server.py`` builds it
   (production mode, SQLite file prepared by the bench, memory room store, fixed clock),
-  except that the capture registry may use loopback ICE candidates. Production mode
+  except that the capture peers may use loopback ICE candidates. Production mode
   refuses ``capture_allow_loopback``; this process alone (a bench, on 127.0.0.1) lifts
-  that one refusal through a ``Settings`` subclass. A control port serves ``GET
-  /stats``: CPU seconds of the whole process and per Python thread group (event loop,
-  default executor, aiortc decoder threads, the rest), frames received per capture
-  session, and what the guidance loop cost (``analyse`` calls and the frame
-  conversions ``latest_frame`` does on the event loop). ``POST /guidance/cached`` and
-  ``/guidance/real`` switch ``analyse`` (guidance only, ``read_mrz=False``) between
-  the real analysis and the answer of the last real one: a diagnostic that leaves the
-  decoding and the conversion in place and takes only the analysis out.
+  that one refusal through a ``Settings`` subclass. The capture peers live in the
+  app's media worker processes (``--capture-workers``, 0: one per core), started
+  before the server reports ready. A control port serves ``GET /stats``: CPU seconds of
+  this process and per Python thread group (event loop, default executor, the rest),
+  CPU seconds and resident memory of each media worker, frames received per capture
+  session (asked of the workers), and the wall time of every guidance look: the
+  desk's call ``CaptureWorkers.look``, wrapped in this process only (``?since=N``
+  returns the times from the N-th look on).
 - ``senders``: the citizens' browsers, as aiortc peers that send a 1280x720 camera
   showing an ID card specimen. The video is encoded once, at start-up (VP8, about
   1.5 Mbit/s, a key frame every two seconds, the card moving a few pixels and sensor
@@ -38,8 +38,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 from av.packet import Packet
-from signalling_server import resident_bytes
+from signalling_server import PAGE_SIZE, resident_bytes
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WIDTH, HEIGHT = 1280, 720
@@ -83,79 +82,74 @@ def thread_group(name: str) -> str:
         return "loop"
     if name.startswith(("asyncio_", "ThreadPoolExecutor")):  # the loop's default executor
         return "executor"
-    if name.endswith("-decoder"):  # aiortc's decoder thread per received track
-        return "decoders"
     return "other_py"
 
 
-class GuidanceProbe:
-    """Counts and times what the guidance loop does per analysed frame."""
+def worker_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system, all threads) and resident bytes of a media worker;
+    (0, 0) once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0
+    # After the command: utime and stime are fields 11 and 12, rss (in pages) is 21.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS, int(fields[21]) * PAGE_SIZE
+
+
+class LookTimer:
+    """The wall time of every guidance look, as the capture desk waits for it: the
+    call to the worker, its conversion and quick analysis there, and the answer's way
+    back through this process's event loop."""
 
     def __init__(self) -> None:
-        self.cached = False
-        self.result: Any = None
-        self.analyses = 0
-        self.analysis_wall = 0.0
-        self.analysis_cpu = 0.0  # thread CPU of the executor thread that ran it
-        self.conversions = 0
-        self.conversion_wall = 0.0  # on the event loop: it blocks everything else
-        self.conversion_max = 0.0
+        self.ms: list[float] = []  # every call, in the order they finished
+        self.empty = 0  # answered None: no frame yet, or the session had just gone
+        self.failed = 0  # raised (the worker failed or ended)
+        self.in_flight = 0  # asked, not yet answered: the bench waits for none between rounds
 
-    def snapshot(self) -> dict[str, Any]:
-        """The counters so far; the longest conversion since the previous snapshot."""
-        longest, self.conversion_max = self.conversion_max, 0.0
+    def snapshot(self, since: int | None) -> dict[str, Any]:
+        """The counters, and the times of the calls from number ``since`` on (none
+        when not asked: the bench's polls between windows need only the count)."""
         return {
-            "analyses": self.analyses,
-            "analysis_wall": self.analysis_wall,
-            "analysis_cpu": self.analysis_cpu,
-            "conversions": self.conversions,
-            "conversion_wall": self.conversion_wall,
-            "conversion_max": longest,
+            "count": len(self.ms),
+            "empty": self.empty,
+            "failed": self.failed,
+            "in_flight": self.in_flight,
+            "ms": self.ms[since:] if since is not None else [],
         }
 
 
-def install_probe(probe: GuidanceProbe) -> None:
-    """Wrap the guidance loop's ``analyse`` and ``CaptureSession.latest_frame``.
+def install_timer(timer: LookTimer) -> None:
+    """Wrap ``CaptureWorkers.look``, the desk's one call per guidance look.
 
-    Both are looked up at call time (a module global, a method), so wrapping them
-    here, in this process only, changes nothing in the project's files.
+    The desk looks the method up on its pool at each call, so wrapping the class
+    attribute here, in the server process only, changes nothing in the project's files.
     """
-    import signalling.sockets.capture_commands as commands
-    from media.capture_peer import BgrImage, CaptureSession
-    from media.vision import analysis
-    from media.vision.analysis import DocumentAnalysis
+    from media.capture_station import Look
+    from media.capture_workers import CaptureWorkers
 
-    real_analyse = analysis.analyse  # what the commands module imported
+    real_look = CaptureWorkers.look
 
-    def analyse(
-        image: BgrImage, *, today: date | None = None, read_mrz: bool = True, **options: Any
-    ) -> DocumentAnalysis:
-        if read_mrz or options.get("find_portrait", True):  # a capture: never touched
-            return real_analyse(image, today=today, read_mrz=read_mrz, **options)
-        if probe.cached and probe.result is not None:
-            result: DocumentAnalysis = probe.result
-            return result
-        wall, cpu = time.perf_counter(), time.thread_time()
-        result = real_analyse(image, today=today, read_mrz=read_mrz, **options)
-        probe.analysis_cpu += time.thread_time() - cpu
-        probe.analysis_wall += time.perf_counter() - wall
-        probe.analyses += 1  # from several threads: close enough for a bench
-        probe.result = result
-        return result
-
-    real_latest: Callable[[CaptureSession], BgrImage | None] = CaptureSession.latest_frame
-
-    def latest_frame(self: CaptureSession) -> BgrImage | None:
+    async def look(self: CaptureWorkers, key: str, kind: str | None) -> Look | None:
         started = time.perf_counter()
-        frame = real_latest(self)
-        took = time.perf_counter() - started
-        probe.conversions += 1
-        probe.conversion_wall += took
-        probe.conversion_max = max(probe.conversion_max, took)
-        return frame
+        timer.in_flight += 1
+        try:
+            answer = await real_look(self, key, kind)
+        except Exception:
+            timer.failed += 1
+            timer.ms.append((time.perf_counter() - started) * 1000)
+            raise
+        finally:
+            timer.in_flight -= 1
+        # A look cancelled with its guidance loop (the session closed) never returned:
+        # it is not counted.
+        timer.ms.append((time.perf_counter() - started) * 1000)
+        if answer is None:
+            timer.empty += 1
+        return answer
 
-    vars(commands)["analyse"] = analyse  # a module global, looked up at each call
-    CaptureSession.latest_frame = latest_frame  # type: ignore[method-assign]
+    CaptureWorkers.look = look  # type: ignore[method-assign]
 
 
 def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Application]:
@@ -163,7 +157,6 @@ def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Applicati
     for name in list(os.environ):
         if name.startswith("BB_") or name in ("REDIS_URL", "DATABASE_URL"):
             del os.environ[name]
-    from media.capture_registry import CaptureRegistry
     from signalling.app import create_app
     from signalling.cli import freeze_heap
     from signalling.keys import CAPTURES
@@ -189,13 +182,21 @@ def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Applicati
         capture_key=base64.b64encode(os.urandom(32)).decode(),
         max_capture_sessions=args.max_captures,
         capture_allow_loopback=True,
+        capture_workers=args.capture_workers,
         log_level="WARNING",
     )
-    probe = GuidanceProbe()
-    install_probe(probe)
+    timer = LookTimer()
+    install_timer(timer)
     app = create_app(settings, now=lambda: now, run_jobs=False)
-    logging.getLogger("media.capture_peer").setLevel(logging.INFO)  # why a capture session closed
     app.on_startup.append(freeze_heap)  # as `buergerbuero serve` does
+
+    async def start_workers(app: web.Application) -> None:
+        # All of them before READY: a worker starting (imports of aiortc, OpenCV and
+        # onnxruntime, seconds of CPU) would otherwise land in the first capture window,
+        # and the "none" windows would not have the idle workers a serving node has.
+        await app[CAPTURES].workers.start()
+
+    app.on_startup.append(start_workers)
 
     async def stats(request: web.Request) -> web.Response:
         groups: dict[str, float] = {}
@@ -203,20 +204,20 @@ def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Applicati
             if thread.native_id is not None:
                 group = thread_group(thread.name)
                 groups[group] = groups.get(group, 0.0) + thread_cpu(thread.native_id)
-        registry: CaptureRegistry = app[CAPTURES]
+        workers = app[CAPTURES].workers
+        usage = {str(pid): worker_usage(pid) for pid in workers.pids()}
+        since = request.query.get("since")
         return web.json_response(
             {
-                "cpu": time.process_time(),
+                "cpu": time.process_time(),  # this process only: the workers are children
                 "rss": resident_bytes(),
                 "threads": groups,
-                "frames": {k: s.frames_received for k, s in registry._sessions.items()},
-                "guidance": probe.snapshot(),
+                "workers_cpu": sum(cpu for cpu, _ in usage.values()),
+                "workers": {pid: {"cpu": cpu, "rss": rss} for pid, (cpu, rss) in usage.items()},
+                "frames": await workers.frames(),
+                "looks": timer.snapshot(int(since) if since is not None else None),
             }
         )
-
-    async def guidance(request: web.Request) -> web.Response:
-        probe.cached = request.match_info["mode"] == "cached"
-        return web.json_response({"cached": probe.cached})
 
     async def cpu(request: web.Request) -> web.Response:  # what realtime.Server.usage reads
         return web.json_response({"cpu": time.process_time(), "rss": resident_bytes()})
@@ -224,7 +225,6 @@ def server_app(args: argparse.Namespace) -> tuple[web.Application, web.Applicati
     control = web.Application()
     control.router.add_get("/cpu", cpu)
     control.router.add_get("/stats", stats)
-    control.router.add_post("/guidance/{mode:cached|real}", guidance)
     return app, control
 
 
@@ -461,6 +461,9 @@ def main() -> None:
     server.add_argument("--db", required=True, help="the prepared SQLite file")
     server.add_argument("--now", required=True, help="the fixed clock, ISO 8601 with offset")
     server.add_argument("--max-captures", type=int, default=10)
+    server.add_argument(
+        "--capture-workers", type=int, default=0, help="media worker processes (0: one per core)"
+    )
     senders = sub.add_parser("senders")
     senders.add_argument("--card", required=True, help="the ID specimen the camera shows")
     args = parser.parse_args()
