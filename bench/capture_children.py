@@ -16,9 +16,10 @@
   showing an ID card specimen. The video is encoded once, at start-up (VP8, about
   1.5 Mbit/s, a key frame every two seconds, the card moving a few pixels and sensor
   noise, like a hand-held card on a desk), and then replayed as pre-encoded packets
-  at 30 frames/s: aiortc's own encoder needs about 0.1 s a 720p frame, ten of them
-  would need ten cores. Commands arrive as JSON lines on stdin (``offer``,
-  ``answer``, ``close``, ``stats``); each answer is a JSON line on stdout.
+  at ``--fps`` frames/s (15 by default, what the citizen's page asks the camera for):
+  aiortc's own encoder needs about 0.1 s a 720p frame, ten of them would need ten
+  cores. Commands arrive as JSON lines on stdin (``offer``, ``answer``, ``close``,
+  ``stats``); each answer is a JSON line on stdout.
 
 Both stop when their stdin (a pipe from the bench) closes, and on SIGTERM/SIGINT.
 """
@@ -58,8 +59,8 @@ from signalling_server import PAGE_SIZE, resident_bytes
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WIDTH, HEIGHT = 1280, 720
-FPS = 30
-LOOP_FRAMES = 60  # two seconds of video, replayed; each loop starts with a key frame
+FPS = 15  # what the citizen's page asks the camera for (static/js/verification.js)
+LOOP_SECONDS = 2  # of video, replayed; each loop starts with a key frame
 BITRATE = 1_500_000
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 
@@ -288,15 +289,16 @@ def camera_frames(card_file: Path, count: int, seed: int = 7) -> list[np.ndarray
     return frames
 
 
-def encode_loop(card_file: Path) -> list[bytes]:
+def encode_loop(card_file: Path, fps: int) -> list[bytes]:
     """The camera's loop as VP8 frames (what a browser would send), the first a key frame."""
+    loop_frames = LOOP_SECONDS * fps
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height = WIDTH, HEIGHT
     codec.pix_fmt = "yuv420p"
     codec.bit_rate = BITRATE
-    codec.time_base = fractions.Fraction(1, FPS)
-    codec.framerate = fractions.Fraction(FPS, 1)
-    codec.gop_size = LOOP_FRAMES
+    codec.time_base = fractions.Fraction(1, fps)
+    codec.framerate = fractions.Fraction(fps, 1)
+    codec.gop_size = loop_frames
     codec.options = {
         "deadline": "realtime",
         "cpu-used": "8",
@@ -304,29 +306,30 @@ def encode_loop(card_file: Path) -> list[bytes]:
         "minrate": str(BITRATE),
         "maxrate": str(BITRATE),
         "bufsize": str(BITRATE),
-        "keyint_min": str(LOOP_FRAMES),
+        "keyint_min": str(loop_frames),
     }
     packets: list[bytes] = []
-    for n, image in enumerate(camera_frames(card_file, LOOP_FRAMES)):
+    for n, image in enumerate(camera_frames(card_file, loop_frames)):
         frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
         frame.pts = n
         if n == 0:
             frame.pict_type = av.video.frame.PictureType.I
         packets.extend(bytes(p) for p in codec.encode(frame))
     packets.extend(bytes(p) for p in codec.encode(None))
-    if len(packets) != LOOP_FRAMES:
-        raise SystemExit(f"the encoder gave {len(packets)} packets for {LOOP_FRAMES} frames")
+    if len(packets) != loop_frames:
+        raise SystemExit(f"the encoder gave {len(packets)} packets for {loop_frames} frames")
     return packets
 
 
 class ReplayCamera(MediaStreamTrack):
-    """Replays pre-encoded VP8 frames at 30 frames/s, from a key frame on."""
+    """Replays pre-encoded VP8 frames at ``fps`` frames/s, from a key frame on."""
 
     kind = "video"
 
-    def __init__(self, packets: list[bytes]) -> None:
+    def __init__(self, packets: list[bytes], fps: int) -> None:
         super().__init__()
         self.packets = packets
+        self.fps = fps
         self.sent = 0
         self._start: float | None = None
 
@@ -339,19 +342,20 @@ class ReplayCamera(MediaStreamTrack):
         if self._start is None:
             self._start = now
         else:
-            due = self._start + self.sent / FPS
+            due = self._start + self.sent / self.fps
             if due > now:
                 await asyncio.sleep(due - now)
         packet = Packet(self.packets[self.sent % len(self.packets)])
-        packet.pts = self.sent * 90000 // FPS
+        packet.pts = self.sent * 90000 // self.fps
         packet.time_base = VIDEO_TIME_BASE
         self.sent += 1
         return packet
 
 
 class Senders:
-    def __init__(self, packets: list[bytes]) -> None:
+    def __init__(self, packets: list[bytes], fps: int) -> None:
         self.packets = packets
+        self.fps = fps
         self.peers: dict[int, tuple[RTCPeerConnection, ReplayCamera]] = {}
 
     async def offer(self, k: int) -> dict[str, Any]:
@@ -359,7 +363,7 @@ class Senders:
 
         await self.close(k)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        camera = ReplayCamera(self.packets)
+        camera = ReplayCamera(self.packets, self.fps)
         transceiver = pc.addTransceiver(camera, direction="sendonly")
         vp8 = [
             c
@@ -396,9 +400,9 @@ class Senders:
 
 async def send(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    packets = encode_loop(Path(args.card))
+    packets = encode_loop(Path(args.card), args.fps)
     sizes = [len(p) for p in packets]
-    senders = Senders(packets)
+    senders = Senders(packets, args.fps)
     loop = asyncio.get_running_loop()
     reader = await stdin_closed(loop)
     print(
@@ -406,7 +410,7 @@ async def send(args: argparse.Namespace) -> None:
             {
                 "ready": True,
                 "encode_s": round(time.perf_counter() - started, 2),
-                "kbit_s": round(sum(sizes) * 8 / (len(sizes) / FPS) / 1000),
+                "kbit_s": round(sum(sizes) * 8 / (len(sizes) / args.fps) / 1000),
                 "key_bytes": sizes[0],
             }
         ),
@@ -466,6 +470,7 @@ def main() -> None:
     )
     senders = sub.add_parser("senders")
     senders.add_argument("--card", required=True, help="the ID specimen the camera shows")
+    senders.add_argument("--fps", type=int, default=FPS, help="frames a second per camera")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(serve(args) if args.kind == "server" else send(args))

@@ -6,7 +6,8 @@ settings (the capture key among them: never on the command line or in the
 environment). Then it answers calls to its :class:`~media.capture_station.
 CaptureStation` until its parent closes the channel or goes away, closes every
 session and exits. Ctrl-C reaches the whole process group: the worker ignores it and
-leaves its lifetime to the parent.
+leaves its lifetime to the parent. It runs at a lower priority than the signalling
+process (``NICENESS``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 from typing import Any
@@ -29,6 +31,10 @@ from media.worker_channel import Call, Failure, Message, Reply, receive, send
 log = logging.getLogger(__name__)
 
 # What the parent may call; anything else is a bug on its side.
+# The signalling process must answer every socket of the node at once, while a look or
+# a frame decoded a few ms later harms no one: when the cores are short, the scheduler
+# gives them to signalling first.
+NICENESS = 10
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [worker %(process)d]: %(message)s"
 OPERATIONS = frozenset({"open", "close", "look", "keep_frame", "keep_image", "frames"})
 
@@ -111,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True, help="this worker's end of the channel")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)
     asyncio.run(serve(args.fd))
 
 
