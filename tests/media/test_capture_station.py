@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from media.capture_peer import CaptureError, CaptureLimitReached, CloseReason
 from media.capture_station import CaptureStation, KeepOrder, Kept
 from media.capture_workers import CaptureWorkers, WorkerSettings
 from media.copies import decode_image
@@ -21,10 +22,11 @@ from media.worker_channel import Event
 from office.errors import Conflict
 from tests.helpers.cameras import BACK, scene
 from tests.helpers.polling import eventually
+from tests.media.test_capture import SMALL, Citizen
 
 KEY = secrets.token_bytes(32)
 
-pytestmark = pytest.mark.skipif(
+needs_back = pytest.mark.skipif(
     not BACK.exists(), reason=f"the shared specimen {BACK} is not there"
 )
 
@@ -40,6 +42,7 @@ def decrypted(kept: Kept, keep_order: KeepOrder) -> Any:
     return decode_image(jpeg)
 
 
+@needs_back
 async def test_a_kept_photo_is_flattened_sealed_and_its_mrz_follows() -> None:
     events: list[Event] = []
     station = CaptureStation(Sealer(KEY), events.append, max_sessions=1)
@@ -74,6 +77,7 @@ async def test_no_copy_is_kept_of_a_document_without_its_outline() -> None:
         await station.close_all()
 
 
+@needs_back
 async def test_a_failed_mrz_reading_is_reported_with_the_quick_look(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -100,14 +104,27 @@ async def test_a_failed_mrz_reading_is_reported_with_the_quick_look(
 # -- the same, in worker processes ---------------------------------------------------
 
 
-@pytest.fixture
-async def workers() -> AsyncIterator[tuple[CaptureWorkers, list[Event]]]:
+async def started_pool(allow_loopback: bool) -> tuple[CaptureWorkers, list[Event]]:
     events: list[Event] = []
 
     async def on_event(event: Event) -> None:
         events.append(event)
 
-    pool = CaptureWorkers(WorkerSettings(max_sessions=2, capture_key=KEY), 2, on_event)
+    settings = WorkerSettings(max_sessions=2, capture_key=KEY, allow_loopback=allow_loopback)
+    return CaptureWorkers(settings, 2, on_event), events
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[tuple[CaptureWorkers, list[Event]]]:
+    pool, events = await started_pool(allow_loopback=False)
+    yield pool, events
+    await pool.close_all()
+
+
+@pytest.fixture
+async def events_pool() -> AsyncIterator[tuple[CaptureWorkers, list[Event]]]:
+    """Workers whose capture peers may use loopback candidates (as the citizens here)."""
+    pool, events = await started_pool(allow_loopback=True)
     yield pool, events
     await pool.close_all()
 
@@ -120,6 +137,7 @@ def alive(pid: int) -> bool:
     return True
 
 
+@needs_back
 async def test_workers_keep_photos_in_their_own_processes_and_stop_with_the_node(
     workers: tuple[CaptureWorkers, list[Event]],
 ) -> None:
@@ -141,6 +159,7 @@ async def test_workers_keep_photos_in_their_own_processes_and_stop_with_the_node
     assert pool.pids() == [] and not alive(pid)
 
 
+@needs_back
 async def test_a_worker_that_dies_is_replaced_by_the_next_capture(
     workers: tuple[CaptureWorkers, list[Event]],
 ) -> None:
@@ -155,3 +174,47 @@ async def test_a_worker_that_dies_is_replaced_by_the_next_capture(
     assert kept.flattened
     await pool.start()
     assert len(pool.pids()) == 2 and first[0] not in pool.pids()
+
+
+async def test_sessions_spread_over_the_workers_within_the_nodes_cap_and_end_with_their_worker(
+    events_pool: tuple[CaptureWorkers, list[Event]],
+) -> None:
+    pool, events = events_pool
+    citizens: list[Citizen] = []
+
+    async def connect(key: str) -> Citizen:
+        citizen = Citizen(SMALL)
+        citizens.append(citizen)
+        await citizen.accept(await pool.open(key, await citizen.offer(), ()))
+        return citizen
+
+    try:
+        await connect("appt-1")
+        await connect("appt-2")
+        assert len(pool.pids()) == 2  # the second session started the second worker
+
+        async def both_sending() -> bool:
+            frames = await pool.frames()
+            return frames.get("appt-1", 0) > 0 and frames.get("appt-2", 0) > 0
+
+        await eventually(both_sending, within=20)
+        look = await pool.look("appt-2", None)
+        assert look is not None and look.found is False and not look.passes  # no document
+
+        with pytest.raises(CaptureLimitReached):
+            await pool.open("appt-3", await Citizen(SMALL).offer(), ())
+        assert not pool.holds("appt-3") and pool.active == 2
+        await connect("appt-2")  # a replacement is not counted twice
+        assert pool.active == 2
+
+        # A worker that dies takes its session with it, and says so.
+        holder = pool.pids()[0]
+        os.kill(holder, 9)
+        await eventually(lambda: pool.active == 1, within=10)
+        closed = [e.args for e in events if e.name == "closed"]
+        assert closed == [{"key": "appt-1", "reason": CloseReason.PEER_FAILED}]
+        assert pool.holds("appt-2") and not pool.holds("appt-1")
+        with pytest.raises(CaptureError):
+            await pool.keep_frame("appt-1", "best", order())
+    finally:
+        await asyncio.gather(*(citizen.pc.close() for citizen in citizens))
