@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,6 +54,7 @@ GUIDANCE_SECONDS = 0.5  # about two looks a second
 # Every fourth look (about every two seconds) the guidance loop also checks that the
 # call and the check still run: a session must not outlive them.
 LOOKS_PER_STATE_CHECK = 4
+READING_SECONDS = 300.0  # an MRZ reading takes seconds; one not back by then never comes
 
 
 class CitizenEvent(Protocol):
@@ -97,6 +99,7 @@ class _Reading:
     clerk_id: int
     appointment_id: str
     verification_id: str
+    began: float = field(default_factory=time.monotonic)
     stored: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -284,6 +287,7 @@ class CaptureDesk:
             detail=detail,
         )
         reading = _Reading(clerk_id, appointment_id, verification_id)
+        self._forget_lost_readings()
         if kind in DOCUMENT_KINDS:
             self._readings[seal.capture_id] = reading  # its MRZ may come back at once
         try:
@@ -309,6 +313,14 @@ class CaptureDesk:
             "flattened": kept.flattened,
             **kept.details,
         }
+
+    def _forget_lost_readings(self) -> None:
+        """Readings whose worker died before it answered never come back."""
+        too_old = time.monotonic() - READING_SECONDS
+        for capture_id, reading in list(self._readings.items()):
+            if reading.began < too_old:
+                del self._readings[capture_id]
+                reading.stored.cancel()
 
     async def _kept(self, appointment_id: str, source: Source | Image, order: KeepOrder) -> Kept:
         if isinstance(source, str):
