@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from media.mrz import MrzError, MrzResult, normalise_line, parse
 from media.vision import ocr, ocrb
+from media.vision.channels import brightest
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
 Box = tuple[int, int, int, int]  # x, y, width, height
@@ -54,13 +55,7 @@ class MrzRead:
 
 def _dark_print(image: Image) -> Image:
     """Brightest channel per pixel: black ink stays dark, coloured print turns light."""
-    if image.ndim == 2:
-        return image
-    # cv2.max over the split channels: numpy's max(axis=2) reduces along the innermost
-    # stride and takes ~8 ms on a 1200 px card, cv2 well under 1 ms.
-    blue, green, red = cv2.split(image)
-    dark: Image = cv2.max(cv2.max(blue, green), red)
-    return dark
+    return brightest(image)
 
 
 def _row_bars(gray: Image, pitch: float) -> list[Box]:

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from common.i18n import N_
+from media.vision.channels import darkest
 from media.vision.geometry import Quad
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
@@ -78,10 +79,12 @@ def glare(bgr: Image) -> float:
     clipped white (median >= 248: flat renders, overexposure) a highlight cannot be told
     apart from the paper and 0 is returned; the exposure check covers that case.
     """
-    if float(np.median(bgr.min(axis=2))) >= 248:
+    floor = darkest(bgr)
+    if float(np.median(floor)) >= 248:
         return 0.0
-    clipped = (bgr.min(axis=2) >= 250).astype(np.uint8)
-    clipped = cv2.morphologyEx(clipped, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    clipped = cv2.morphologyEx(
+        (floor >= 250).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)
+    )
     contours, _ = cv2.findContours(clipped, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     area = float(bgr.shape[0] * bgr.shape[1])
     total = 0.0
