@@ -17,6 +17,11 @@ DIGITS = "0123456789"
 ALPHABET = LETTERS + DIGITS + "<"
 _VOWELS = "AEIOUY"
 _CONSONANTS = "BCDFGHJKLMNPQRSTVWXZ"
+# Characters OCR-B tells apart by a detail only (0/O/D/Q by the corners and the tail,
+# M/H/N/W by the middle strokes, 8/B, 5/S, 1/I, 2/Z, 6/G): a share of document numbers
+# and optional data is drawn mostly from them, where the grammar allows both letters
+# and digits and only the glyph's shape can decide.
+CONFUSABLE = "0ODQ0OD0OMHNWMH8B5S1I2Z6GUV"
 
 
 def _word(rng: random.Random, low: int = 2, high: int = 12) -> str:
@@ -38,7 +43,8 @@ def _names(rng: random.Random, width: int) -> str:
 
 def _alnum(rng: random.Random, length: int, filled: int | None = None) -> str:
     filled = length if filled is None else filled
-    body = "".join(rng.choice(LETTERS + DIGITS) for _ in range(filled))
+    pool = CONFUSABLE if rng.random() < 0.3 else LETTERS + DIGITS
+    body = "".join(rng.choice(pool) for _ in range(filled))
     return body.ljust(length, "<")[:length]
 
 
@@ -100,7 +106,8 @@ def random_rows(rng: random.Random, width: int, rows: int) -> list[str]:
             if rng.random() < 0.25:
                 chars += ["<"] * rng.randint(1, 12)
             else:
-                chars += [rng.choice(ALPHABET) for _ in range(rng.randint(1, 8))]
+                pool = CONFUSABLE if rng.random() < 0.3 else ALPHABET
+                chars += [rng.choice(pool) for _ in range(rng.randint(1, 8))]
         out.append("".join(chars[:width]))
     return out
 
