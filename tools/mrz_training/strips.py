@@ -162,6 +162,17 @@ def render(rng: random.Random, lines: list[str]) -> Zone:
     return Zone(image, tuple(boxes), tuple(lines), pitch)
 
 
+def _condensed(rng: random.Random, zone: Zone) -> Zone:
+    """The zone printed narrower or wider than OCR-B's own proportions (documents print
+    condensed OCR-B; a warp with the wrong aspect does the same): scaled sideways only."""
+    if rng.random() >= 0.35:
+        return zone
+    factor = rng.uniform(0.7, 1.3)
+    image = cv2.resize(zone.image, None, fx=factor, fy=1.0, interpolation=cv2.INTER_AREA)
+    boxes = tuple((round(x * factor), y, round(w * factor), h) for x, y, w, h in zone.boxes)
+    return Zone(image, boxes, zone.lines, zone.pitch * factor)
+
+
 def _edges(rng: random.Random, image: Image, boxes: list[Box], pitch: float) -> None:
     """A card edge beside the zone (background beyond it), a signature, a stripe."""
     height, width = image.shape[:2]
@@ -186,14 +197,17 @@ def _edges(rng: random.Random, image: Image, boxes: list[Box], pitch: float) -> 
         image[band] = image[band] * 0.7 + colour * 0.3
 
 
-def _light(rng: random.Random, image: Image) -> Image:
-    """Uneven light across the zone and, sometimes, a glare spot washing print out."""
+def _light(rng: random.Random, image: Image, clean: bool = False) -> Image:
+    """Uneven light across the zone and, sometimes, a glare spot washing print out
+    (a scan: nearly even light, no glare)."""
     height, width = image.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0, 2 * math.pi)
     ramp = (xs / width - 0.5) * math.cos(angle) + (ys / height - 0.5) * math.sin(angle)
-    image = image * (1 + rng.uniform(-0.5, 0.5) * ramp)[:, :, None] * rng.uniform(0.55, 1.1)
-    if rng.random() < 0.3:
+    unevenness = 0.1 if clean else 0.5
+    image = image * (1 + rng.uniform(-unevenness, unevenness) * ramp)[:, :, None]
+    image = image * (rng.uniform(0.9, 1.05) if clean else rng.uniform(0.55, 1.1))
+    if not clean and rng.random() < 0.3:
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
         radius = rng.uniform(0.05, 0.4) * width
         spot = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * radius**2))
@@ -230,12 +244,31 @@ def _geometry(rng: random.Random, zone: Zone, image: Image) -> tuple[Image, list
     return out, boxes
 
 
-def _camera(rng: random.Random, image: Image, cap: float) -> tuple[Image, float]:
+def _camera(
+    rng: random.Random, image: Image, cap: float, clean: bool = False
+) -> tuple[Image, float]:
     """Loss of resolution, blur, noise and JPEG at the camera's scale, then the way back
-    up to the flattened card's scale; returns the image and the factor applied."""
+    up to the flattened card's scale; returns the image and the factor applied.
+
+    ``clean``: a sharp scan or render at high resolution instead (glyphs 20-45 px high,
+    no blur, little noise, light JPEG at most), where nothing but the glyph's exact
+    shape tells 0 from O and D, or M from H: the network must learn those shapes, not
+    only what survives a webcam."""
+    if clean:
+        seen_cap = rng.uniform(20.0, 45.0)
+        down = min(1.0, seen_cap / cap)
+        small: Image = cv2.resize(image, None, fx=down, fy=down, interpolation=cv2.INTER_AREA)
+        small = small + np.random.default_rng(rng.randrange(2**32)).normal(
+            0, rng.uniform(0, 2.5), small.shape
+        )
+        small = np.clip(small, 0, 255).astype(np.uint8)
+        if rng.random() < 0.4:
+            _, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(85, 98)])
+            small = np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR))
+        return small, down
     seen_cap = math.exp(rng.uniform(math.log(6.5), math.log(30)))
     down = min(1.0, seen_cap / cap)
-    small: Image = cv2.resize(image, None, fx=down, fy=down, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(image, None, fx=down, fy=down, interpolation=cv2.INTER_AREA)
     if rng.random() < 0.5:
         sigma = rng.uniform(0.3, 1.4)
         small = cv2.GaussianBlur(small, (0, 0), sigma)
@@ -287,18 +320,35 @@ def _rows(rng: random.Random, image: Image, truth: list[Box]) -> tuple[Box, ...]
             dy, grow = rng.uniform(-0.12, 0.12) * h, rng.uniform(0.9, 1.15)
             dx0, dx1 = rng.uniform(-0.3, 0.3) * h, rng.uniform(-0.3, 0.3) * h
             found.append((round(x + dx0), round(y + dy), round(w - dx0 + dx1), round(h * grow)))
+    if rng.random() < 0.35:
+        found = _taller(rng, found)
     refined = tuple(mrz_reader.refine_row(image, box) for box in found)
     return mrz_reader._align_left(refined)
+
+
+def _taller(rng: random.Random, boxes: list[Box]) -> list[Box]:
+    """Row boxes up to about twice the glyphs' height, the glyphs anywhere inside (at
+    the top, the bottom, or between): the row finder boxes rows that touch a stroke,
+    a guilloche line or the next row that way, and the cut then includes real
+    surroundings (part of a neighbouring row too), not a plain margin."""
+    grow = rng.uniform(1.1, 2.1)
+    out = []
+    for x, y, w, h in boxes:
+        extra = (grow - 1) * h
+        above = extra * rng.uniform(-0.05, 1.05)
+        out.append((x, round(y - above), w, round(h + extra)))
+    return out
 
 
 def sample(rng: random.Random) -> list[tuple[Image, str]]:
     """One generated zone's rows: (grey crop as the product cuts it, its text)."""
     lines = texts.zone(rng)
-    zone = render(rng, lines)
+    zone = _condensed(rng, render(rng, lines))
     cap = float(zone.boxes[0][3])
-    lit = _light(rng, zone.image)
+    clean = rng.random() < 0.2  # a flat scan or render rather than a webcam frame
+    lit = _light(rng, zone.image, clean)
     bent, boxes = _geometry(rng, zone, lit)
-    seen, factor = _camera(rng, np.clip(bent, 0, 255).astype(np.uint8), cap)
+    seen, factor = _camera(rng, np.clip(bent, 0, 255).astype(np.uint8), cap, clean)
     rows = _rows(rng, seen, _scaled(boxes, factor))
     crops = mrz_reader.cut_rows(seen, rows, mrz_reader.FIRST_CUT)
     pairs = zip(crops, lines, strict=True)
