@@ -154,8 +154,11 @@ def _read_document(
             # fewer tries on the less likely views: a card front has no MRZ at all
             read = mrz_reader.read(view, today=today, attempts=1 if attempts else 2)
             attempts.append((quad.rotated(turn), kind, view, read))
-            if read.result is not None:
+            if mrz_reader.conclusive(read):
                 return attempts[-1]
+    for attempt in attempts:  # the first that parsed, its check digits failing
+        if attempt[3].result is not None:
+            return attempt
     return attempts[0]  # nothing parsed: report the best outline as it was
 
 
@@ -215,12 +218,12 @@ def analyse(  # noqa: PLR0915
             kind = kind_read
         else:
             read = mrz_reader.read(warped, today=today)
-        if read.result is None and source == "outline" and _small_outline(image, quad):
+        if not mrz_reader.conclusive(read) and source == "outline" and _small_outline(image, quad):
             # Perhaps a scan or render of the document alone, and the outline found was a
             # box printed on it (photo, field frame); or a sheet with both sides. Read the
             # whole image; if it has a document's shape, it is the document.
             whole = mrz_reader.read(image, today=today, attempts=2)
-            if whole.result is not None:
+            if mrz_reader.conclusive(whole) or (whole.result is not None and read.result is None):
                 read = whole
                 if _document_shaped(image):
                     source, quad, warped = "frame", _frame_quad(image), image

@@ -258,10 +258,11 @@ def read(image: Image, *, today: date | None = None, attempts: int = 3) -> MrzRe
     if not stacks:
         return MrzRead((), (), None, "keine maschinenlesbare Zone gefunden")
     attempts_made: list[MrzRead] = []
+    parsed: MrzRead | None = None
     for located in stacks:
         boxes = _align_left(tuple(refine_row(image, box) for box in located))
-        (recogniser, cut), *others = READINGS
-        first = _read_stack(image, boxes, cut, today, recogniser)
+        (first_recogniser, cut), *others = READINGS
+        first = _read_stack(image, boxes, cut, today, first_recogniser)
         if first.result is not None and first.result.valid:
             return first
         if first.result is not None or _looks_like_mrz(first.lines):
@@ -269,10 +270,25 @@ def read(image: Image, *, today: date | None = None, attempts: int = 3) -> MrzRe
                 again = _read_stack(image, boxes, cut, today, recogniser, first)
                 if again.result is not None and again.result.valid:
                     return again
-        if first.result is not None:
+        if conclusive(first):
             return first
+        if first.result is not None and parsed is None:
+            parsed = first
         attempts_made.append(first)
+    if parsed is not None:
+        return parsed  # the best-ranked stack that parsed, its check digits failing
     return attempts_made[0]  # the best-ranked stack, with why it did not parse
+
+
+def conclusive(read: MrzRead) -> bool:
+    """Whether ``read`` ends the search for the zone (over stacks, views, outlines): a
+    valid reading does; one that parsed with failing check digits does when rapidocr
+    reads first, whose text parses only where there is an MRZ. The network, read under
+    the MRZ grammar, makes MRZ-shaped text of any row stack (the visual zone, the MRZ
+    upside down): there the next stack or view may still hold the zone."""
+    if read.result is None:
+        return False
+    return read.result.valid or READINGS[0][0] != "ocrb"
 
 
 def _read_stack(
