@@ -223,7 +223,8 @@ def analyse(  # noqa: PLR0915
             # box printed on it (photo, field frame); or a sheet with both sides. Read the
             # whole image; if it has a document's shape, it is the document.
             whole = mrz_reader.read(image, today=today, attempts=2)
-            if mrz_reader.conclusive(whole) or (whole.result is not None and read.result is None):
+            settles = mrz_reader.conclusive(whole) or read.result is None
+            if whole.result is not None and settles:
                 read = whole
                 if _document_shaped(image):
                     source, quad, warped = "frame", _frame_quad(image), image
