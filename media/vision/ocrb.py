@@ -2,7 +2,7 @@
 
 The model (``models/mrz_ocrb.onnx``, trained by ``tools/mrz_training``) takes one MRZ row
 as cut by :func:`media.vision.mrz_reader.cut_rows`, scaled to :data:`HEIGHT` pixels, and
-gives per column of 8 pixels a score for the CTC blank and each of the 37 MRZ
+gives per column of 4 pixels a score for the CTC blank and each of the 37 MRZ
 characters. The row is then decoded to exactly the number of characters its format
 has, choosing at each position only among the characters that position's field allows
 (:func:`media.mrz.position_alphabets`): a digit can't be read into a name and a name's
