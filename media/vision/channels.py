@@ -7,6 +7,8 @@ the guidance and the MRZ reading both ask for them on every frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 
 from media.vision.geometry import Image
@@ -14,17 +16,16 @@ from media.vision.geometry import Image
 
 def brightest(image: Image) -> Image:
     """The brightest channel per pixel (a grey image is returned as it is)."""
-    if image.ndim == 2:
-        return image
-    blue, green, red = cv2.split(image)
-    result: Image = cv2.max(cv2.max(blue, green), red)
-    return result
+    return _over_channels(image, cv2.max)
 
 
 def darkest(image: Image) -> Image:
     """The darkest channel per pixel (a grey image is returned as it is)."""
+    return _over_channels(image, cv2.min)
+
+
+def _over_channels(image: Image, pick: Callable[[Image, Image], Image]) -> Image:
     if image.ndim == 2:
         return image
     blue, green, red = cv2.split(image)
-    result: Image = cv2.min(cv2.min(blue, green), red)
-    return result
+    return pick(pick(blue, green), red)

@@ -244,6 +244,21 @@ def _geometry(rng: random.Random, zone: Zone, image: Image) -> tuple[Image, list
     return out, boxes
 
 
+def _sensor(
+    rng: random.Random, image: Image, *, noise: float, jpeg: float, quality: tuple[int, int]
+) -> Image:
+    """Sensor noise up to ``noise`` (sigma), then, with chance ``jpeg``, JPEG at a quality
+    in ``quality`` (the rng draws in the order the seeded data was made with)."""
+    noisy = image + np.random.default_rng(rng.randrange(2**32)).normal(
+        0, rng.uniform(0, noise), image.shape
+    )
+    result: Image = np.clip(noisy, 0, 255).astype(np.uint8)
+    if rng.random() < jpeg:
+        _, data = cv2.imencode(".jpg", result, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(*quality)])
+        result = np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR))
+    return result
+
+
 def _camera(
     rng: random.Random, image: Image, cap: float, clean: bool = False
 ) -> tuple[Image, float]:
@@ -258,14 +273,7 @@ def _camera(
         seen_cap = rng.uniform(20.0, 45.0)
         down = min(1.0, seen_cap / cap)
         small: Image = cv2.resize(image, None, fx=down, fy=down, interpolation=cv2.INTER_AREA)
-        small = small + np.random.default_rng(rng.randrange(2**32)).normal(
-            0, rng.uniform(0, 2.5), small.shape
-        )
-        small = np.clip(small, 0, 255).astype(np.uint8)
-        if rng.random() < 0.4:
-            _, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(85, 98)])
-            small = np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR))
-        return small, down
+        return _sensor(rng, small, noise=2.5, jpeg=0.4, quality=(85, 98)), down
     seen_cap = math.exp(rng.uniform(math.log(6.5), math.log(30)))
     down = min(1.0, seen_cap / cap)
     small = cv2.resize(image, None, fx=down, fy=down, interpolation=cv2.INTER_AREA)
@@ -280,13 +288,7 @@ def _camera(
         rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1)
         kernel = cv2.warpAffine(kernel, rotation, (length, length))
         small = cv2.filter2D(small, -1, kernel / max(kernel.sum(), 1e-6))
-    small = small + np.random.default_rng(rng.randrange(2**32)).normal(
-        0, rng.uniform(0, 9), small.shape
-    )
-    small = np.clip(small, 0, 255).astype(np.uint8)
-    if rng.random() < 0.75:
-        _, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(35, 95)])
-        small = np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR))
+    small = _sensor(rng, small, noise=9.0, jpeg=0.75, quality=(35, 95))
     work_cap = rng.uniform(max(10.0, seen_cap), 40.0) if rng.random() < 0.8 else seen_cap
     up = work_cap / (cap * down)
     interpolation = rng.choice((cv2.INTER_LINEAR, cv2.INTER_CUBIC))
