@@ -26,7 +26,6 @@ class CaptureRegistry:
         self,
         *,
         max_sessions: int,
-        ice_servers: Callable[[], Sequence[RTCIceServer]] = tuple,
         idle_timeout: float = 30.0,
         negotiation_timeout: float = 10.0,
         allow_loopback: bool = False,
@@ -35,8 +34,6 @@ class CaptureRegistry:
         if max_sessions < 1:
             raise ValueError("max_sessions must be at least 1")
         self.max_sessions = max_sessions
-        # Asked per session: TURN credentials are minted for each and expire.
-        self._ice_servers = ice_servers
         self._idle_timeout = idle_timeout
         self._negotiation_timeout = negotiation_timeout
         self._allow_loopback = allow_loopback
@@ -55,8 +52,11 @@ class CaptureRegistry:
     def sessions(self) -> list[CaptureSession]:
         return list(self._sessions.values())
 
-    async def open(self, key: str, offer_sdp: str) -> tuple[CaptureSession, str]:
+    async def open(
+        self, key: str, offer_sdp: str, ice_servers: Sequence[RTCIceServer] = ()
+    ) -> tuple[CaptureSession, str]:
         """Start a capture for ``key``, replacing (``REPLACED``) one it already had.
+        ``ice_servers``: this session's own (TURN credentials are minted per session).
 
         Raises :class:`CaptureLimitReached` at the cap (a replacement does not
         count twice) and the errors of :meth:`CaptureSession.answer`.
@@ -69,7 +69,7 @@ class CaptureRegistry:
         # Claim the slot before any await, so concurrent opens cannot exceed the cap.
         session = CaptureSession(
             key,
-            ice_servers=self._ice_servers(),
+            ice_servers=ice_servers,
             idle_timeout=self._idle_timeout,
             negotiation_timeout=self._negotiation_timeout,
             allow_loopback=self._allow_loopback,

@@ -105,10 +105,8 @@ class CaptureStation:
     ) -> None:
         self._sealer = sealer
         self._emit = emit
-        self._ice: Sequence[RTCIceServer] = ()
         self.registry = CaptureRegistry(
             max_sessions=max_sessions,
-            ice_servers=lambda: self._ice,
             idle_timeout=idle_timeout,
             negotiation_timeout=negotiation_timeout,
             allow_loopback=allow_loopback,
@@ -126,8 +124,7 @@ class CaptureStation:
 
     async def open(self, key: str, sdp: str, ice_servers: Sequence[RTCIceServer]) -> str:
         """Answer the citizen's offer for ``key``; the answer SDP."""
-        self._ice = ice_servers  # read once, synchronously, when the session is made
-        _session, answer = await self.registry.open(key, sdp)
+        _session, answer = await self.registry.open(key, sdp, ice_servers)
         return answer
 
     async def close(self, key: str, reason: CloseReason) -> bool:
