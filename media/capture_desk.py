@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from aiortc import RTCIceServer
 
 from common.i18n import catalogue
+from common.outgoing import Outgoing
 from media.capture_events import CaptureAnalysed, CaptureGuidance, CapturePrompt, CaptureTaken
 from media.capture_peer import CaptureError, CloseReason
 from media.capture_station import NO_FRAME, KeepOrder, Kept, Look, Source
@@ -57,22 +58,15 @@ LOOKS_PER_STATE_CHECK = 4
 READING_SECONDS = 300.0  # an MRZ reading takes seconds; one not back by then never comes
 
 
-class CitizenEvent(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    def payload(self) -> Any: ...
-
-
 class CallPort(Protocol):
     """What the desk needs of the call, from the layer that holds it."""
 
     async def clerk_serving(self, appointment_id: str) -> int | None:
         """The clerk in the citizen's call, or None when there is none."""
 
-    async def tell_citizen(self, appointment_id: str, event: CitizenEvent) -> None: ...
+    async def tell_citizen(self, appointment_id: str, event: Outgoing) -> None: ...
 
-    async def tell_clerk(self, clerk_id: int, event: CitizenEvent) -> None: ...
+    async def tell_clerk(self, clerk_id: int, event: Outgoing) -> None: ...
 
 
 class SessionRecords(Protocol):

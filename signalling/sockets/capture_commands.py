@@ -17,7 +17,8 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 
 from common.i18n import SOURCE_LANGUAGE
-from media.capture_desk import CaptureDesk, CitizenEvent
+from common.outgoing import Outgoing
+from media.capture_desk import CaptureDesk
 from office.verification import CaptureKind
 from signalling.node_bus import NodeBus
 from signalling.sockets.calls import Calls
@@ -47,10 +48,10 @@ class CallPort:
     async def clerk_serving(self, appointment_id: str) -> int | None:
         return await self._calls.store.clerk_serving(appointment_id)
 
-    async def tell_citizen(self, appointment_id: str, event: CitizenEvent) -> None:
+    async def tell_citizen(self, appointment_id: str, event: Outgoing) -> None:
         await self._calls.notifier.citizen(appointment_id, event)
 
-    async def tell_clerk(self, clerk_id: int, event: CitizenEvent) -> None:
+    async def tell_clerk(self, clerk_id: int, event: Outgoing) -> None:
         await self._calls.notifier.clerk(clerk_id, event)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import socketio
 
-from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, Outgoing
+from common.outgoing import Outgoing
+from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, DASHBOARD_NS
 
 DASHBOARDS = "dashboard"
 

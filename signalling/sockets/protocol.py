@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
-from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -125,15 +125,6 @@ class Command:
 
 
 # -- what the server sends --------------------------------------------------------------
-
-
-class Outgoing(Protocol):
-    """A server-to-client event: its name and its JSON payload."""
-
-    @property
-    def name(self) -> str: ...
-
-    def payload(self) -> Any: ...
 
 
 class _Fields:
