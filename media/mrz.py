@@ -237,9 +237,13 @@ def check_digit(field: str) -> int:
     return sum(_char_value(c) * w for c, w in zip(field, cycle((7, 3, 1)), strict=False)) % 10
 
 
-def _passes(field: str, printed: str) -> bool:
-    if printed == "<":  # allowed only for an empty field (e.g. unused TD3 personal number)
-        return set(field) <= {"<"}
+def _passes(field: str, printed: str, *, optional: bool = False) -> bool:
+    """Whether ``printed`` is the check digit of ``field``. A filler in its place is
+    allowed only for an ``optional`` field left empty (the TD3 personal number): the
+    number, the dates and the composite always carry a digit (ICAO 9303-3, check digits), so two
+    rows of fillers - which a reading of a blank band can give - are no valid MRZ."""
+    if printed == "<":
+        return optional and set(field) <= {"<"}
     return printed.isdigit() and int(printed) == check_digit(field)
 
 
@@ -346,7 +350,8 @@ def _document_number(fmt: MrzFormat, raw: dict[str, str]) -> tuple[str, str, boo
         full = number + overflow[:-1]
         rest = optional[len(overflow) + 1 :]
         return full, rest, _passes(full, overflow[-1])
-    return number, optional, _passes(number, printed)
+    # a document always has a number: fillers only are a blank band read, not a number
+    return number, optional, bool(number.strip("<")) and _passes(number, printed)
 
 
 def parse(lines: Sequence[str], *, today: date | None = None, correct: bool = True) -> MrzResult:
@@ -376,7 +381,9 @@ def parse(lines: Sequence[str], *, today: date | None = None, correct: bool = Tr
         "expiry_date": _passes(raw["expiry_date"], raw["expiry_date_check"]),
     }
     if "optional_check" in raw:
-        checks["personal_number"] = _passes(raw["optional_data"], raw["optional_check"])
+        checks["personal_number"] = _passes(
+            raw["optional_data"], raw["optional_check"], optional=True
+        )
     composite = "".join(fixed[line][start:end] for line, start, end in _COMPOSITE[fmt])
     checks["composite"] = _passes(composite, raw["composite_check"])
 

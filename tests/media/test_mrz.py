@@ -365,6 +365,25 @@ def test_td3_has_no_overflow_so_a_filler_check_digit_fails() -> None:
     assert r.document_number == "D23145890"
 
 
+def test_rows_of_fillers_are_no_valid_mrz() -> None:
+    """A blank band read under the grammar gives fillers only; every check digit of
+    such rows would pass if a filler counted as the check digit of an empty field."""
+    for width in (36, 44):
+        r = parse(["<" * width, "<" * width], today=TODAY)
+        assert not r.valid
+        assert not r.checks["document_number"]
+        assert not r.checks["composite"]
+
+
+def test_a_document_number_of_fillers_fails_its_check_even_with_digit_zero() -> None:
+    line2 = "<<<<<<<<<0UTO7408122F1204159ZE184226B<<<<<1"
+    composite = line2[0:10] + line2[13:20] + line2[21:43]
+    r = parse([UTO_TD3[0], line2 + str(check_digit(composite))], today=TODAY)
+    assert r.checks["birth_date"] and r.checks["composite"]
+    assert not r.checks["document_number"]
+    assert r.document_number == ""
+
+
 # --- look-alike correction ------------------------------------------------------------------
 
 
