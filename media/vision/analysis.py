@@ -130,8 +130,12 @@ def _document_shaped(image: Image) -> bool:
     return _DOCUMENT_ASPECT[0] <= w / h <= _DOCUMENT_ASPECT[1]
 
 
-def _small_outline(image: Image, quad: Quad) -> bool:
-    return quad.area() < 0.6 * int(image.shape[0]) * int(image.shape[1])
+def _outline_may_mislead(image: Image, quad: Quad) -> bool:
+    """An outline that may not be the document: a small one (a photo or field frame
+    printed on a scan) or one that is nearly the image itself (a sheet with both sides
+    of a card, flattened as if it were one card)."""
+    share = quad.area() / (int(image.shape[0]) * int(image.shape[1]))
+    return share < 0.6 or share > 0.9
 
 
 def _frame_quad(image: Image) -> Quad:
@@ -156,10 +160,9 @@ def _read_document(
             attempts.append((quad.rotated(turn), kind, view, read))
             if mrz_reader.conclusive(read):
                 return attempts[-1]
-    for attempt in attempts:  # the first that parsed, its check digits failing
-        if attempt[3].result is not None:
-            return attempt
-    return attempts[0]  # nothing parsed: report the best outline as it was
+    # none valid: the reading that got furthest; nothing parsed: the best outline as it was
+    chosen = mrz_reader.best([attempt[3] for attempt in attempts])
+    return next(attempt for attempt in attempts if attempt[3] is chosen)
 
 
 # One pass through the stages (outline, warp, quality, MRZ, portrait), each timed in
@@ -218,12 +221,16 @@ def analyse(  # noqa: PLR0915
             kind = kind_read
         else:
             read = mrz_reader.read(warped, today=today)
-        if not mrz_reader.conclusive(read) and source == "outline" and _small_outline(image, quad):
+        if (
+            not mrz_reader.conclusive(read)
+            and source == "outline"
+            and _outline_may_mislead(image, quad)
+        ):
             # Perhaps a scan or render of the document alone, and the outline found was a
             # box printed on it (photo, field frame); or a sheet with both sides. Read the
             # whole image; if it has a document's shape, it is the document.
             whole = mrz_reader.read(image, today=today, attempts=2)
-            settles = mrz_reader.conclusive(whole) or read.result is None
+            settles = mrz_reader.conclusive(whole) or mrz_reader.best((read, whole)) is whole
             if whole.result is not None and settles:
                 read = whole
                 if _document_shaped(image):

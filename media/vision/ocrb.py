@@ -201,13 +201,15 @@ _WIDTHS: dict[MrzFormat, int] = {"TD1": 30, "TD2": 36, "TD3": 44}
 
 
 def _candidates(rows: Sequence[Scores]) -> tuple[MrzFormat, ...]:
-    """The formats a zone of these rows can be: three rows are TD1; of two rows, the
-    width the plain reading comes nearest to, or both when it lies between them."""
-    if len(rows) == 3:
-        return ("TD1",)
-    if len(rows) != 2:
+    """The formats a zone of these rows can be: three rows are TD1, unless their plain
+    reading is far longer than 30 (a passport's two rows with a line of print below);
+    of two rows, the width the plain reading comes nearest to, or both when it lies
+    between them."""
+    if len(rows) not in (2, 3):
         return ()
-    length = sum(len(greedy(row)) for row in rows) / 2
+    length = sum(len(greedy(row)) for row in rows[:2]) / 2
+    if len(rows) == 3:
+        return ("TD1",) if length < 38 else ()
     if length <= 38:
         return ("TD2",)
     if length >= 42:

@@ -111,6 +111,24 @@ def test_mrz_read_exactly_on_flat_renders(entry: dict[str, Any]) -> None:
     assert found.mrz_result.valid is entry["mrz_valid"]
 
 
+# Both sides of a card on one sheet (the outline found is the sheet, or one side), a
+# passport photographed in perspective with print below its MRZ, a phone's photo of a
+# passport lying askew with no outline to flatten it.
+SHEETS_AND_PHOTOS = {"flat_specimen_composite", "photo_perspective", "photo_screenshot"}
+
+
+@pytest.mark.parametrize(
+    "entry", _params(lambda e: e["capture"] in SHEETS_AND_PHOTOS), ids=lambda e: e.get("file", "")
+)
+def test_mrz_read_exactly_on_two_sided_sheets_and_photos_at_an_angle(
+    entry: dict[str, Any],
+) -> None:
+    found = _analysed(entry["file"])
+    assert found.mrz_result is not None, found.mrz.error if found.mrz else "no MRZ"
+    assert list(found.mrz_result.lines) == entry["mrz"]
+    assert found.mrz_result.valid is entry["mrz_valid"]
+
+
 @pytest.mark.parametrize(
     "entry", _params(lambda e: e["mrz_valid"] is False), ids=lambda e: e.get("file", "")
 )
