@@ -21,7 +21,7 @@ from media.mrz import MrzResult
 from media.vision import face, mrz_reader, quality
 from media.vision.geometry import WARP_WIDTH, DocumentKind, Quad, document_kind, warp
 from media.vision.mrz_reader import Box, MrzRead
-from media.vision.quad import detect_quads
+from media.vision.outline import find_outlines
 from media.vision.quality import Quality
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
@@ -193,7 +193,7 @@ def analyse(  # noqa: PLR0915
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     elif image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    quads = list(outlines) if outlines is not None else detect_quads(image)
+    quads = list(outlines) if outlines is not None else list(find_outlines(image).quads)
     timings["quad"] = _ms(start)
 
     source: QuadSource = "outline"
