@@ -16,7 +16,7 @@ from media.vision.clutter import SCENES
 from media.vision.geometry import Quad, quad_iou
 from media.vision.layout import agrees, misfit, predicted_outline
 from media.vision.outline import find_outlines
-from media.vision.synthetic import webcam_frame
+from media.vision.synthetic import Frame, webcam_frame
 from media.vision.zone import find_zone
 from tests.helpers.constants import SAMPLES
 from tests.helpers.specimens import specimen
@@ -43,10 +43,15 @@ def test_every_scene_draws_a_full_frame_around_the_card(scene: str) -> None:
     assert float(frame.image.std()) > 10
 
 
-def test_the_zone_of_a_turned_card_gives_three_rows_inside_it() -> None:
+def _turned_card() -> Frame:
+    """An ID card's back turned by 12 degrees in an office."""
     rng = np.random.default_rng(21)
     document = _image("deu_idcard_2021_back.png")
-    frame = webcam_frame(document, rng, fill=0.5, rotation=12, tilt=0.02, scene="office")
+    return webcam_frame(document, rng, fill=0.5, rotation=12, tilt=0.02, scene="office")
+
+
+def test_the_zone_of_a_turned_card_gives_three_rows_inside_it() -> None:
+    frame = _turned_card()
     zone = find_zone(frame.image)
     assert zone is not None
     assert zone.kind == "id1"
@@ -75,12 +80,10 @@ def test_the_rows_agree_with_the_card_and_not_with_a_photo_around_it() -> None:
 
 
 def test_the_rows_predict_the_card() -> None:
-    # the frame of the zone test above: the prediction has no perspective, hence 0.8
-    rng = np.random.default_rng(21)
-    document = _image("deu_idcard_2021_back.png")
-    frame = webcam_frame(document, rng, fill=0.5, rotation=12, tilt=0.02, scene="office")
+    frame = _turned_card()
     zone = find_zone(frame.image)
     assert zone is not None
+    # no perspective in the prediction (the rows give the scale at the bottom): 0.8
     assert quad_iou(Quad.of(predicted_outline(zone)), frame.quad) >= 0.8
 
 
