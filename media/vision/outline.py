@@ -11,13 +11,19 @@ put it. Without an MRZ (a card's front) the edge ranking stands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
+import numpy as np
+
+from media.mrz import MrzError, MrzFormat, parse
+from media.vision import ocrb
 from media.vision.geometry import Image, Points, Quad
 from media.vision.layout import misfit, predicted_outline
 from media.vision.quad import EdgeView, candidates, distinct
-from media.vision.zone import Zone, find_zone
+from media.vision.zone import Row, Zone, find_zone
 
 Basis = Literal["edges", "edges+mrz", "mrz"]
 # How far a side of the outline the rows predict may be from the card's edge: the rows
@@ -29,6 +35,9 @@ _MIN_REBUILT_SUPPORT = 0.15
 # The rows predicted the outline, so the fitted one only has to stay near them: this
 # many tolerances (a side may still not jump to a background edge far off).
 _REBUILT_MISFIT = 2.0
+_MANDATORY_CHECKS = ("document_number", "birth_date", "expiry_date", "composite")
+_DOCUMENT_CODES = tuple("ACIPV")
+_LAID_OUT: tuple[MrzFormat, ...] = ("TD1", "TD3")
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,10 @@ def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
     for upward in (1.0, -1.0):
         predicted = predicted_outline(zone, upward) * view.scale
         fitted = view.fit(predicted, _REACH)
-        if misfit(fitted / view.scale, zone) > _REBUILT_MISFIT:
-            fitted = predicted  # a side jumped to a background edge
+        if misfit(fitted / view.scale, zone) > _REBUILT_MISFIT or not _holds(
+            fitted / view.scale, zone
+        ):
+            fitted = predicted  # a side jumped to a background edge, or across the rows
         options.append((view.support(fitted), fitted))
     upright, upside_down = options
     return (
@@ -56,10 +67,62 @@ def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
     )  # upright unless clearly not
 
 
-def find_outlines(frame: Image, limit: int = 3) -> Outlines:
-    """Document outlines in ``frame`` (BGR), best first, at most ``limit``."""
+def _holds(corners: Points, zone: Zone) -> bool:
+    """Whether both ends of every row lie inside the outline: the MRZ is printed on the
+    document, so a side fitted onto an edge that cuts through it (a photo's, a field's)
+    is not the document's."""
+    contour = corners.astype(np.float32).reshape(-1, 1, 2)
+    return all(
+        cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
+        for row in zone.rows
+        for x, y in (row.start, row.end)
+    )
+
+
+def _strip(frame: Image, row: Row) -> Image:
+    """The row cut out along its own direction, level, with a margin about as the MRZ
+    reader cuts rows (0.4 row heights at the ends)."""
+    along = row.direction
+    across = np.array([-along[1], along[0]])
+    pad_x, half = 0.4 * row.thickness, 0.6 * row.thickness
+    top_left = row.start - along * pad_x - across * half
+    top_right = row.end + along * pad_x - across * half
+    bottom_left = row.start - along * pad_x + across * half
+    width, height = round(row.length + 2 * pad_x), max(round(2 * half), 4)
+    source = np.array([top_left, top_right, bottom_left], dtype=np.float32)
+    target = np.array([[0, 0], [width - 1, 0], [0, height - 1]], dtype=np.float32)
+    matrix = cv2.getAffineTransform(source, target)
+    strip: Image = cv2.warpAffine(frame, matrix, (width, height), flags=cv2.INTER_LINEAR)
+    return strip
+
+
+def _read_format(frame: Image, zone: Zone) -> MrzFormat | None:
+    """The format the OCR-B network reads the rows as, either way up, when it looks like
+    an MRZ: a document code ICAO 9303 knows (A, C, I, P, V) and two of the four check
+    digits over number, dates and composite passing; None otherwise. Lines of a card's
+    front can stack like an MRZ's rows and would predict an outline from nothing; read
+    under the grammar they pass both tests about one time in a hundred."""
+    strips = [_strip(frame, row) for row in zone.rows]
+    for rows in (strips, [cv2.rotate(strip, cv2.ROTATE_180) for strip in reversed(strips)]):
+        try:
+            result = parse(ocrb.read_zone(rows))
+        except MrzError:
+            continue
+        passing = sum(result.checks[name] for name in _MANDATORY_CHECKS)
+        if result.document_type[:1] in _DOCUMENT_CODES and passing >= 2:
+            return result.format
+    return None
+
+
+def find_outlines(frame: Image, limit: int = 3, edges: Sequence[Quad] | None = None) -> Outlines:
+    """Document outlines in ``frame`` (BGR), best first, at most ``limit``. ``edges``:
+    the outlines :func:`media.vision.quad.detect_quads` found in this very frame (the
+    guidance's quick look), so the edge search is not made twice."""
     view = EdgeView.of(frame)
-    found = [c / view.scale for c in candidates(view)]
+    if edges is None:
+        found = [c / view.scale for c in candidates(view)]
+    else:
+        found = [quad.array() for quad in edges]
     zone = find_zone(frame)
     if zone is None:
         return Outlines(tuple(distinct([Quad.of(c) for c in found], limit)), "edges", None)
@@ -71,6 +134,10 @@ def find_outlines(frame: Image, limit: int = 3) -> Outlines:
     if support >= _MIN_REBUILT_SUPPORT or not found:
         options.append((misfit(rebuilt / view.scale, zone), rebuilt / view.scale, "mrz"))
     fit, best, basis = min(options, key=lambda option: option[0])
+    if basis == "mrz" and _read_format(frame, zone) not in _LAID_OUT:
+        # rows that read as no MRZ (a card's front) rebuild nothing, nor do those of a
+        # TD2 document (ID-2 sized, whose layout is not in media.vision.layout)
+        return Outlines(tuple(distinct([Quad.of(c) for c in found], limit)), "edges", None)
     if fit > _REBUILT_MISFIT and basis != "mrz":
         # no outline agrees with the rows: perhaps they were not an MRZ at all
         return Outlines(tuple(distinct([Quad.of(c) for c in found], limit)), "edges", zone)

@@ -16,6 +16,7 @@ from media.vision.clutter import SCENES
 from media.vision.geometry import Quad, quad_iou
 from media.vision.layout import agrees, misfit, predicted_outline
 from media.vision.outline import find_outlines
+from media.vision.quad import detect_quads
 from media.vision.synthetic import Frame, webcam_frame
 from media.vision.zone import find_zone
 from tests.helpers.constants import SAMPLES
@@ -96,3 +97,32 @@ def test_a_card_on_a_printed_photo_gets_its_own_outline() -> None:
     assert outlines.quads
     assert outlines.basis in ("edges+mrz", "mrz")
     assert quad_iou(outlines.quads[0], frame.quad) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "file",
+    [
+        "deu_idcard_2021_front.png",  # lines of print that stack like an MRZ's rows
+        "deu_idcard_temporary_front.jpg",  # a TD2 zone: ID-2 size, no layout to rebuild from
+    ],
+)
+def test_rows_that_are_no_laid_out_mrz_rebuild_no_outline(file: str) -> None:
+    for seed in (1, 5, 9):
+        frame = webcam_frame(_image(file), np.random.default_rng(seed), fill=0.55)
+        found = find_outlines(frame.image)
+        assert found.basis != "mrz"
+        # the edge outline stands
+        assert quad_iou(found.quads[0], detect_quads(frame.image)[0]) >= 0.99
+
+
+def test_a_rebuilt_outline_keeps_the_rows_inside_it() -> None:
+    # hun_passport: the photo's left edge lies near where the rows put the page's, and
+    # fitted onto it the outline would cut through the rows' starts
+    image = cv2.imread(str(SAMPLES / specimen("hun_passport.png")["file"]))
+    assert image is not None
+    found = find_outlines(image)
+    assert found.zone is not None
+    contour = found.quads[0].array().reshape(-1, 1, 2)
+    for row in found.zone.rows:
+        for x, y in (row.start, row.end):
+            assert cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
