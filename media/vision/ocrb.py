@@ -217,6 +217,16 @@ def _candidates(rows: Sequence[Scores]) -> tuple[MrzFormat, ...]:
     return ("TD2", "TD3")
 
 
+def read_row(crop: Image, fmt: MrzFormat, line: int) -> tuple[str, float]:
+    """Row ``line`` of a ``fmt`` zone read from ``crop``, and what the grammar cost the
+    reading: how much less probable it is than the network's own best path (0 when the
+    network read the row just so; more when it saw another length or characters the
+    row's fields exclude). Of two cuts of one row, the cheaper reading is the surer."""
+    scores = log_scores(crop)
+    text, total = constrained(scores, _masks(fmt)[line])
+    return text, float(scores.max(axis=1).sum()) - total
+
+
 def read_zone(crops: Sequence[Image]) -> tuple[str, ...]:
     """The text of an MRZ's rows, each read to its format's length under its grammar.
 

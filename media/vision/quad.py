@@ -272,23 +272,59 @@ def _hull_candidates(edges: Image, frame_area: float) -> list[Points]:
     return found
 
 
-def detect_quads(frame: Image, limit: int = 3) -> list[Quad]:
-    """Plausible document outlines in ``frame``, best first (at most ``limit``)."""
-    height, width = frame.shape[:2]
-    scale = min(1.0, _WORK_SIDE / max(height, width))
-    small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    if small.ndim == 2:
-        small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
-    channels = _channels(small)
-    grad = _Gradients.of(channels)
-    maps = _edge_maps(channels)
-    frame_area = float(small.shape[0] * small.shape[1])
+@dataclass(frozen=True)
+class EdgeView:
+    """A frame as the outline search sees it: a copy at ``scale`` (longer side
+    ``_WORK_SIDE``), its gradients and its edge maps. Corners handled here are in the
+    copy's pixels; divide by ``scale`` for the frame's."""
+
+    scale: float
+    grad: _Gradients
+    maps: list[Image]
+    area: float
+
+    @classmethod
+    def of(cls, frame: Image) -> EdgeView:
+        height, width = frame.shape[:2]
+        scale = min(1.0, _WORK_SIDE / max(height, width))
+        small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if small.ndim == 2:
+            small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+        channels = _channels(small)
+        area = float(small.shape[0] * small.shape[1])
+        return cls(scale, _Gradients.of(channels), _edge_maps(channels), area)
+
+    def support(self, corners: Points) -> float:
+        """Share of the weakest side of ``corners`` that lies on a matching edge."""
+        return _side_support(self.grad, corners)
+
+    def fit(self, corners: Points, reach: float) -> Points:
+        """``corners`` with every side moved onto the strongest matching edge line whose
+        ends lie within ``reach`` (share of the outline's size) of the side's own: for an
+        outline predicted from the MRZ, whose sides are known only roughly."""
+        size = max(float(np.linalg.norm(corners[2] - corners[0])), 1.0)
+        step = max(1.0, reach * size / 12)
+        lines = []
+        for i in range(4):
+            a, b = corners[i], corners[(i + 1) % 4]
+            share, a2, b2 = _best_side(self.grad, a, b, reach * size, step)
+            if share < 0.3:  # no edge there (a card on paper of its colour): keep the side
+                a2, b2 = a, b
+            _, a3, b3 = _best_side(self.grad, a2, b2, step, 1.0)
+            lines.append((a3, b3))
+        return order_corners(_corners_of(lines, corners))
+
+
+def candidates(view: EdgeView) -> list[Points]:
+    """Plausible document outlines from edges, best first (in the view's pixels)."""
+    grad, maps, frame_area = view.grad, view.maps, view.area
     candidates = [c for edges in maps for c in _hull_candidates(edges, frame_area)]
     candidates += line_candidates(maps[1], frame_area)
+    width = grad.direction.shape[1]
     # Cheap ranking with a loose tolerance first; snap only the few best, then rank again.
     rough: list[tuple[float, Points]] = []
     for corners in candidates:
-        if not (corners >= -0.02 * width * scale).all():
+        if not (corners >= -0.02 * width).all():
             continue
         # loose: a side may be a text row off the card's edge; _refine moves it there
         support = _side_support(grad, corners, _LOOSE)
@@ -312,11 +348,22 @@ def detect_quads(frame: Image, limit: int = 3) -> list[Quad]:
         score = float(cv2.contourArea(snapped)) * support**2 * min(1.0, texture / 0.1)
         scored.append((score, snapped))
     scored.sort(key=lambda item: -item[0])
-    quads: list[Quad] = []
-    for _, corners in scored:
-        quad = Quad.of(corners / scale)
-        if all(quad_iou(quad, kept) < 0.7 for kept in quads):
-            quads.append(quad)
-        if len(quads) == limit:
+    return [corners for _, corners in scored]
+
+
+def distinct(outlines: list[Quad], limit: int) -> list[Quad]:
+    """The first ``limit`` of ``outlines`` that do not overlap an earlier one."""
+    kept: list[Quad] = []
+    for quad in outlines:
+        if all(quad_iou(quad, other) < 0.7 for other in kept):
+            kept.append(quad)
+        if len(kept) == limit:
             break
-    return quads
+    return kept
+
+
+def detect_quads(frame: Image, limit: int = 3) -> list[Quad]:
+    """Plausible document outlines in ``frame`` from its edges alone, best first (at most
+    ``limit``); :func:`media.vision.outline.find_outlines` checks them against the MRZ."""
+    view = EdgeView.of(frame)
+    return distinct([Quad.of(c / view.scale) for c in candidates(view)], limit)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from media.vision.clutter import SCENES, finish
 from media.vision.geometry import Quad
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
@@ -135,9 +136,11 @@ def webcam_frame(
     blur: float | None = None,
     glare: bool | None = None,
     quality: int | None = None,
+    scene: str | None = None,
 ) -> Frame:
     """A 720p frame of ``document``; every unset parameter is drawn at random, within the
-    range a citizen holding a card to a laptop camera produces."""
+    range a citizen holding a card to a laptop camera produces. ``scene``: one of the busy
+    backgrounds of :data:`media.vision.clutter.SCENES` instead of a plain room."""
     fill = rng.uniform(0.4, 0.75) if fill is None else fill
     rotation = rng.uniform(-15, 15) if rotation is None else rotation
     tilt = rng.uniform(0.0, 0.06) if tilt is None else tilt
@@ -147,7 +150,10 @@ def webcam_frame(
     quad = target_quad(
         (document.shape[1], document.shape[0]), rng, fill=fill, rotation=rotation, tilt=tilt
     )
-    image = paste(document, quad, background(rng))
+    backdrop = (
+        background(rng) if scene is None else finish(SCENES[scene](rng, quad, FRAME_SIZE), rng)
+    )
+    image = paste(document, quad, backdrop)
     image = shade(image, rng, float(rng.uniform(0.0, 0.3)))
     if glare:
         pts = quad.array()

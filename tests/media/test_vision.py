@@ -90,13 +90,21 @@ def test_a_fuller_analysis_takes_the_outlines_a_quick_look_found() -> None:
     quick = analyse(frame.image, read_mrz=False, find_portrait=False)
     assert quick.outlines and quick.outlines[0] == quick.quad
     full = analyse(frame.image, today=TODAY, outlines=quick.outlines)
-    assert full.quad == quick.quad and full.mrz_result is not None
-    # given outlines are taken as they are, not searched for: a wrong one stays wrong
+    assert full.mrz_result is not None and full.mrz_result.valid
+    assert full.quad is not None and quad_iou(full.quad, frame.quad) >= 0.9
+    # the look's outlines, and at most the one the MRZ's rows predict: no new search
+    assert len(set(full.outlines) - set(quick.outlines)) <= 1
+    # given outlines are not searched for again, only checked against the MRZ's rows: a
+    # wrong one gives way to the outline the rows predict, and no other edge outline
+    # turns up beside the two
     h, w = frame.image.shape[:2]
     elsewhere = Quad.of([[10, 10], [w // 3, 10], [w // 3, h // 4], [10, h // 4]])
     misled = analyse(frame.image, today=TODAY, outlines=[elsewhere])
-    assert misled.outlines == (elsewhere,)
-    assert misled.quad is not None and quad_iou(misled.quad, frame.quad) < 0.1
+    assert len(misled.outlines) == 2 and misled.outlines[1] == elsewhere
+    assert misled.quad is not None and quad_iou(misled.quad, frame.quad) >= 0.9
+    # the quick look takes them as they are
+    looked = analyse(frame.image, read_mrz=False, find_portrait=False, outlines=[elsewhere])
+    assert looked.quad == elsewhere
 
 
 # --- MRZ on the flat specimen renders --------------------------------------------------------
