@@ -8,7 +8,7 @@ Run from the repository root with the product's environment::
 ``--order``: the readings tried, comma-separated, from ``ocrb`` (the network on the first
 cut), ``rapid1`` and ``rapid2`` (rapidocr on the first and second cut). ``ocrb`` alone is
 the network alone, in the product's own pipeline (outline, warp, row finder, cut, the
-grammar-constrained decoding); ``ocrb,rapid1,rapid2`` reads the network first.
+grammar-constrained decoding); ``ocrb,rapid1,rapid2`` (the default) is the product's order.
 ``--show`` prints each line read wrongly beside the truth. Everything after ``--`` goes
 to bench/documents.py.
 """
@@ -53,7 +53,7 @@ def _showing(add: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--order", default="rapid1,rapid2,ocrb")
+    parser.add_argument("--order", default="ocrb,rapid1,rapid2")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--show", action="store_true")
     args, rest = parser.parse_known_args()
