@@ -21,8 +21,8 @@ from media.vision.analysis import analyse
 from media.worker_channel import Event
 from office.errors import Conflict
 from tests.helpers.cameras import BACK, scene
+from tests.helpers.pattern_camera import SMALL, Citizen
 from tests.helpers.polling import eventually
-from tests.media.test_capture import SMALL, Citizen
 
 KEY = secrets.token_bytes(32)
 # An MRZ reading takes a second or two; in a media worker, which runs at a lower priority
