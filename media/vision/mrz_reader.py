@@ -268,10 +268,10 @@ def likely_mrz(result: MrzResult) -> bool:
     return sum(result.checks.values()) >= _CHECKS_OF_A_MISREAD
 
 
-def _surer_names(image: Image, read: MrzRead, today: date | None) -> MrzRead:
-    """``read`` with each row no check digit covers (the names) read by the network
-    from a second, taller cut too, keeping the reading its grammar cost least: a cut
-    that clips the glyphs' tops misreads letters that nothing catches (P as D)."""
+def _surer_names(image: Image, read: MrzRead, cut: Cut, today: date | None) -> MrzRead:
+    """``read`` (made from ``cut``) with each row no check digit covers (the names) read
+    by the network from the taller second cut too, keeping the reading its grammar cost
+    least: a cut that clips the glyphs' tops misreads letters nothing catches (P as D)."""
     result = read.result
     if read.recogniser != "ocrb" or result is None:
         return read
@@ -280,9 +280,9 @@ def _surer_names(image: Image, read: MrzRead, today: date | None) -> MrzRead:
         if validity is not None:
             continue
         box = read.boxes[line]
-        first, second = (cut_rows(image, [box], cut)[0] for cut in (FIRST_CUT, SECOND_CUT))
         (text, cost), (other, other_cost) = (
-            ocrb.read_row(crop, result.format, line) for crop in (first, second)
+            ocrb.read_row(cut_rows(image, [box], each)[0], result.format, line)
+            for each in (cut, SECOND_CUT)
         )
         if other != text and other_cost < cost:
             lines[line] = other
@@ -333,10 +333,10 @@ def _read_stacks(image: Image, today: date | None, attempts: int) -> MrzRead:
             first = _read_stack(image, boxes, cut, today, first_recogniser)
         readings.append(first)
         if first.result is not None and first.result.valid:
-            return _surer_names(image, first, today)
+            return _surer_names(image, first, cut, today)
         if _worth_reading_again(first):
-            for recogniser, cut in others:
-                again = _read_stack(image, boxes, cut, today, recogniser, first)
+            for recogniser, other_cut in others:
+                again = _read_stack(image, boxes, other_cut, today, recogniser, first)
                 if again.result is not None and again.result.valid:
                     return again
                 readings.append(again)
