@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from media.vision.channels import brightest
 from media.vision.geometry import DocumentKind, Image
 
 Vector = npt.NDArray[np.float64]  # shape (2,)
@@ -167,11 +168,7 @@ def _line_kernel(angle: float) -> Image:
 
 def _candidate_rows(frame: Image) -> list[Row]:
     # Brightest channel: black print stays dark, coloured print and guilloche turn light.
-    gray = (
-        frame
-        if frame.ndim == 2
-        else cv2.max(cv2.max(frame[:, :, 0], frame[:, :, 1]), frame[:, :, 2])
-    )
+    gray = brightest(frame)
     rows: list[Row] = []
     width = gray.shape[1]
     for pass_width in _PASS_WIDTHS:
