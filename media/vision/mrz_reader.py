@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from media.mrz import MrzError, MrzResult, normalise_line, parse
 from media.vision import ocr, ocrb
-from media.vision.channels import brightest
+from media.vision.channels import brightest, dark_ink
 from media.vision.text_angle import levelled, text_angle
 
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
@@ -64,10 +64,7 @@ def _dark_print(image: Image) -> Image:
 
 
 def _row_bars(gray: Image, pitch: float) -> list[Box]:
-    size = max(3, int(pitch * 1.2)) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
-    blackhat = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
-    _, ink = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    ink = dark_ink(gray, max(3, int(pitch * 1.2)) | 1)
     # bridge the gaps between characters (and the thin '<' glyphs) but never across rows
     join = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(pitch * 1.6)), 1))
     bars = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, join)
@@ -159,10 +156,7 @@ def refine_row(image: Image, box: Box, max_gap: float = 2.0) -> Box:
     band = _dark_print(image[max(0, y - h // 4) : y + h + h // 4])  # the band only
     if band.size == 0:
         return box
-    size = max(3, int(h * 1.2)) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
-    blackhat = cv2.morphologyEx(band, cv2.MORPH_BLACKHAT, kernel)
-    _, ink = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    ink = dark_ink(band, max(3, int(h * 1.2)) | 1)
     columns = np.flatnonzero(np.count_nonzero(ink, axis=0))
     if columns.size == 0:
         return box

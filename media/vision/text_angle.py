@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from media.vision.channels import brightest
+from media.vision.channels import brightest, dark_ink
 from media.vision.geometry import Image
 
 _WORK_WIDTH = 800
@@ -29,10 +29,7 @@ def text_angle(image: Image) -> float:
     gray = brightest(image)
     scale = _WORK_WIDTH / gray.shape[1]
     work = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
-    blackhat = cv2.morphologyEx(work, cv2.MORPH_BLACKHAT, kernel)
-    _, ink = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    count, _, stats, centres = cv2.connectedComponentsWithStats(ink)
+    count, _, stats, centres = cv2.connectedComponentsWithStats(dark_ink(work, 9))
     width, height = stats[1:count, 2], stats[1:count, 3]
     glyphs = centres[1:count][(height >= 4) & (height <= 30) & (width <= 1.5 * height)]
     if len(glyphs) < _FEWEST_GLYPHS:
