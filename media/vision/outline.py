@@ -124,8 +124,12 @@ def find_outlines(frame: Image, limit: int = 3, edges: Sequence[Quad] | None = N
     else:
         found = [quad.array() for quad in edges]
     zone = find_zone(frame)
+
+    def by_edges(zone: Zone | None) -> Outlines:
+        return Outlines(tuple(distinct([Quad.of(c) for c in found], limit)), "edges", zone)
+
     if zone is None:
-        return Outlines(tuple(distinct([Quad.of(c) for c in found], limit)), "edges", None)
+        return by_edges(None)
     # The closest fit wins, not the largest: a printed frame or a photo a little larger
     # than the card may agree within the tolerance too. The outline rebuilt from the rows
     # competes, when its sides found edges.
@@ -137,10 +141,10 @@ def find_outlines(frame: Image, limit: int = 3, edges: Sequence[Quad] | None = N
     if basis == "mrz" and _read_format(frame, zone) not in _LAID_OUT:
         # rows that read as no MRZ (a card's front) rebuild nothing, nor do those of a
         # TD2 document (ID-2 sized, whose layout is not in media.vision.layout)
-        return Outlines(tuple(distinct([Quad.of(c) for c in found], limit)), "edges", None)
+        return by_edges(None)
     if fit > _REBUILT_MISFIT and basis != "mrz":
         # no outline agrees with the rows: perhaps they were not an MRZ at all
-        return Outlines(tuple(distinct([Quad.of(c) for c in found], limit)), "edges", zone)
+        return by_edges(zone)
     others = [c for c in found if c is not best]
     quads = distinct([Quad.of(c) for c in [best, *others]], limit)
     return Outlines(tuple(quads), "mrz" if basis == "mrz" else "edges+mrz", zone)
