@@ -8,6 +8,8 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+import cv2
+import numpy.typing as npt
 import pytest
 
 from tests.helpers.constants import SAMPLES
@@ -39,3 +41,10 @@ def specimen(file: str) -> dict[str, Any]:
         if found["file"] == file:
             return found
     pytest.skip(f"{file} not in the shared ID samples at {SAMPLES}")
+
+
+def specimen_image(file: str, flags: int = cv2.IMREAD_COLOR) -> npt.NDArray[Any]:
+    """The specimen's image as OpenCV reads it; skips the test when it is not there."""
+    image: npt.NDArray[Any] | None = cv2.imread(str(SAMPLES / specimen(file)["file"]), flags)
+    assert image is not None, file
+    return image

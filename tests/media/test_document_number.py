@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 
@@ -18,8 +17,7 @@ from media.document_number import DocumentType, black_out_number
 from media.mrz import MrzResult
 from media.vision import mrz_reader, ocr
 from media.vision.geometry import DocumentKind, Quad, warp
-from tests.helpers.constants import SAMPLES
-from tests.helpers.specimens import NO_DATA, TODAY, manifest, specimen
+from tests.helpers.specimens import NO_DATA, TODAY, manifest, specimen, specimen_image
 
 Image = np.ndarray[Any, Any]
 # The recogniser's look-alikes, folded so that a misread digit cannot hide a leak.
@@ -30,8 +28,7 @@ def flat(file: str) -> tuple[Image, DocumentType]:
     """A flat specimen (a scan or render: the image is the document) flattened to the
     document's real aspect, as a capture is before it is stored."""
     entry = specimen(file)
-    image = cv2.imread(str(SAMPLES / file), cv2.IMREAD_COLOR)
-    assert image is not None, file
+    image = specimen_image(file)
     height, width = image.shape[:2]
     quad = Quad.of([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
     td1 = str(entry["mrz_format"] or "").startswith("TD1") or entry["doc_type"] == "id_card"

@@ -6,13 +6,11 @@ real documents in test_vision.py.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from media.vision import mrz_reader, ocrb
-from tests.helpers.constants import SAMPLES
-from tests.helpers.specimens import specimen
+from tests.helpers.specimens import specimen, specimen_image
 
 NAME_LINE = "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<"
 UNLIKELY = -8.0
@@ -120,8 +118,7 @@ def test_the_model_ships_in_the_package() -> None:
 )
 def test_the_network_reads_the_german_and_icao_specimens(name: str) -> None:
     truth = specimen(name)  # skips, naming the file, where the specimens are absent
-    image = cv2.imread(str(SAMPLES / name), cv2.IMREAD_COLOR)
-    assert image is not None, name
+    image = specimen_image(name)
     located = mrz_reader.locate(image)[0]
     boxes = tuple(mrz_reader.refine_row(image, box) for box in located)
     lines = ocrb.read_zone(mrz_reader.cut_rows(image, boxes))

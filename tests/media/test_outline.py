@@ -19,14 +19,11 @@ from media.vision.outline import find_outlines
 from media.vision.quad import detect_quads
 from media.vision.synthetic import Frame, webcam_frame
 from media.vision.zone import find_zone
-from tests.helpers.constants import SAMPLES
-from tests.helpers.specimens import specimen
+from tests.helpers.specimens import specimen_image
 
 
 def _image(file: str) -> np.ndarray[Any, Any]:
-    image = cv2.imread(str(SAMPLES / specimen(file)["file"]), cv2.IMREAD_UNCHANGED)
-    assert image is not None, file
-    return image
+    return specimen_image(file, cv2.IMREAD_UNCHANGED)
 
 
 def _grown(quad: Quad, factor: float) -> Quad:
@@ -118,9 +115,7 @@ def test_rows_that_are_no_laid_out_mrz_rebuild_no_outline(file: str) -> None:
 def test_a_rebuilt_outline_keeps_the_rows_inside_it() -> None:
     # hun_passport: the photo's left edge lies near where the rows put the page's, and
     # fitted onto it the outline would cut through the rows' starts
-    image = cv2.imread(str(SAMPLES / specimen("hun_passport.png")["file"]))
-    assert image is not None
-    found = find_outlines(image)
+    found = find_outlines(specimen_image("hun_passport.png"))
     assert found.zone is not None
     contour = found.quads[0].array().reshape(-1, 1, 2)
     for row in found.zone.rows:

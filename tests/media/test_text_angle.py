@@ -3,35 +3,25 @@ their check digits (media.vision.mrz_reader.best), on the shared specimens."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import cv2
 import numpy as np
 import pytest
 
 from media.mrz import parse
 from media.vision import mrz_reader
 from media.vision.text_angle import levelled, text_angle
-from tests.helpers.constants import SAMPLES
-from tests.helpers.specimens import TODAY, specimen
+from tests.helpers.specimens import TODAY, specimen, specimen_image
 
 PASSPORT = "uto_passport_icao_td3.jpg"  # ICAO's own TD3 specimen page, scanned flat
 
 
-def _image(file: str) -> np.ndarray[Any, Any]:
-    image = cv2.imread(str(SAMPLES / specimen(file)["file"]))
-    assert image is not None, file
-    return image
-
-
 def test_level_print_has_no_slope() -> None:
-    assert abs(text_angle(_image(PASSPORT))) <= 1
+    assert abs(text_angle(specimen_image(PASSPORT))) <= 1
 
 
 @pytest.mark.parametrize("slope", [-17, -8, 6, 12, 24])
 def test_the_slope_of_turned_print_is_measured_and_its_mrz_read(slope: int) -> None:
     # levelled() turns the other way: print level before rises by ``slope`` after
-    sloped = levelled(_image(PASSPORT), -slope)
+    sloped = levelled(specimen_image(PASSPORT), -slope)
     assert abs(text_angle(sloped) - slope) <= 1
     read = mrz_reader.read(sloped, today=TODAY)
     assert read.result is not None, read.error

@@ -25,7 +25,7 @@ from media.vision.geometry import Quad, quad_iou
 from media.vision.quad import detect_quads
 from media.vision.synthetic import add_glare, background, webcam_frame
 from tests.helpers.constants import SAMPLES
-from tests.helpers.specimens import CHECK_NAMES, NO_DATA, TODAY, manifest, specimen
+from tests.helpers.specimens import CHECK_NAMES, NO_DATA, TODAY, manifest, specimen, specimen_image
 
 FLAT_RENDERS = {"flat_specimen_render", "flat_render", "synthetic_render"}
 
@@ -33,16 +33,10 @@ FLAT_RENDERS = {"flat_specimen_render", "flat_render", "synthetic_render"}
 MANIFEST = manifest()
 
 
-def _image(file: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray[Any, Any]:
-    image = cv2.imread(str(SAMPLES / specimen(file)["file"]), flags)
-    assert image is not None, file
-    return image
-
-
 @cache
 def _analysed(file: str) -> DocumentAnalysis:
     """One analysis per specimen for the whole module (OCR is the slow part)."""
-    return analyse(_image(file), today=TODAY)
+    return analyse(specimen_image(file), today=TODAY)
 
 
 def _params(select: Any) -> list[Any]:
@@ -72,7 +66,7 @@ def test_outline_matches_the_annotated_quad(entry: dict[str, Any]) -> None:
 
 def test_outline_and_mrz_of_a_synthetic_perspective_frame() -> None:
     rng = np.random.default_rng(11)
-    document = _image("deu_idcard_2021_back.png", cv2.IMREAD_UNCHANGED)
+    document = specimen_image("deu_idcard_2021_back.png", cv2.IMREAD_UNCHANGED)
     frame = webcam_frame(document, rng, fill=0.55, rotation=-9, tilt=0.04, glare=False)
     result = analyse(frame.image, today=TODAY)
     assert result.quad is not None
@@ -85,7 +79,7 @@ def test_outline_and_mrz_of_a_synthetic_perspective_frame() -> None:
 
 def test_a_fuller_analysis_takes_the_outlines_a_quick_look_found() -> None:
     rng = np.random.default_rng(11)
-    document = _image("deu_idcard_2021_back.png", cv2.IMREAD_UNCHANGED)
+    document = specimen_image("deu_idcard_2021_back.png", cv2.IMREAD_UNCHANGED)
     frame = webcam_frame(document, rng, fill=0.55, rotation=-9, tilt=0.04, glare=False)
     quick = analyse(frame.image, read_mrz=False, find_portrait=False)
     assert quick.outlines and quick.outlines[0] == quick.quad
@@ -167,7 +161,7 @@ def _frame(**overrides: Any) -> Any:
     params: dict[str, Any] = {"fill": 0.55, "rotation": 7, "tilt": 0.03, "blur": 0.0}
     params.update(glare=False, quality=92)
     params.update(overrides)
-    return webcam_frame(_image(QUALITY_DOC), rng, **params)
+    return webcam_frame(specimen_image(QUALITY_DOC), rng, **params)
 
 
 def test_sharp_document_passes() -> None:
@@ -217,7 +211,7 @@ def test_frame_without_a_document_says_so() -> None:
 
 
 def test_mrz_consensus_needs_two_agreeing_valid_frames() -> None:
-    document = _image("deu_passport_2024.png", cv2.IMREAD_UNCHANGED)
+    document = specimen_image("deu_passport_2024.png", cv2.IMREAD_UNCHANGED)
     rng = np.random.default_rng(8)
     frames = [webcam_frame(document, rng, fill=0.6, glare=False, blur=0.4) for _ in range(2)]
     first, second = (analyse(f.image, today=TODAY).mrz_result for f in frames)
@@ -241,7 +235,7 @@ def test_mrz_consensus_needs_two_agreeing_valid_frames() -> None:
 
 
 def test_live_face_is_found_in_a_frame() -> None:
-    passport = _image("deu_passport_2007_marked.jpg")
+    passport = specimen_image("deu_passport_2007_marked.jpg")
     portrait = face.find_portrait(passport)
     assert portrait is not None
     x, y, w, h = portrait

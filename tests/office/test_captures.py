@@ -27,7 +27,7 @@ from office.verification import Verifications
 from tests.helpers.booking import book_at
 from tests.helpers.clock import Clock
 from tests.helpers.constants import SAMPLES, SECRET, SLOT
-from tests.helpers.specimens import TODAY, specimen
+from tests.helpers.specimens import TODAY, specimen_image
 
 SPECIMEN = SAMPLES / "deu_idcard_2021_front.png"
 
@@ -154,9 +154,7 @@ async def test_captures_are_deleted_after_the_retention_period(
 
 def flattened(file: str, kind: DocumentKind) -> np.ndarray:
     """A flat specimen as the capture stores it: flattened to the document's aspect."""
-    specimen(file)  # skips the test when the shared samples are not there
-    image = cv2.imread(str(SAMPLES / file), cv2.IMREAD_COLOR)
-    assert image is not None
+    image = specimen_image(file)  # skips the test when the shared samples are not there
     height, width = image.shape[:2]
     corners = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
     return np.asarray(warp(image, Quad.of(corners), kind), dtype=np.uint8)
