@@ -101,10 +101,14 @@ def _stacks(bars: list[Box]) -> list[list[Box]]:
         for bar in bars[i + 1 :]:
             last = group[-1]
             gap = bar[1] - last[1]
+            # Blurred print thickens a row's bar to nearly the row pitch: rows may all but
+            # touch. A third row lies the first two's pitch below the second, never two.
+            pitch = group[1][1] - group[0][1] if len(group) == 2 else gap
             if (
                 abs(bar[2] - top[2]) < 0.12 * top[2]
                 and abs(bar[0] - top[0]) < 0.08 * top[2]
-                and 1.1 * top[3] < gap < 3.0 * top[3]
+                and 0.9 * top[3] < gap < 3.0 * top[3]
+                and abs(gap - pitch) < 0.2 * pitch
             ):
                 group.append(bar)
             if len(group) == 3:

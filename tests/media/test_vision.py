@@ -298,6 +298,14 @@ def test_refine_row_drops_a_mark_beside_the_zone_and_restores_a_cut_off_end() ->
     assert abs(x + w - 595) <= 2  # the last glyph spans 584-594
 
 
+def test_rows_that_all_but_touch_stack_in_order() -> None:
+    # blurred print: each row's bar nearly as tall as the row pitch (56 of 59 px)
+    rows = [(78, 508, 1029, 56), (75, 567, 1033, 56), (75, 626, 1033, 52)]
+    assert mrz_reader._stacks(rows)[0] == rows
+    # the first and the last row alone are no stack: a row lies between them
+    assert [rows[0], rows[2]] not in mrz_reader._stacks(rows)
+
+
 def test_rows_start_in_the_same_column() -> None:
     boxes = ((50, 10, 500, 20), (20, 40, 530, 20))
     assert mrz_reader._align_left(boxes) == ((50, 10, 500, 20), (50, 40, 500, 20))
