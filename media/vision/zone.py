@@ -30,12 +30,17 @@ Vector = npt.NDArray[np.float64]  # shape (2,)
 _PASS_WIDTHS = (640, 320)
 _BLACKHAT = 9  # px: larger than a glyph at the largest pitch of a pass
 _JOIN = 5  # px: bridges the gap between glyphs (and '<' fillers), not between rows
+# Bars of one row further apart than the closing bridges, with glyphs between them (a run
+# of thin '<' fillers, each too small to be a bar), join up to this many row heights.
+_BRIDGE = 12
 _MIN_BAR = 24  # px at pass scale: a piece of a row between two faint glyphs
 _INK_FLOOR = 18  # black-hat level below which nothing is print
 _MAX_TILT = np.radians(35)  # rows of a card held upright (or upside down)
 # Row spacing over row length, TD1 4.24 / 76 mm, TD3 6.35 / 111.5 mm; TD2 and the
 # specimens measured (bench) lie within these bounds.
 _SPACING = (0.04, 0.085)
+# How much shorter than the others a row may end (its last fillers lost)
+_SHORT_END = 0.15
 
 
 @dataclass(frozen=True)
@@ -127,24 +132,68 @@ def _slant(bars: list[Row]) -> float:
     return float(angles[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def _joined(bars: list[Row], slant: float) -> list[Row]:
-    """Bars on one line (same direction, small gaps) as one row."""
+def _joined(bars: list[Row], slant: float, ink: Image, scale: float) -> list[Row]:
+    """Bars on one line (same direction, small gaps or gaps of glyphs) as one row."""
     along = np.array([np.cos(slant), np.sin(slant)])
     across = np.array([-along[1], along[0]])
     aligned = [bar for bar in bars if float(bar.direction @ along) > np.cos(np.radians(5))]
-    aligned.sort(key=lambda bar: (float(bar.centre @ across), float(bar.start @ along)))
     rows: list[Row] = []
     for bar in sorted(aligned, key=lambda bar: float(bar.start @ along)):
         for i, row in enumerate(rows):
             offset = abs(float((bar.centre - row.centre) @ across))
             gap = float((bar.start - row.end) @ along)
-            if offset < 0.6 * max(row.thickness, bar.thickness) and gap < 3 * row.thickness:
+            thickness = max(row.thickness, bar.thickness)
+            if offset < 0.6 * thickness and (
+                gap < 3 * thickness
+                or (
+                    gap < _BRIDGE * thickness
+                    and _glyphs(ink, Row(row.end, bar.start, thickness), scale)
+                )
+            ):
                 end = bar.end if float((bar.end - row.end) @ along) > 0 else row.end
-                rows[i] = Row(row.start, end, max(row.thickness, bar.thickness))
+                rows[i] = Row(row.start, end, thickness)
                 break
         else:
             rows.append(bar)
     return [row for row in rows if row.length >= 12 * row.thickness]
+
+
+def _ink_along(ink: Image, row: Row, scale: float) -> npt.NDArray[np.bool_]:
+    """Whether there is ink at each pixel step along ``row`` (at ``scale``) on any of
+    three lines through the middle of its glyphs."""
+    start, end = row.start * scale, row.end * scale
+    steps = max(int(np.linalg.norm(end - start)), 2)
+    across = np.array([-row.direction[1], row.direction[0]]) * row.thickness * scale / 4
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    hit = np.zeros(steps, dtype=bool)
+    for shift in (-1.0, 0.0, 1.0):
+        points = np.rint(start + t * (end - start) + shift * across).astype(np.int32)
+        xs = np.clip(points[:, 0], 0, ink.shape[1] - 1)
+        ys = np.clip(points[:, 1], 0, ink.shape[0] - 1)
+        hit |= ink[ys, xs] > 0
+    return hit
+
+
+def _extended(row: Row, ink: Image, scale: float) -> Row:
+    """``row`` with each end carried on over glyphs too small to be bars: a lone letter
+    before a filler (``P<``), the fillers and the check digit that end a row. Each step
+    looks one glyph pitch (about a row height) beyond the end, so the row stops at the
+    first wider gap: ICAO 9303 keeps the MRZ's surroundings clear of print."""
+    ends = [row.start, row.end]
+    for index, sign in ((0, -1.0), (1, 1.0)):
+        reach = row.length  # at most twice as long: a row half of fillers
+        while reach > 0:
+            end = ends[index]
+            look = end + sign * row.direction * 1.5 * row.thickness
+            hit = _ink_along(ink, Row(end, look, row.thickness), scale)
+            # ink right at the end belongs to the glyph already in the row
+            beyond = np.nonzero(hit[len(hit) // 4 :])[0]
+            if not len(beyond):
+                break
+            step = (len(hit) // 4 + int(beyond[-1]) + 1) / len(hit) * 1.5 * row.thickness
+            ends[index] = end + sign * row.direction * step
+            reach -= step
+    return Row(ends[0], ends[1], row.thickness)
 
 
 def _ink(work: Image) -> Image:
@@ -181,32 +230,29 @@ def _candidate_rows(frame: Image) -> list[Row]:
             # Joined across the frame's lines, glyphs of turned rows reach into the row
             # above: join them along their own direction instead.
             bars = _bars(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, _line_kernel(slant)), scale)
-        rows += [row for row in _joined(bars, slant) if _glyphs(ink, row, scale)]
+        rows += [
+            _extended(row, ink, scale)
+            for row in _joined(bars, slant, ink, scale)
+            if _glyphs(ink, row, scale)
+        ]
     return rows
 
 
 def _glyphs(ink: Image, row: Row, scale: float) -> bool:
     """Whether ``row`` is a run of separate glyphs, about one per pitch (a row's length
     over its thickness), not a solid bar: a drawn line, a table rule, an edge."""
-    start, end = row.start * scale, row.end * scale
-    steps = max(int(np.linalg.norm(end - start)), 2)
-    across = np.array([-row.direction[1], row.direction[0]]) * row.thickness * scale / 4
-    hit = np.zeros(steps, dtype=bool)
-    for shift in (-1.0, 0.0, 1.0):  # three lines through the glyphs' middle
-        t = np.linspace(0.0, 1.0, steps)[:, None]
-        points = np.rint(start + t * (end - start) + shift * across).astype(np.int32)
-        xs = np.clip(points[:, 0], 0, ink.shape[1] - 1)
-        ys = np.clip(points[:, 1], 0, ink.shape[0] - 1)
-        hit |= ink[ys, xs] > 0
+    hit = _ink_along(ink, row, scale)
     runs = int(np.count_nonzero(hit[1:] & ~hit[:-1])) + int(hit[0])
     return runs >= 0.4 * row.length / row.thickness
 
 
 def _stacked(upper: Row, lower: Row) -> bool:
-    """Whether ``lower`` can be the MRZ row after ``upper``: as long, parallel, aligned
-    at both ends, one row spacing away."""
+    """Whether ``lower`` can be the MRZ row after ``upper``: parallel, one row spacing
+    away, starting where it starts and about as long. The ends may differ more than the
+    starts: a row that ends in fillers loses its last thin ``<`` where they touch nothing
+    (:func:`_full_length` gives it back)."""
     length = max(upper.length, lower.length)
-    if abs(upper.length - lower.length) > 0.08 * length:
+    if min(upper.length, lower.length) < (1 - _SHORT_END) * length:
         return False
     if float(upper.direction @ lower.direction) < np.cos(np.radians(4)):
         return False
@@ -217,7 +263,13 @@ def _stacked(upper: Row, lower: Row) -> bool:
         return False
     shift_start = abs(float((lower.start - upper.start) @ along))
     shift_end = abs(float((lower.end - upper.end) @ along))
-    return max(shift_start, shift_end) < 0.05 * length
+    return shift_start < 0.05 * length and shift_end < (_SHORT_END + 0.05) * length
+
+
+def _full_length(rows: list[Row]) -> tuple[Row, ...]:
+    """The rows of a stack each as long as its longest: MRZ rows have one length."""
+    length = max(row.length for row in rows)
+    return tuple(Row(row.start, row.start + row.direction * length, row.thickness) for row in rows)
 
 
 def find_zone(frame: Image) -> Zone | None:
@@ -232,7 +284,7 @@ def find_zone(frame: Image) -> Zone | None:
         stack = [first]
         for row in rows[i + 1 :]:
             if len(stack) < 3 and _stacked(stack[-1], row):
-                stack.append(row)
+                stack = list(_full_length([*stack, row]))
         key = (len(stack), min(row.length for row in stack))
         if len(stack) >= 2 and (not best or key > (len(best), min(r.length for r in best))):
             best = tuple(stack)
