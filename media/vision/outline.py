@@ -4,24 +4,28 @@ Edges alone (:mod:`media.vision.quad`) take the largest well-edged quad, and on 
 background that is often not the card: a printed photo it lies on, a monitor, a sheet
 of paper behind it. Where the frame shows an MRZ (:mod:`media.vision.zone`), an outline
 counts only if the rows lie in it where ICAO 9303 prints them
-(:func:`media.vision.layout.agrees`); when no edge outline does, the outline is rebuilt
-from the rows and each of its sides moved onto the strongest edge near where the rows
-put it. Without an MRZ (a card's front) the edge ranking stands.
+(:func:`media.vision.layout.agrees`), and none that cuts across them; when no edge
+outline agrees, or one rebuilt from the rows explains the frame clearly better, the
+outline is rebuilt: each side of the one the rows predict moved onto one of the edges
+near it, the combination chosen by how well the rows lie in it and how much of it lies
+on edges (a band printed across the card is often the strongest edge near its top).
+Without an MRZ (a card's front) the edge ranking stands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from media.mrz import MrzError, MrzFormat, parse
 from media.vision import ocrb
 from media.vision.geometry import Image, Points, Quad
-from media.vision.layout import misfit, predicted_outline
+from media.vision.layout import misfit, misfits, predicted_outline
 from media.vision.quad import EdgeView, candidates, distinct
 from media.vision.zone import Row, Zone, find_zone
 
@@ -29,12 +33,18 @@ Basis = Literal["edges", "edges+mrz", "mrz"]
 # How far a side of the outline the rows predict may be from the card's edge: the rows
 # give the scale at the bottom edge; perspective moves the top edge by up to ~10 %.
 _REACH = 0.1
-# A rebuilt outline needs this much of its weakest side on an edge to beat an edge
-# outline the rows disagree with (a text block taken for an MRZ predicts nonsense).
-_MIN_REBUILT_SUPPORT = 0.15
 # The rows predicted the outline, so the fitted one only has to stay near them: this
 # many tolerances (a side may still not jump to a background edge far off).
 _REBUILT_MISFIT = 2.0
+# Edges tried per side of the predicted outline (besides the side itself).
+_SIDE_CHOICES = 3
+# An outline's score: its misfit (in tolerances) less this many times its support (the
+# share of its weakest side on an edge). Tuned on held-out frames and cluttered
+# specimens together: the layout alone prefers a printed band that happens to sit where
+# ICAO puts the edge, support alone the band's sharp edge over a faint border.
+_SUPPORT_WEIGHT = 2.0
+# How much better a rebuilt outline must score to replace an edge outline that agrees.
+_BETTER = 0.1
 _MANDATORY_CHECKS = ("document_number", "birth_date", "expiry_date", "composite")
 _DOCUMENT_CODES = tuple("ACIPV")
 _LAID_OUT: tuple[MrzFormat, ...] = ("TD1", "TD3")
@@ -51,32 +61,45 @@ class Outlines:
 
 def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
     """The outline the rows predict, sides fitted to the edges near it; of the two ways
-    the document can lie (upright, upside down), the one whose sides find more edge."""
+    the document can lie (upright, upside down), the one whose sides find more edge.
+
+    Each side may take one of the strongest edges near it, or stay: of the outlines so
+    made that agree with the rows (:func:`media.vision.layout.misfit`), the one best on
+    edges wins; the strongest edge alone is often a band or a photo printed on the
+    document, parallel to its edge. When none agrees, the one that comes closest."""
     options = []
     for upward in (1.0, -1.0):
         predicted = predicted_outline(zone, upward) * view.scale
-        fitted = view.fit(predicted, _REACH)
-        if misfit(fitted / view.scale, zone) > _REBUILT_MISFIT or not _holds(
-            fitted / view.scale, zone
-        ):
-            fitted = predicted  # a side jumped to a background edge, or across the rows
-        options.append((view.support(fitted), fitted))
+        shares, fitted = zip(*view.fits(predicted, _REACH, _SIDE_CHOICES), strict=True)
+        outlines = np.array(fitted) / view.scale
+        fits = misfits(outlines, zone)
+        fits[~_hold(outlines, zone)] = np.inf  # a side cuts across the rows
+        best = int(np.argmin(_score(fits, np.array(shares))))
+        chosen = fitted[best] if fits[best] <= _REBUILT_MISFIT else predicted
+        options.append((view.support(chosen), chosen))
     upright, upside_down = options
     return (
         upside_down if upside_down[0] > upright[0] + 0.1 else upright
     )  # upright unless clearly not
 
 
-def _holds(corners: Points, zone: Zone) -> bool:
-    """Whether both ends of every row lie inside the outline: the MRZ is printed on the
-    document, so a side fitted onto an edge that cuts through it (a photo's, a field's)
-    is not the document's."""
-    contour = corners.astype(np.float32).reshape(-1, 1, 2)
-    return all(
-        cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
-        for row in zone.rows
-        for x, y in (row.start, row.end)
-    )
+def _score(fit: Any, support: Any) -> Any:
+    """How badly outlines explain the frame (lower is better), from their misfit with the
+    rows and their support on edges; elementwise on arrays."""
+    return fit - _SUPPORT_WEIGHT * support
+
+
+def _hold(outlines: npt.NDArray[np.floating], zone: Zone) -> npt.NDArray[np.bool_]:
+    """Whether both ends of every row lie inside each of ``outlines`` (convex, shape
+    ``(n, 4, 2)``): the MRZ is printed on the document, so a side fitted onto an edge
+    that cuts through it (a photo's, a field's) is not the document's."""
+    ends = np.array([point for row in zone.rows for point in (row.start, row.end)])
+    sides = np.roll(outlines, -1, axis=1) - outlines  # (n, 4, 2)
+    to_ends = ends[None, None, :, :] - outlines[:, :, None, :]  # (n, 4, m, 2)
+    cross = sides[:, :, None, 0] * to_ends[..., 1] - sides[:, :, None, 1] * to_ends[..., 0]
+    # inside: on the same side of all four sides, whichever way round the corners run
+    inside = (cross >= 0).all(axis=1) | (cross <= 0).all(axis=1)
+    return np.asarray(inside.all(axis=1))
 
 
 def _strip(frame: Image, row: Row) -> Image:
@@ -131,20 +154,34 @@ def find_outlines(frame: Image, limit: int = 3, edges: Sequence[Quad] | None = N
     if zone is None:
         return by_edges(None)
     # The closest fit wins, not the largest: a printed frame or a photo a little larger
-    # than the card may agree within the tolerance too. The outline rebuilt from the rows
-    # competes, when its sides found edges.
+    # than the card may agree within the tolerance too. An outline that cuts the rows is
+    # not the document's.
+    fits = misfits(np.array(found), zone) if found else np.zeros(0)
+    if found:
+        fits[~_hold(np.array(found), zone)] = np.inf
+    closest = int(np.argmin(fits)) if found else -1
+    edge_fit = float(fits[closest]) if found else np.inf
     support, rebuilt = _rebuilt(view, zone)
-    options = [(misfit(c, zone), c, "edges+mrz") for c in found]
-    if support >= _MIN_REBUILT_SUPPORT or not found:
-        options.append((misfit(rebuilt / view.scale, zone), rebuilt / view.scale, "mrz"))
-    fit, best, basis = min(options, key=lambda option: option[0])
-    if basis == "mrz" and _read_format(frame, zone) not in _LAID_OUT:
-        # rows that read as no MRZ (a card's front) rebuild nothing, nor do those of a
-        # TD2 document (ID-2 sized, whose layout is not in media.vision.layout)
+    rebuilt = rebuilt / view.scale
+    rebuilt_fit = misfit(rebuilt, zone)
+    edge_support = view.support(found[closest] * view.scale) if found else 0.0
+    rebuilt_better = _score(rebuilt_fit, support) < _score(edge_fit, edge_support) - _BETTER
+    basis: Basis
+    if (edge_fit <= 1.0 and not rebuilt_better) or edge_fit <= min(rebuilt_fit, _REBUILT_MISFIT):
+        # An edge outline that agrees stands unless the rebuilt one is clearly better:
+        # documents print their MRZ within ICAO's tolerances, not on our measured layout,
+        # to which the rebuilt outline is fitted. So does one as close as the rebuilt.
+        best, basis = found[closest], "edges+mrz"
+    elif _read_format(frame, zone) in _LAID_OUT:
+        # the rows read as an MRZ, and no edge outline agrees with them as well as the
+        # one they predict: rebuilt from the rows
+        best, basis = rebuilt, "mrz"
+    elif edge_fit <= _REBUILT_MISFIT:
+        best, basis = found[closest], "edges+mrz"
+    else:
+        # no outline agrees with rows that read as no MRZ (a card's front), or as a TD2
+        # document's (ID-2 sized, whose layout is not in media.vision.layout)
         return by_edges(None)
-    if fit > _REBUILT_MISFIT and basis != "mrz":
-        # no outline agrees with the rows: perhaps they were not an MRZ at all
-        return by_edges(zone)
     others = [c for c in found if c is not best]
     quads = distinct([Quad.of(c) for c in [best, *others]], limit)
-    return Outlines(tuple(quads), "mrz" if basis == "mrz" else "edges+mrz", zone)
+    return Outlines(tuple(quads), basis, zone)

@@ -11,6 +11,7 @@ background clutter or the text block inside the card produce.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -165,11 +166,12 @@ def _side_support(grad: _Gradients, corners: Points, offsets: list[float] = _TIG
     )
 
 
-def _best_side(
-    grad: _Gradients, a: Points, b: Points, reach: float, step: float
-) -> tuple[float, Points, Points]:
-    """The line near side a->b (each end moved across it by up to ``reach`` px, in
-    ``step`` px) along which the most sample points sit on a matching edge."""
+def _side_lines(
+    grad: _Gradients, a: Points, b: Points, reach: float, step: float, count: int
+) -> list[tuple[float, Points, Points]]:
+    """Up to ``count`` lines near side a->b (each end moved across it by up to ``reach``
+    px, in ``step`` px) along which the most sample points sit on a matching edge, best
+    first, each at least a few steps from the better ones (not the same edge again)."""
     unit = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
     normal = np.array([-unit[1], unit[0]], dtype=np.float32)
     shifts = np.arange(-reach, reach + step / 2, step, dtype=np.float32)
@@ -180,8 +182,25 @@ def _best_side(
     offset = start[:, None] + t[None, :] * (end - start)[:, None]
     row = np.clip(np.rint((offset - shifts[0]) / step).astype(np.int32), 0, len(shifts) - 1)
     shares = grid[row, np.arange(grid.shape[1])[None, :]].mean(axis=1)
-    best = int(np.argmax(shares))
-    return float(shares[best]), a + start[best] * normal, b + end[best] * normal
+    lines: list[tuple[float, Points, Points]] = []
+    taken: list[tuple[float, float]] = []
+    for index in np.argsort(-shares, kind="stable"):  # of equals the first, as argmax
+        if len(lines) == count:
+            break
+        s, e = float(start[index]), float(end[index])
+        if any(abs(s - s2) + abs(e - e2) < 6 * step for s2, e2 in taken):
+            continue
+        taken.append((s, e))
+        lines.append((float(shares[index]), a + s * normal, b + e * normal))
+    return lines
+
+
+def _best_side(
+    grad: _Gradients, a: Points, b: Points, reach: float, step: float
+) -> tuple[float, Points, Points]:
+    """The line near side a->b (each end moved across it by up to ``reach`` px, in
+    ``step`` px) along which the most sample points sit on a matching edge."""
+    return _side_lines(grad, a, b, reach, step, 1)[0]
 
 
 def _corners_of(lines: list[tuple[Points, Points]], fallback: Points) -> Points:
@@ -298,21 +317,33 @@ class EdgeView:
         """Share of the weakest side of ``corners`` that lies on a matching edge."""
         return _side_support(self.grad, corners)
 
-    def fit(self, corners: Points, reach: float) -> Points:
-        """``corners`` with every side moved onto the strongest matching edge line whose
-        ends lie within ``reach`` (share of the outline's size) of the side's own: for an
-        outline predicted from the MRZ, whose sides are known only roughly."""
+    def fits(self, corners: Points, reach: float, count: int) -> list[tuple[float, Points]]:
+        """``corners`` with every side moved onto one of the ``count`` strongest matching
+        edge lines whose ends lie within ``reach`` (share of the outline's size) of the
+        side's own, in every combination, the side itself among the choices; each with
+        the share of its weakest side on an edge (as measured along the side's original
+        extent). For an outline predicted from the MRZ, whose sides are known only
+        roughly, and where the strongest edge near a side may be a band printed on the
+        document."""
         size = max(float(np.linalg.norm(corners[2] - corners[0])), 1.0)
         step = max(1.0, reach * size / 12)
-        lines = []
+        choices = []
         for i in range(4):
             a, b = corners[i], corners[(i + 1) % 4]
-            share, a2, b2 = _best_side(self.grad, a, b, reach * size, step)
-            if share < 0.3:  # no edge there (a card on paper of its colour): keep the side
-                a2, b2 = a, b
-            _, a3, b3 = _best_side(self.grad, a2, b2, step, 1.0)
-            lines.append((a3, b3))
-        return order_corners(_corners_of(lines, corners))
+            lines = [(float(_side_hits(self.grad, a, b, _TIGHT).mean()), (a, b))]
+            for share, a2, b2 in _side_lines(self.grad, a, b, reach * size, step, count):
+                if share >= 0.3:  # else no edge there (a card on paper of its colour)
+                    share, a3, b3 = _best_side(self.grad, a2, b2, step, 1.0)  # to the pixel
+                    lines.append((share, (a3, b3)))
+            choices.append(lines)
+        # the sides keep their order, and so the corners theirs
+        return [
+            (
+                sum(share for share, _ in sides) / 4,
+                _corners_of([line for _, line in sides], corners),
+            )
+            for sides in itertools.product(*choices)
+        ]
 
 
 def candidates(view: EdgeView) -> list[Points]:

@@ -14,10 +14,10 @@ import pytest
 
 from media.vision.clutter import SCENES
 from media.vision.geometry import Quad, quad_iou
-from media.vision.layout import agrees, misfit, predicted_outline
+from media.vision.layout import agrees, misfit, misfits, predicted_outline
 from media.vision.outline import find_outlines
 from media.vision.quad import detect_quads
-from media.vision.synthetic import Frame, webcam_frame
+from media.vision.synthetic import FRAME_SIZE, Frame, jpeg, paste, target_quad, webcam_frame
 from media.vision.zone import find_zone
 from tests.helpers.specimens import specimen_image
 
@@ -121,3 +121,76 @@ def test_a_rebuilt_outline_keeps_the_rows_inside_it() -> None:
     for row in found.zone.rows:
         for x, y in (row.start, row.end):
             assert cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
+
+
+_PITCH = 28  # px per character in the drawn rows below: glyphs large in the frame
+
+
+def _drawn_rows(rows: list[str], left: int = 100, top: int = 300) -> np.ndarray[Any, Any]:
+    """A white 720p frame with MRZ-like rows in a plain stroke font, ``<`` as a chevron
+    of the same stroke: narrower than a letter, so a run of them leaves gaps wider than
+    the row finder's closing bridges."""
+    image = np.full((720, 1280, 3), 235, np.uint8)
+    spacing = round(0.0557 * _PITCH * len(rows[0]))  # TD1: 4.23 mm over 76 mm
+    for r, text in enumerate(rows):
+        base = top + r * spacing + 36
+        for c, char in enumerate(text):
+            x = left + c * _PITCH
+            if char == "<":
+                points = np.array([[x + 16, base - 30], [x + 6, base - 15], [x + 16, base]])
+                cv2.polylines(image, [points.astype(np.int32)], False, (20, 20, 20), 4)
+            else:
+                font = cv2.FONT_HERSHEY_SIMPLEX
+                cv2.putText(image, char, (x, base), font, 1.3, (20, 20, 20), 4, cv2.LINE_AA)
+    return image
+
+
+def test_rows_keep_a_lone_first_letter_and_runs_of_fillers() -> None:
+    # TD1-shaped: "I<" before the code, fillers at the ends and amid the names
+    rows = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<",
+        "7408122F1204159UTO<<<<<<<<<<<6",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ]
+    zone = find_zone(_drawn_rows(rows))
+    assert zone is not None and len(zone.rows) == 3
+    first, last = 100 + 2, 100 + 29 * _PITCH + 18  # the first glyph's left, last chevron's tip
+    for row in zone.rows:
+        assert abs(row.start[0] - first) <= 6
+        assert abs(row.end[0] - last) <= 6
+
+
+def test_an_outline_takes_a_faint_border_over_a_band_printed_across_the_card() -> None:
+    # A card whose top 13 % is a coloured band, held against a wall of nearly that colour:
+    # the band's lower edge is the strongest edge near the card's top, its border faint.
+    card = _image("deu_idcard_2021_back.png")[:, :, :3].copy()
+    band = (150, 110, 90)
+    card[: round(0.13 * card.shape[0])] = band
+    found_all = []
+    for seed in (3, 4, 6, 7, 9):
+        rng = np.random.default_rng(seed)
+        size = (card.shape[1], card.shape[0])
+        quad = target_quad(size, rng, fill=0.5, rotation=8 - seed, tilt=0.03)
+        wall = np.full((FRAME_SIZE[1], FRAME_SIZE[0], 3), [c + 20 for c in band], np.uint8)
+        frame = jpeg(paste(card, quad, wall), 90)
+        found = find_outlines(frame)
+        assert found.quads and found.basis in ("edges+mrz", "mrz")
+        found_all.append(quad_iou(found.quads[0], quad))
+    assert min(found_all) >= 0.9, found_all
+
+
+def test_an_outline_topped_by_a_printed_band_disagrees_with_the_rows_spacing() -> None:
+    # Its top edge 13 % of the card's height lower stretches the rows' spacing by as much;
+    # the rows' ends and the bottom edge alone would allow it.
+    frame = _turned_card()
+    zone = find_zone(frame.image)
+    assert zone is not None
+    corners = frame.quad.array()
+    lowered = corners.copy()
+    lowered[0] += 0.13 * (corners[3] - corners[0])
+    lowered[1] += 0.13 * (corners[2] - corners[1])
+    assert agrees(corners, zone)
+    assert not agrees(lowered, zone)
+    assert misfits(np.stack([corners, lowered]), zone).tolist() == pytest.approx(
+        [misfit(corners, zone), misfit(lowered, zone)]
+    )
