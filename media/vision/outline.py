@@ -64,9 +64,11 @@ def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
     the document can lie (upright, upside down), the one whose sides find more edge.
 
     Each side may take one of the strongest edges near it, or stay: of the outlines so
-    made that agree with the rows (:func:`media.vision.layout.misfit`), the one best on
-    edges wins; the strongest edge alone is often a band or a photo printed on the
-    document, parallel to its edge. When none agrees, the one that comes closest."""
+    made, none cutting across the rows, the one with the best :func:`_score` (its
+    misfit with the rows against the mean support of its sides) wins. The strongest
+    edge alone is often a band or a photo printed on the document, parallel to its
+    edge. When even the best misfits by more than ``_REBUILT_MISFIT``, a side jumped to
+    a background edge: the predicted outline stands as it is."""
     options = []
     for upward in (1.0, -1.0):
         predicted = predicted_outline(zone, upward) * view.scale
@@ -85,7 +87,8 @@ def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
 
 def _score(fit: Any, support: Any) -> Any:
     """How badly outlines explain the frame (lower is better), from their misfit with the
-    rows and their support on edges; elementwise on arrays."""
+    rows (in tolerances) and their support on edges (a share, 0-1); elementwise on
+    arrays."""
     return fit - _SUPPORT_WEIGHT * support
 
 

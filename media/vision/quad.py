@@ -321,10 +321,11 @@ class EdgeView:
         """``corners`` with every side moved onto one of the ``count`` strongest matching
         edge lines whose ends lie within ``reach`` (share of the outline's size) of the
         side's own, in every combination, the side itself among the choices; each with
-        the share of its weakest side on an edge (as measured along the side's original
-        extent). For an outline predicted from the MRZ, whose sides are known only
-        roughly, and where the strongest edge near a side may be a band printed on the
-        document."""
+        the mean share of its sides that lies on an edge (each measured along its line
+        where it was found, not between the new corners; the mean, so that every side's
+        choice counts, not only the weakest's). For an outline predicted from the MRZ,
+        whose sides are known only roughly, and where the strongest edge near a side may
+        be a band printed on the document."""
         size = max(float(np.linalg.norm(corners[2] - corners[0])), 1.0)
         step = max(1.0, reach * size / 12)
         choices = []
