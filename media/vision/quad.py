@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -23,6 +24,7 @@ from media.vision.hough import line_candidates
 
 _WORK_SIDE = 640  # detection runs on a copy whose longer side is this (speed)
 _MIN_TEXTURE = 0.03  # edge pixels inside the outline; the specimens have 0.1-0.2
+_Vector = npt.NDArray[np.floating]  # a point, shape (2,)
 
 
 _STRONG = 40.0  # gradient magnitude of an edge worth following
@@ -103,16 +105,9 @@ def _fit_sides(hull: npt.NDArray[np.float32], corners: Points) -> Points | None:
         if len(near) < 2:
             near = np.array([a + 0.1 * direction, a + 0.9 * direction], dtype=np.float32)
         vx, vy, x0, y0 = cv2.fitLine(near, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-        lines.append((np.array([x0, y0]), np.array([vx, vy])))
-    fitted = []
-    for i in range(4):
-        (p1, d1), (p2, d2) = lines[i - 1], lines[i]
-        det = d1[0] * -d2[1] - d1[1] * -d2[0]
-        if abs(det) < 1e-6:
-            return None
-        t = ((p2[0] - p1[0]) * -d2[1] - (p2[1] - p1[1]) * -d2[0]) / det
-        fitted.append(p1 + t * d1)
-    return np.array(fitted, dtype=np.float32)
+        point = np.array([x0, y0], dtype=np.float64)  # q - p gives back (vx, vy) exactly
+        lines.append((point, point + np.array([vx, vy])))
+    return _corners_of(lines, corners)  # two sides parallel: the corners as they were
 
 
 @functools.cache
@@ -203,8 +198,9 @@ def _best_side(
     return _side_lines(grad, a, b, reach, step, 1)[0]
 
 
-def _corners_of(lines: list[tuple[Points, Points]], fallback: Points) -> Points:
-    """Corners where consecutive side lines (TL-TR, TR-BR, ...) meet."""
+def _corners_of(lines: Sequence[tuple[_Vector, _Vector]], fallback: Points) -> Points:
+    """Corners where consecutive side lines (TL-TR, TR-BR, ...), each given by two of its
+    points, meet; ``fallback`` when two of them are parallel."""
     corners = []
     for i in range(4):
         (p1, q1), (p2, q2) = lines[i - 1], lines[i]
