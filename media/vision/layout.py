@@ -100,10 +100,9 @@ def misfits(outlines: npt.NDArray[np.floating], zone: Zone) -> npt.NDArray[np.fl
     kind = zone.kind
     width_mm, height_mm = SIZES_MM[kind]
     layout = LAYOUTS[kind]
-    ends = np.array([point for row in zone.rows for point in (row.start, row.end)])
     best = np.full(len(outlines), np.inf)
     for turn in (0, 2):
-        mapped = _to_document(np.roll(outlines, -turn, axis=1), ends)
+        mapped = _to_document(np.roll(outlines, -turn, axis=1), zone.ends)
         mapped = mapped.reshape(len(outlines), -1, 2, 2) * (width_mm, height_mm)
         xs, ys = mapped[..., 0], mapped[..., 1]  # [outline, row, end]
         # the best-measured row: a row's end can run into print beside it or stop short

@@ -39,7 +39,7 @@ _REBUILT_MISFIT = 2.0
 # Edges tried per side of the predicted outline (besides the side itself).
 _SIDE_CHOICES = 3
 # An outline's score: its misfit (in tolerances) less this many times its support (the
-# share of its weakest side on an edge). Tuned on held-out frames and cluttered
+# share of its sides on an edge). Tuned on held-out frames and cluttered
 # specimens together: the layout alone prefers a printed band that happens to sit where
 # ICAO puts the edge, support alone the band's sharp edge over a faint border.
 _SUPPORT_WEIGHT = 2.0
@@ -59,7 +59,7 @@ class Outlines:
     zone: Zone | None
 
 
-def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
+def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, float, Points]:
     """The outline the rows predict, sides fitted to the edges near it; of the two ways
     the document can lie (upright, upside down), the one whose sides find more edge.
 
@@ -68,7 +68,10 @@ def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
     misfit with the rows against the mean support of its sides) wins. The strongest
     edge alone is often a band or a photo printed on the document, parallel to its
     edge. When even the best misfits by more than ``_REBUILT_MISFIT``, a side jumped to
-    a background edge: the predicted outline stands as it is."""
+    a background edge: the predicted outline stands as it is.
+
+    Returns the support of the outline's weakest side, its misfit and its corners (in
+    the view's pixels)."""
     options = []
     for upward in (1.0, -1.0):
         predicted = predicted_outline(zone, upward) * view.scale
@@ -77,8 +80,11 @@ def _rebuilt(view: EdgeView, zone: Zone) -> tuple[float, Points]:
         fits = misfits(outlines, zone)
         fits[~_hold(outlines, zone)] = np.inf  # a side cuts across the rows
         best = int(np.argmin(_score(fits, np.array(shares))))
-        chosen = fitted[best] if fits[best] <= _REBUILT_MISFIT else predicted
-        options.append((view.support(chosen), chosen))
+        if fits[best] <= _REBUILT_MISFIT:
+            fit, chosen = float(fits[best]), fitted[best]
+        else:
+            fit, chosen = misfit(predicted / view.scale, zone), predicted
+        options.append((view.support(chosen), fit, chosen))
     upright, upside_down = options
     return (
         upside_down if upside_down[0] > upright[0] + 0.1 else upright
@@ -96,9 +102,8 @@ def _hold(outlines: npt.NDArray[np.floating], zone: Zone) -> npt.NDArray[np.bool
     """Whether both ends of every row lie inside each of ``outlines`` (convex, shape
     ``(n, 4, 2)``): the MRZ is printed on the document, so a side fitted onto an edge
     that cuts through it (a photo's, a field's) is not the document's."""
-    ends = np.array([point for row in zone.rows for point in (row.start, row.end)])
     sides = np.roll(outlines, -1, axis=1) - outlines  # (n, 4, 2)
-    to_ends = ends[None, None, :, :] - outlines[:, :, None, :]  # (n, 4, m, 2)
+    to_ends = zone.ends[None, None, :, :] - outlines[:, :, None, :]  # (n, 4, m, 2)
     cross = sides[:, :, None, 0] * to_ends[..., 1] - sides[:, :, None, 1] * to_ends[..., 0]
     # inside: on the same side of all four sides, whichever way round the corners run
     inside = (cross >= 0).all(axis=1) | (cross <= 0).all(axis=1)
@@ -159,28 +164,29 @@ def find_outlines(frame: Image, limit: int = 3, edges: Sequence[Quad] | None = N
     # The closest fit wins, not the largest: a printed frame or a photo a little larger
     # than the card may agree within the tolerance too. An outline that cuts the rows is
     # not the document's.
-    fits = misfits(np.array(found), zone) if found else np.zeros(0)
+    closest, edge_fit, edge_support = None, np.inf, 0.0
     if found:
-        fits[~_hold(np.array(found), zone)] = np.inf
-    closest = int(np.argmin(fits)) if found else -1
-    edge_fit = float(fits[closest]) if found else np.inf
-    support, rebuilt = _rebuilt(view, zone)
+        outlines = np.array(found)
+        fits = misfits(outlines, zone)
+        fits[~_hold(outlines, zone)] = np.inf
+        closest = found[int(np.argmin(fits))]
+        edge_fit, edge_support = float(fits.min()), view.support(closest * view.scale)
+    support, rebuilt_fit, rebuilt = _rebuilt(view, zone)
     rebuilt = rebuilt / view.scale
-    rebuilt_fit = misfit(rebuilt, zone)
-    edge_support = view.support(found[closest] * view.scale) if found else 0.0
     rebuilt_better = _score(rebuilt_fit, support) < _score(edge_fit, edge_support) - _BETTER
     basis: Basis
-    if (edge_fit <= 1.0 and not rebuilt_better) or edge_fit <= min(rebuilt_fit, _REBUILT_MISFIT):
+    agreed = edge_fit <= 1.0 and not rebuilt_better
+    if closest is not None and (agreed or edge_fit <= min(rebuilt_fit, _REBUILT_MISFIT)):
         # An edge outline that agrees stands unless the rebuilt one is clearly better:
         # documents print their MRZ within ICAO's tolerances, not on our measured layout,
         # to which the rebuilt outline is fitted. So does one as close as the rebuilt.
-        best, basis = found[closest], "edges+mrz"
+        best, basis = closest, "edges+mrz"
     elif _read_format(frame, zone) in _LAID_OUT:
         # the rows read as an MRZ, and no edge outline agrees with them as well as the
         # one they predict: rebuilt from the rows
         best, basis = rebuilt, "mrz"
-    elif edge_fit <= _REBUILT_MISFIT:
-        best, basis = found[closest], "edges+mrz"
+    elif closest is not None and edge_fit <= _REBUILT_MISFIT:
+        best, basis = closest, "edges+mrz"
     else:
         # no outline agrees with rows that read as no MRZ (a card's front), or as a TD2
         # document's (ID-2 sized, whose layout is not in media.vision.layout)

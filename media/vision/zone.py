@@ -81,6 +81,11 @@ class Zone:
         return float(np.median([row.length for row in self.rows]))
 
     @property
+    def ends(self) -> npt.NDArray[np.float64]:
+        """Both ends of every row, shape ``(2 * rows, 2)``: start, end, start, end, ..."""
+        return np.array([point for row in self.rows for point in (row.start, row.end)])
+
+    @property
     def direction(self) -> Vector:
         mean = np.mean([row.direction for row in self.rows], axis=0)
         return np.asarray(mean / np.linalg.norm(mean), dtype=np.float64)
