@@ -58,6 +58,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import os
 import resource
@@ -94,6 +95,7 @@ SLOT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)  # appointments from here, 1 ms 
 SERVICE = "meldebescheinigung"  # skill "meldewesen"
 ORIGIN = "https://termine.bench.example"
 SERVER_SCRIPT = Path(__file__).resolve().with_name("signalling_server.py")
+NODE_FLOOR = Path(__file__).resolve().with_name("node_floor")  # `make bench` runs npm ci there
 CONNECTS_AT_ONCE = 32
 JOIN_ATTEMPTS = 3
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -340,22 +342,12 @@ class Server:
 
     @classmethod
     async def start(
-        cls,
-        name: str,
-        kind: str,
-        folder: Path,
-        *extra: str,
-        env: dict[str, str] | None = None,
+        cls, name: str, command: Sequence[str], folder: Path, env: dict[str, str] | None = None
     ) -> Server:
         log = folder / f"{name}.log"
         with _log_file(log) as sink:
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(SERVER_SCRIPT),
-                kind,
-                "--origin",
-                ORIGIN,
-                *extra,
+                *command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=sink,
@@ -394,6 +386,20 @@ class Server:
                 await self.process.wait()
 
 
+def python_server(kind: str, *extra: str) -> list[str]:
+    """The command line of a server of ``bench/signalling_server.py``."""
+    return [sys.executable, str(SERVER_SCRIPT), kind, "--origin", ORIGIN, *extra]
+
+
+def node_server(mode: str) -> list[str]:
+    """The command line of the Node socket.io floor (``relay`` or ``waiting``)."""
+    if not (NODE_FLOOR / "node_modules" / "socket.io").is_dir():
+        raise SystemExit(
+            f"the Node floor is not installed: run `make bench`, or `npm ci` in {NODE_FLOOR}"
+        )
+    return ["node", str(NODE_FLOOR / "server.js"), mode, "--origin", ORIGIN]
+
+
 async def start_ours(
     name: str, folder: Path, office_db: Path, env: dict[str, str], before: Path | None = None
 ) -> Server:
@@ -408,11 +414,10 @@ async def start_ours(
         contextlib.closing(sqlite3.connect(db)) as target,
     ):
         source.backup(target)
-    extra = ("--db", str(db), "--now", NOW.isoformat())
-    if before is None:
-        return await Server.start(name, "ours", folder, *extra, env=env)
-    env = {**env, "PYTHONPATH": str(before)}  # its packages before the installed ones
-    return await Server.start(name, "ours", folder, *extra, env=env)
+    command = python_server("ours", "--db", str(db), "--now", NOW.isoformat())
+    if before is not None:
+        env = {**env, "PYTHONPATH": str(before)}  # its packages before the installed ones
+    return await Server.start(name, command, folder, env)
 
 
 # -- the office's data ---------------------------------------------------------------------
@@ -422,6 +427,7 @@ async def start_ours(
 class Booking:
     appointment_id: str
     cookie: str  # bb_termin=...
+    order: int  # its place by appointment time: what the Node floor orders its queue by
 
 
 class BenchDatabase:
@@ -471,11 +477,14 @@ class BenchDatabase:
         self.appointments_made += count
         async with self.desk.office.sessions() as session, session.begin():
             session.add_all(rows)
+        first = self.appointments_made - count
         return [
             Booking(
-                a.id, f"bb_termin={self.desk.office.issue_token(a, Audience.APPOINTMENT_SESSION)}"
+                a.id,
+                f"bb_termin={self.desk.office.issue_token(a, Audience.APPOINTMENT_SESSION)}",
+                first + n,
             )
-            for a in rows
+            for n, a in enumerate(rows)
         ]
 
     async def clerks(self, count: int) -> list[str]:
@@ -497,6 +506,8 @@ class BenchDatabase:
 
 
 # -- relay ---------------------------------------------------------------------------------
+
+FLOORS = ("floor", "node")  # servers that pair sockets by the auth's pair number
 
 
 @dataclass
@@ -556,6 +567,11 @@ FRAME_BYTES = len(
 )
 
 
+# One sequence for the whole run, not one per window: a message a saturated server
+# delivers after its window ended must never be matched to another window's send.
+SEQUENCE = itertools.count(1)
+
+
 class RelayRecorder:
     """Send times by sequence number; one-way latencies of messages sent in the window."""
 
@@ -563,14 +579,12 @@ class RelayRecorder:
         self.sent: dict[int, tuple[float, bool, int]] = {}  # seq -> (sent at, in window, pair)
         self.latencies: list[float] = []
         self.misrouted = 0
-        self.stray = 0
+        self.stray = 0  # sent in an earlier window (given up as lost there) or never sent
         self.drained = asyncio.Event()
         self.draining = False
-        self._seq = 0
 
     def next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+        return next(SEQUENCE)
 
     def received(self, k: int, body: str, at: float) -> None:
         data = json.loads(body)[1]
@@ -709,7 +723,7 @@ async def run_relay(
     if failed:
         problems.append(f"refused acks {dict(failed)}")
     if recorder.misrouted or recorder.stray:
-        problems.append(f"misrouted {recorder.misrouted}, unknown {recorder.stray}")
+        problems.append(f"misrouted {recorder.misrouted}, late or unknown {recorder.stray}")
     return RelaySample(
         latencies=recorder.latencies,
         duration=duration,
@@ -745,8 +759,12 @@ async def relay_phase(
     print(f"setup: {most} appointments, {most} clerks in {time.perf_counter() - started:.1f} s")
     db = folder / "bench.db"
     await office.migrate()  # again: the server refuses a schema behind the code's head
-    servers = {"floor": await Server.start("floor", "floor", folder)}
-    stack.push_async_callback(servers["floor"].stop)
+    servers = {
+        "floor": await Server.start("floor", python_server("floor"), folder),
+        "node": await Server.start("node", node_server("relay"), folder),
+    }
+    for server in servers.values():
+        stack.push_async_callback(server.stop)
     if args.before:
         servers["before"] = await start_ours("before", folder, db, env, args.before)
         stack.push_async_callback(servers["before"].stop)
@@ -770,7 +788,7 @@ async def relay_phase(
                 have = pairs[name]
                 jobs: list[Callable[[], Awaitable[Pair]]] = [
                     functools.partial(open_floor_pair, session, server.port, k)
-                    if name == "floor"
+                    if name in FLOORS
                     else functools.partial(
                         open_our_pair, session, server.port, bookings[k], clerk_cookies[k]
                     )
@@ -853,7 +871,9 @@ async def join(
     waiter = Waiter(booking, socket)
     socket.handlers["queue_updated"] = functools.partial(tracker.updated, waiter)
     try:
-        await socket.open(session, port, {"v": 1}, booking.cookie, within=60)
+        # The appointment and its order only for the Node floor, which has no database.
+        auth = {"v": 1, "appointment": booking.appointment_id, "order": booking.order}
+        await socket.open(session, port, auth, booking.cookie, within=60)
         await socket.wait_event("state_synced", within=60)
         for attempt in range(1, JOIN_ATTEMPTS + 1):  # as a front end would, after an error
             ack = await socket.call("queue_join", {}, within=60)
@@ -897,13 +917,16 @@ async def waiting_phase(
     bookings = await office.book(max(args.waiting) + len(args.waiting))
     (clerk_cookie,) = await office.clerks(1)
     await office.migrate()
-    server = await start_ours(f"{name}-waiting", folder, folder / "bench.db", env, before)
+    if name == "node":
+        server = await Server.start("node-waiting", node_server("waiting"), folder)
+    else:
+        server = await start_ours(f"{name}-waiting", folder, folder / "bench.db", env, before)
     stack.push_async_callback(server.stop)
     print(f"\nWaiting room, {name} (server pid {server.process.pid}): one clerk takes the head of")
     print("the queue; every other citizen must get queue_updated with its new position.")
     print(
-        "waiting  new joined in  retried  srv RSS  kB/sock  take ack  first ms    p50 ms"
-        "   p100 ms  within 1 s  srv CPU ms  rest CPU"
+        "waiting  new joined in joins/s  ms CPU/join  retried  srv RSS  kB/sock  take ack"
+        "  first ms    p50 ms   p100 ms  within 1 s  srv CPU ms  rest CPU"
     )
     tracker = TakeTracker()
     clerk = Socket("/clerk")
@@ -916,6 +939,7 @@ async def waiting_phase(
         _, rss_base = await server.usage(session)
         used = 0
         for size in args.waiting:
+            join_cpu, _ = await server.usage(session)
             t0 = time.perf_counter()
             tracker.refused = 0
             fresh = bookings[used : used + size - len(waiting)]
@@ -925,6 +949,7 @@ async def waiting_phase(
                 CONNECTS_AT_ONCE,
             )
             joined_in = time.perf_counter() - t0
+            join_cpu = (await server.usage(session))[0] - join_cpu
             waiting.extend(w for w in joined if isinstance(w, Waiter))
             everyone.extend(w.socket for w in joined if isinstance(w, Waiter))
             errors = [e for e in joined if not isinstance(e, Waiter)]
@@ -967,7 +992,8 @@ async def waiting_phase(
             if fast:
                 best = size
             print(
-                f"{size:7d}  {len(fresh):5d} {joined_in:5.1f} s  {tracker.refused:7d}"
+                f"{size:7d}  {len(fresh):5d} {joined_in:5.1f} s {len(fresh) / joined_in:7.0f}"
+                f"  {join_cpu * 1000 / max(1, len(fresh)):11.1f}  {tracker.refused:7d}"
                 f"  {rss / 2**20:4.0f} MB  {(rss - rss_base) / size / 1024:7.0f}"
                 f"  {ms(acked)}  {ms(times[0]) if times else '       -'}"
                 f"  {ms(percentile(times, 50)) if times else '       -'}  {worst}"
@@ -1058,6 +1084,7 @@ async def main() -> None:
                     args, session, office, folder, env, stack, "before", args.before
                 )
             if args.waiting:
+                await waiting_phase(args, session, office, folder, env, stack, "node")
                 await waiting_phase(args, session, office, folder, env, stack)
 
 
