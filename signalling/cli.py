@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import getpass
 import re
@@ -22,7 +23,7 @@ from office.errors import OfficeError
 from office.migrate import upgrade
 from office.models import Role
 from office.staff import Staff, WorkingTime
-from signalling import logs
+from signalling import logs, supervisor
 from signalling.access_log import AccessLogger
 from signalling.app import create_app
 from signalling.demo import seed_demo
@@ -81,15 +82,39 @@ async def start_capture_workers(app: web.Application) -> None:
     await app[CAPTURES].workers.start()
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+def serve_node(settings: Settings, reuse_port: bool, index: int = 0) -> None:
+    """One node: the web server, its sockets and its media workers, until SIGTERM."""
     app = create_app(settings)
     app.on_startup.append(start_capture_workers)
     app.on_startup.append(freeze_heap)
-    print(f"Bürgerbüro on http://{settings.host}:{settings.port} ({settings.mode.value} mode)")
     web.run_app(
-        app, host=settings.host, port=settings.port, access_log_class=AccessLogger, print=None
+        app,
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port,
+        access_log_class=AccessLogger,
+        print=None,
     )
-    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    count = args.workers or settings.worker_count()
+    if count > 1 and not settings.redis_url:
+        print(
+            "several workers need REDIS_URL: they share the waiting rooms, calls and "
+            "messages through Redis (without it, run one: --workers 1)",
+            file=sys.stderr,
+        )
+        return 2
+    where = f"http://{settings.host}:{settings.port}"
+    processes = f", {count} workers" if count > 1 else ""
+    print(f"Bürgerbüro on {where} ({settings.mode.value} mode{processes})", flush=True)
+    if count == 1:
+        serve_node(settings, reuse_port=False)
+        return 0
+    return supervisor.supervise(
+        count, functools.partial(serve_node, settings.for_worker(count), True)
+    )
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -192,7 +217,16 @@ def cmd_analyse(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="buergerbuero", description="Virtuelles Bürgerbüro")
     commands = top.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the web server").set_defaults(func=cmd_serve)
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, 65),
+        metavar="N",
+        help="server processes on the port, each a node (default BB_WORKERS: one per core "
+        "with Redis, else one)",
+    )
+    serve.set_defaults(func=cmd_serve)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=cmd_migrate
     )

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Media worker processes that hold the capture peers and do the image work; 0: one
     # per core. Each starts when first needed (``serve`` starts them all at once).
     capture_workers: int = Field(default=0, ge=0, le=64)
+    # Server processes on one port (``serve``), each a node of the multi-node set-up;
+    # 0: one per core when Redis joins them, else one.
+    workers: int = Field(default=0, ge=0, le=64)
     behind_proxy: bool = False  # trust X-Forwarded-For/-Proto from the reverse proxy
     # Socket.IO connections a client address may open a minute (office-wide with Redis);
     # generous, since many citizens may share one address (a mobile carrier's NAT).
@@ -154,6 +157,18 @@ class Settings(BaseSettings):
 
     def capture_worker_count(self) -> int:
         return self.capture_workers or os.cpu_count() or 1
+
+    def worker_count(self) -> int:
+        """Server processes ``serve`` runs: several only where Redis joins them."""
+        return self.workers or ((os.cpu_count() or 1) if self.redis_url else 1)
+
+    def for_worker(self, workers: int) -> Settings:
+        """A worker's share of the machine: with several server processes on it, the
+        media workers of all of them together make one per core."""
+        if self.capture_workers or workers == 1:
+            return self
+        cores = os.cpu_count() or 1
+        return self.model_copy(update={"capture_workers": max(1, cores // workers)})
 
     def capture_key_bytes(self) -> bytes:
         """The capture encryption key. In demo mode a random one is kept in the data folder."""

@@ -98,10 +98,11 @@ def _needs(binary: str) -> str:
 
 
 class Node:
-    """One ``buergerbuero serve`` process."""
+    """One ``buergerbuero serve`` process (with ``workers`` > 1: its supervisor)."""
 
-    def __init__(self, name: str, env: dict[str, str], folder: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], folder: Path, workers: int = 1) -> None:
         self.name = name
+        self.workers = workers
         self.port = free_port()
         self.env = {**env, "BB_PORT": str(self.port), "BB_DATA_DIR": str(folder / name)}
         self.log = folder / f"{name}.log"
@@ -109,7 +110,7 @@ class Node:
 
     def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own command
-            [str(SERVE), "serve"],
+            [str(SERVE), "serve", "--workers", str(self.workers)],
             env=self.env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
@@ -287,7 +288,7 @@ class Client:
 class DrillOffice:
     """The whole office; ``async with DrillOffice(folder) as office`` starts it all."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, nodes: int = 2, workers: int = 1) -> None:
         self.folder = folder
         self.smtp = SmtpServer()
         self.postgres = PrivatePostgres()
@@ -311,7 +312,7 @@ class DrillOffice:
             "BB_SOCKET_CONNECTS_PER_MINUTE": "100000",  # every client is on loopback
             "BB_LOG_LEVEL": "WARNING",
         }
-        self.nodes = [Node("a", env, folder), Node("b", env, folder)]
+        self.nodes = [Node(name, env, folder, workers) for name in "ab"[:nodes]]
         self.proxy = Proxy(self.nodes, folder)
         self.town: Town = load_town()
         self.clients: list[Client] = []
