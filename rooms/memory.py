@@ -6,17 +6,50 @@ writing what depends on it.
 
 from __future__ import annotations
 
+import heapq
 import uuid
-from collections.abc import Collection
+from bisect import bisect_left
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.state import Call, ClerkPresence, Ticket
+from rooms.state import Ahead, Call, ClerkPresence, Ticket
+
+Order = tuple[int, float, float, str]
+
+
+class _Queue:
+    """One skill's waiting tickets, kept in queue order as they come and go (a binary
+    search and a move of pointers), so that listing the queue needs no sort and a
+    ticket's place no pass over it. The minutes sit in a list of their own: what is
+    ahead of a ticket is one slice to sum."""
+
+    def __init__(self) -> None:
+        self.orders: list[Order] = []
+        self.tickets: list[Ticket] = []
+        self.minutes: list[int] = []
+
+    def add(self, ticket: Ticket) -> None:
+        order = ticket.order()
+        at = bisect_left(self.orders, order)
+        self.orders.insert(at, order)
+        self.tickets.insert(at, ticket)
+        self.minutes.insert(at, ticket.duration_minutes)
+
+    def remove(self, ticket: Ticket) -> None:
+        at = bisect_left(self.orders, ticket.order())
+        if at < len(self.orders) and self.tickets[at] == ticket:
+            del self.orders[at], self.tickets[at], self.minutes[at]
+
+    def ahead(self, ticket: Ticket) -> Ahead:
+        at = bisect_left(self.orders, ticket.order())
+        return Ahead(at, sum(self.minutes[:at]))
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._waiting: dict[str, Ticket] = {}
+        self._queues: dict[str, _Queue] = {}
         self._calls: dict[str, Call] = {}
         self._by_appointment: dict[str, str] = {}
         self._by_clerk: dict[int, str] = {}
@@ -29,22 +62,45 @@ class MemoryStore:
             return existing
         if (call := self._call_of_appointment(ticket.appointment_id)) is not None:
             return call.ticket
+        self._enqueue(ticket)
+        return ticket
+
+    def _enqueue(self, ticket: Ticket) -> None:
         self._waiting[ticket.appointment_id] = ticket
+        self._queues.setdefault(ticket.skill, _Queue()).add(ticket)
         self._version += 1
+
+    def _dequeue(self, appointment_id: str) -> Ticket | None:
+        ticket = self._waiting.pop(appointment_id, None)
+        if ticket is not None:
+            self._queues[ticket.skill].remove(ticket)
+            self._version += 1
         return ticket
 
     async def leave(self, appointment_id: str) -> bool:
-        if self._waiting.pop(appointment_id, None) is None:
-            return False
-        self._version += 1
-        return True
+        return self._dequeue(appointment_id) is not None
 
     async def waiting_ticket(self, appointment_id: str) -> Ticket | None:
         return self._waiting.get(appointment_id)
 
+    async def ahead(self, appointment_id: str) -> Ahead | None:
+        ticket = self._waiting.get(appointment_id)
+        return None if ticket is None else self._queues[ticket.skill].ahead(ticket)
+
+    def _chosen(self, skills: Collection[str] | None) -> list[_Queue]:
+        if skills is None:
+            return list(self._queues.values())
+        return [q for skill, q in self._queues.items() if skill in skills]
+
     async def waiting(self, skills: Collection[str] | None = None) -> list[Ticket]:
-        tickets = (t for t in self._waiting.values() if skills is None or t.skill in skills)
-        return sorted(tickets, key=Ticket.order)
+        queues = [q for q in self._chosen(skills) if q.tickets]
+        if len(queues) == 1:
+            return list(queues[0].tickets)
+        # Orders are unique (they end with the appointment), so no ticket is compared.
+        merged: Iterable[tuple[Order, Ticket]] = heapq.merge(
+            *(zip(q.orders, q.tickets, strict=True) for q in queues)
+        )
+        return [ticket for _, ticket in merged]
 
     def _call_of_appointment(self, appointment_id: str) -> Call | None:
         call_id = self._by_appointment.get(appointment_id)
@@ -71,7 +127,7 @@ class MemoryStore:
         return call
 
     def _open(self, clerk_id: int, ticket: Ticket, call_id: str, now: float) -> Call:
-        del self._waiting[ticket.appointment_id]
+        self._dequeue(ticket.appointment_id)
         call = Call(call_id, ticket.appointment_id, clerk_id, replace(ticket, front=False), now)
         self._add_call(call)
         return call
@@ -81,10 +137,10 @@ class MemoryStore:
     ) -> Call:
         if self._call_of_clerk(clerk_id) is not None:
             raise ClerkBusy()
-        candidates = [t for t in self._waiting.values() if t.skill in skills]
-        if not candidates:
+        heads = [q.tickets[0] for q in self._chosen(skills) if q.tickets]
+        if not heads:
             raise QueueEmpty()
-        return self._open(clerk_id, min(candidates, key=Ticket.order), call_id, now)
+        return self._open(clerk_id, min(heads, key=Ticket.order), call_id, now)
 
     async def claim(
         self, clerk_id: int, appointment_id: str, skills: Collection[str], call_id: str, now: float
@@ -129,14 +185,14 @@ class MemoryStore:
         if call is None:
             return None
         ticket = replace(call.ticket, front=True)
-        self._waiting[ticket.appointment_id] = ticket
+        self._enqueue(ticket)
         return ticket
 
     async def restore_call(self, call: Call) -> Call:
         existing = self._calls.get(call.call_id)
         if existing is not None:
             return existing
-        self._waiting.pop(call.appointment_id, None)
+        self._dequeue(call.appointment_id)
         self._add_call(call)
         return call
 
@@ -164,6 +220,7 @@ class MemoryStore:
     def flush(self) -> None:
         """Lose all state, as a restarted Redis would (for tests of the rebuild)."""
         self._waiting.clear()
+        self._queues.clear()
         self._calls.clear()
         self._by_appointment.clear()
         self._by_clerk.clear()

@@ -6,6 +6,7 @@ instant on two nodes get two different citizens (or one gets "queue empty").
 Layout, under a prefix (``bb`` by default; tests use their own):
   P:t:<appointment>    JSON ticket while waiting
   P:q:<skill>          sorted set of waiting appointments; see _order
+  P:m:<skill>          hash: a waiting appointment's minutes (what is ahead is summed)
   P:c:<call>           JSON call
   P:ac:<appointment>   call id of the appointment's call
   P:kc:<clerk>         call id of the clerk's call
@@ -28,7 +29,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.state import Call, ClerkPresence, Ticket, stored_moment
+from rooms.state import Ahead, Call, ClerkPresence, Ticket, stored_moment
 
 FRONT_OFFSET = 1e10  # returned citizens sort before every regular appointment time
 PRESENCE_TTL = 90  # seconds; nodes refresh their clerks' presence well within it
@@ -47,6 +48,7 @@ local function enqueue(p, t)
   local score, member = order_of(t)
   redis.call('SET', p .. ':t:' .. t.appointment_id, cjson.encode(t))
   redis.call('ZADD', p .. ':q:' .. t.skill, score, member)
+  redis.call('HSET', p .. ':m:' .. t.skill, t.appointment_id, t.duration_minutes)
   redis.call('SADD', p .. ':skills', t.skill)
   redis.call('INCR', p .. ':version')
 end
@@ -54,6 +56,7 @@ end
 local function dequeue(p, t)
   local _, member = order_of(t)
   redis.call('ZREM', p .. ':q:' .. t.skill, member)
+  redis.call('HDEL', p .. ':m:' .. t.skill, t.appointment_id)
   redis.call('DEL', p .. ':t:' .. t.appointment_id)
   redis.call('INCR', p .. ':version')
 end
@@ -194,6 +197,37 @@ return encoded
 """
 )
 
+_AHEAD = (
+    _LIB
+    + """
+local p, appointment_id = ARGV[1], ARGV[2]
+local encoded = redis.call('GET', p .. ':t:' .. appointment_id)
+if not encoded then return nil end
+local t = cjson.decode(encoded)
+local _, member = order_of(t)
+local rank = redis.call('ZRANK', p .. ':q:' .. t.skill, member)
+if not rank then return nil end
+local minutes = 0
+local members = rank > 0 and redis.call('ZRANGE', p .. ':q:' .. t.skill, 0, rank - 1) or {}
+for first = 1, #members, 1000 do  -- HMGET in chunks: Lua's unpack has a limit
+  local ids = {}
+  for i = first, math.min(first + 999, #members) do
+    ids[#ids + 1] = string.sub(members[i], 17)
+  end
+  local found = redis.call('HMGET', p .. ':m:' .. t.skill, unpack(ids))
+  for i, value in ipairs(ids) do
+    if found[i] then
+      minutes = minutes + tonumber(found[i])
+    else  -- checked in before this hash was kept
+      local other = redis.call('GET', p .. ':t:' .. value)
+      if other then minutes = minutes + cjson.decode(other).duration_minutes end
+    end
+  end
+end
+return {rank, minutes}
+"""
+)
+
 _ERRORS = {
     "clerk_busy": ClerkBusy,
     "queue_empty": QueueEmpty,
@@ -226,6 +260,7 @@ class RedisStore:
         self._end = register(_END)
         self._requeue = register(_REQUEUE)
         self._restore = register(_RESTORE)
+        self._ahead = register(_AHEAD)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "bb") -> RedisStore:
@@ -257,6 +292,10 @@ class RedisStore:
     async def waiting_ticket(self, appointment_id: str) -> Ticket | None:
         encoded = await self.redis.get(self._key("t", appointment_id))
         return None if encoded is None else _ticket(encoded)
+
+    async def ahead(self, appointment_id: str) -> Ahead | None:
+        found = await self._ahead(args=[self.prefix, appointment_id])
+        return None if found is None else Ahead(int(found[0]), int(found[1]))
 
     async def waiting(self, skills: Collection[str] | None = None) -> list[Ticket]:
         if skills is None:

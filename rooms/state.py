@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class ClerkState(StrEnum):
@@ -59,6 +59,13 @@ class Ticket:
             checked_in_at=float(data["checked_in_at"]),
             front=str(data.get("front", False)) in ("True", "true", "1"),
         )
+
+
+class Ahead(NamedTuple):
+    """Who waits before a ticket in its skill's queue."""
+
+    tickets: int
+    minutes: int  # their appointments' durations together
 
 
 @dataclass(frozen=True)

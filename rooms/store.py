@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from rooms.state import Call, ClerkPresence, Ticket
+from rooms.state import Ahead, Call, ClerkPresence, Ticket
 
 
 class RoomStore(Protocol):
@@ -25,6 +25,11 @@ class RoomStore(Protocol):
         ...
 
     async def waiting_ticket(self, appointment_id: str) -> Ticket | None: ...
+
+    async def ahead(self, appointment_id: str) -> Ahead | None:
+        """Who waits before the ticket in its skill's queue; None when it is not
+        waiting. A check-in asks this: it must not cost a listing of the queue."""
+        ...
 
     async def waiting(self, skills: Collection[str] | None = None) -> list[Ticket]:
         """Waiting tickets in queue order, for the given skills (None: all)."""

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from typing import NamedTuple
 
-from rooms.state import Call, ClerkPresence, ClerkState, Ticket
+from rooms.state import Ahead, Call, ClerkPresence, ClerkState, Ticket
 
 YELLOW_AFTER = 5 * 60  # the console's traffic light: seconds past the appointment time
 RED_AFTER = 15 * 60
@@ -53,11 +53,24 @@ def standing_of(ticket: Ticket, waiting: Iterable[Ticket], online: Counter[str])
     return _standing(len(ahead), sum(t.duration_minutes for t in ahead), online[ticket.skill])
 
 
-def standings(waiting: Sequence[Ticket], online: Counter[str]) -> dict[str, Standing]:
+def standing_behind(ahead: Ahead, clerks: int) -> Standing:
+    """The standing of a ticket with ``ahead`` before it, ``clerks`` on duty for it."""
+    return _standing(ahead.tickets, ahead.minutes, clerks)
+
+
+Tally = dict[str, tuple[int, int]]  # per skill: tickets and their minutes so far
+
+
+def standings(
+    waiting: Sequence[Ticket], online: Counter[str], tally: Tally | None = None
+) -> dict[str, Standing]:
     """Every waiting ticket's standing, by appointment, in one pass; ``waiting`` is in
     queue order (as the store lists it). Plain dicts, not Counters: this runs for every
-    waiting citizen on every change of the queue."""
-    ahead: dict[str, tuple[int, int]] = {}  # per skill: tickets and their minutes so far
+    waiting citizen on every change of the queue.
+
+    ``tally`` is where the pass starts and what it leaves: given the tally of a pass
+    over the tickets before ``waiting``, the standings are those in the whole queue."""
+    ahead = {} if tally is None else tally
     clerks = dict(online)
     found: dict[str, Standing] = {}
     for ticket in waiting:
@@ -71,6 +84,24 @@ def standings(waiting: Sequence[Ticket], online: Counter[str]) -> dict[str, Stan
 def for_skills(waiting: Iterable[Ticket], skills: Collection[str]) -> list[Ticket]:
     """The tickets a clerk with these skills can take, in the given order."""
     return [t for t in waiting if t.skill in skills]
+
+
+def first_for_skills(
+    waiting: Iterable[Ticket], skills: Collection[str], rows: int = CONSOLE_ROWS
+) -> list[Ticket]:
+    """The first ``rows`` of :func:`for_skills`, without a pass over the whole queue."""
+    first = []
+    for ticket in waiting:
+        if ticket.skill in skills:
+            first.append(ticket)
+            if len(first) == rows:
+                break
+    return first
+
+
+def count_for_skills(tally: Tally, skills: Collection[str]) -> int:
+    """How many wait for these skills, from the tally of a pass over the queue."""
+    return sum(tally.get(skill, (0, 0))[0] for skill in skills)
 
 
 # -- clerks ----------------------------------------------------------------------------

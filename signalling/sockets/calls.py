@@ -132,14 +132,16 @@ class Calls:
             raise CheckinClosed()
         if (link := self.lobby.citizens.get(appointment_id)) is not None:
             link.ticket = stored
-            link.last_sent = None  # every socket of the citizen hears the standing
-        if await self.store.call_of_appointment(appointment_id) is not None:
-            return {"state": "in_call"}
+            self.lobby.resend(link)  # every socket of the citizen hears the standing
+        ahead = await self.store.ahead(appointment_id)  # not a listing of the queue
+        if ahead is None:  # not waiting: in a call already, or gone again at once
+            if await self.store.call_of_appointment(appointment_id) is not None:
+                return {"state": "in_call"}
+            raise CheckinClosed()
         self.metrics.joins.inc()
-        waiting = await self.store.waiting([stored.skill])
         online = rules.on_duty(await self.store.clerks())
-        standing = QueueStanding.of(rules.standing_of(stored, waiting, online))
-        return {"state": "waiting", **standing.payload()}
+        standing = rules.standing_behind(ahead, online[stored.skill])
+        return {"state": "waiting", **QueueStanding.of(standing).payload()}
 
     async def queue_leave(self, appointment_id: str) -> bool:
         if (link := self.lobby.citizens.get(appointment_id)) is not None:

@@ -22,6 +22,7 @@ from office.catalogue import Town
 from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms import waiting as rules
+from rooms.board import Board
 from rooms.state import Call, ClerkPresence, ClerkState, Ticket
 from rooms.store import RoomStore
 from signalling.metrics import Metrics
@@ -38,6 +39,8 @@ POLL_SECONDS = 0.25  # how often the store's version is checked: updates lag at 
 EPOCH_SECONDS = 2.0
 HEARTBEAT_SECONDS = 20.0
 NO_SHOW_SECONDS = 60.0
+PUSH_PAUSE = 2.0  # after a push, a pause this many times as long as it took
+PUSH_BATCH = 250  # standings queued before the loop lets the sockets write them
 
 
 @dataclass
@@ -89,6 +92,8 @@ class Lobby:
         self.calls: dict[str, Call] = {}  # calls with a member on this node, for a rebuild
         self._names: dict[str, tuple[str, str]] = {}  # appointment -> (name, reference)
         self._dashboard_last: Any = None
+        self._board = Board()
+        self._fresh: set[str] = set()  # appointments whose sockets need their standing
         self._version: int | None = None
         self._epoch: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -109,9 +114,14 @@ class Lobby:
             appointment.id, CitizenLink(appointment.id, appointment.language)
         )
         link.sids.add(sid)
-        link.last_sent = None  # the new socket needs the current state
+        self.resend(link)  # the new socket needs the current state
         await self.notifier.enter_citizen_room(sid, appointment.id)
         return link
+
+    def resend(self, link: CitizenLink) -> None:
+        """The citizen's sockets hear their standing at the next push, changed or not."""
+        link.last_sent = None
+        self._fresh.add(link.appointment_id)
 
     async def citizen_waiting(self, link: CitizenLink) -> bool:
         """Whether the citizen holds a place; it is pushed at the next poll."""
@@ -194,25 +204,38 @@ class Lobby:
     async def push_updates(self) -> None:
         """Tell this node's sockets what changed for them, and nothing else. Every node
         pushes to its own sockets, so nothing travels through the Redis manager."""
+        fresh, self._fresh = self._fresh, set()
         waiting = await self.store.waiting()
-        standings = rules.standings(waiting, rules.on_duty(await self.store.clerks()))
-        live = set(standings) | {c.appointment_id for c in self.calls.values()}
-        for gone in [i for i in self._names if i not in live]:
+        changed = self._board.update(waiting, rules.on_duty(await self.store.clerks()))
+        if changed is None:
+            due = list(self.citizens.values())
+        else:  # only new tickets at the end: they, and sockets that need a resend
+            due = [self.citizens[i] for i in fresh.union(changed) if i in self.citizens]
+        standings = self._board.standings
+        in_calls = {c.appointment_id for c in self.calls.values()}
+        for gone in [i for i in self._names if i not in standings and i not in in_calls]:
             del self._names[gone]  # personal data: kept no longer than needed
-        for link in list(self.citizens.values()):
+        sent = 0
+        for link in due:
             standing = standings.get(link.appointment_id)
             if standing is None or standing == link.last_sent:
                 continue
             link.last_sent = standing
             await self.notifier.sockets(link.sids, CITIZEN_NS, QueueStanding.of(standing))
+            sent += 1
+            if sent % PUSH_BATCH == 0:
+                # Queuing does not yield: let the sockets write this batch (and other
+                # commands, a clerk's take among them, be answered) before the next.
+                await asyncio.sleep(0)
         for clerk in list(self.clerks.values()):
-            await self._push_clerk_queue(clerk, rules.for_skills(waiting, clerk.skills))
+            first = rules.first_for_skills(waiting, clerk.skills)
+            await self._push_clerk_queue(clerk, first, self._board.count(clerk.skills))
         if self.dashboards:
             await self._push_dashboard(waiting)
 
-    async def _push_clerk_queue(self, link: ClerkLink, waiting: list[Ticket]) -> None:
-        await self._load_names([t.appointment_id for t in waiting[: rules.CONSOLE_ROWS]])
-        update = views.clerk_queue(self.town, waiting, self._names)
+    async def _push_clerk_queue(self, link: ClerkLink, first: list[Ticket], total: int) -> None:
+        await self._load_names([t.appointment_id for t in first])
+        update = views.clerk_queue(self.town, first, total, self._names)
         if update == link.last_sent:
             return
         link.last_sent = update
@@ -270,7 +293,12 @@ class Lobby:
                 version = await self.store.version()
                 if version != self._version:
                     self._version = version
+                    started = loop.time()
                     await self.push_updates()
+                    # Pushing takes a third of the time at most: in a burst of
+                    # check-ins the changes made meanwhile go out together, in one
+                    # pass over the waiting room instead of one pass each.
+                    await asyncio.sleep(PUSH_PAUSE * (loop.time() - started))
             except asyncio.CancelledError:
                 raise
             except Exception:

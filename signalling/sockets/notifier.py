@@ -8,9 +8,8 @@ own sockets (the lobby's updates, a connect's first state) skips the manager.
 
 from __future__ import annotations
 
-import socketio
-
 from common.outgoing import Outgoing
+from signalling.sockets.packets import ProtocolServer
 from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, DASHBOARD_NS
 
 DASHBOARDS = "dashboard"
@@ -25,7 +24,7 @@ def clerk_room(clerk_id: int) -> str:
 
 
 class Notifier:
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: ProtocolServer) -> None:
         self.sio = sio
 
     # -- to whichever node holds the sockets ------------------------------------------
@@ -48,14 +47,10 @@ class Notifier:
     # -- to sockets of this node ------------------------------------------------------
 
     async def socket(self, sid: str, namespace: str, event: Outgoing) -> None:
-        await self.sio.emit(
-            event.name, event.payload(), to=sid, namespace=namespace, ignore_queue=True
-        )
+        await self.sio.push((sid,), namespace, event.name, event.payload())
 
     async def sockets(self, sids: set[str], namespace: str, event: Outgoing) -> None:
-        payload = event.payload()
-        for sid in list(sids):
-            await self.sio.emit(event.name, payload, to=sid, namespace=namespace, ignore_queue=True)
+        await self.sio.push(list(sids), namespace, event.name, event.payload())
 
     async def close(self, sid: str, namespace: str) -> None:
         await self.sio.disconnect(sid, namespace=namespace, ignore_queue=True)

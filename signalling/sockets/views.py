@@ -18,12 +18,12 @@ def service_name(town: Town, service_id: str) -> str:
 
 
 def clerk_queue(
-    town: Town, waiting: list[Ticket], names: Mapping[str, tuple[str, str]]
+    town: Town, first: list[Ticket], total: int, names: Mapping[str, tuple[str, str]]
 ) -> ClerkQueue:
     """The first rows of the clerk's waiting list (names and references from
     ``names``) and how many wait in all."""
     entries = []
-    for ticket in waiting[: rules.CONSOLE_ROWS]:
+    for ticket in first[: rules.CONSOLE_ROWS]:
         name, reference = names.get(ticket.appointment_id, ("", ""))
         entries.append(
             {
@@ -37,7 +37,7 @@ def clerk_queue(
                 "returned": ticket.front,
             }
         )
-    return ClerkQueue(entries, len(waiting), rules.YELLOW_AFTER, rules.RED_AFTER)
+    return ClerkQueue(entries, total, rules.YELLOW_AFTER, rules.RED_AFTER)
 
 
 def dashboard(

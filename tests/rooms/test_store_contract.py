@@ -7,6 +7,7 @@ When Redis cannot be reached the Redis tests fail in CI and are skipped elsewher
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -18,7 +19,7 @@ import rooms.redis_store
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
 from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
-from rooms.state import Call, ClerkPresence, ClerkState, Ticket
+from rooms.state import Ahead, Call, ClerkPresence, ClerkState, Ticket
 from rooms.store import RoomStore
 from tests.helpers.services import delete_prefix, redis_client
 
@@ -152,6 +153,46 @@ async def test_waiting_lists_each_ticket_once_for_a_repeated_skill(store: RoomSt
     await store.check_in(ticket("m1"))
 
     assert ids(await store.waiting([MELDE, MELDE])) == ["m1"]
+
+
+async def test_ahead_counts_the_tickets_and_minutes_before_one_in_its_skill(
+    store: RoomStore,
+) -> None:
+    await store.check_in(replace(ticket("m1", at=T0 + HOUR), duration_minutes=10))
+    await store.check_in(replace(ticket("m2", at=T0 + 2 * HOUR), duration_minutes=25))
+    await store.check_in(ticket("k1", skill=KFZ, at=T0))  # earlier, but another queue
+    await store.check_in(ticket("m3", at=T0 + 3 * HOUR))
+    await store.check_in(ticket("front", at=T0 + 9 * HOUR, front=True))
+
+    assert await store.ahead("front") == Ahead(0, 0)
+    assert await store.ahead("m1") == Ahead(1, 15)
+    assert await store.ahead("m3") == Ahead(3, 15 + 10 + 25)
+    assert await store.ahead("k1") == Ahead(0, 0)
+    await store.leave("m2")
+    assert await store.ahead("m3") == Ahead(2, 25)
+    await store.claim_next(7, [MELDE], "call-1", T0 + 5)  # takes the returned citizen
+    assert await store.ahead("m3") == Ahead(1, 10)
+    assert await store.ahead("front") is None  # in a call now
+    assert await store.ahead("m2") is None
+    assert await store.ahead("nobody") is None
+
+
+async def test_ahead_agrees_with_the_listed_queue(store: RoomStore) -> None:
+    """Over a queue of many comings and goings, what ``ahead`` answers for each ticket
+    is what counting the listed queue gives."""
+    rng = random.Random(12)
+    names = [f"a{n:03d}" for n in range(120)]
+    for name in names:
+        skill = rng.choice([MELDE, KFZ])
+        made = ticket(name, skill=skill, at=T0 + rng.randrange(40) * 60, front=rng.random() < 0.1)
+        await store.check_in(replace(made, duration_minutes=rng.choice([5, 10, 30])))
+    for name in rng.sample(names, 30):
+        await store.leave(name)
+    waiting = await store.waiting()
+    for ticket_ in waiting:
+        before = [t for t in waiting[: waiting.index(ticket_)] if t.skill == ticket_.skill]
+        expected = Ahead(len(before), sum(t.duration_minutes for t in before))
+        assert await store.ahead(ticket_.appointment_id) == expected
 
 
 async def test_check_in_is_idempotent_and_a_reconnect_keeps_the_place(store: RoomStore) -> None:

@@ -97,6 +97,35 @@ def test_the_one_pass_agrees_with_each_ticket_asked_alone(
         assert positions == list(range(1, len(positions) + 1))
 
 
+@given(
+    tickets,
+    st.integers(0, 30),
+    st.dictionaries(st.sampled_from(["melde", "kfz"]), st.integers(0, 4)),
+)
+def test_a_pass_that_goes_on_from_a_tally_agrees_with_one_pass_over_all(
+    waiting: list[Ticket], cut: int, online: dict[str, int]
+) -> None:
+    """The lobby's push after check-ins at the end of the queue: the standings of the
+    new tickets, from the last pass's tally, are those of a pass over everyone."""
+    queue = sorted(waiting, key=Ticket.order)
+    on_duty = Counter(online)
+    tally: rules.Tally = {}
+    first = rules.standings(queue[:cut], on_duty, tally)
+    rest = rules.standings(queue[cut:], on_duty, tally)
+    assert first | rest == rules.standings(queue, on_duty)
+    skills = {"melde", "kfz"}
+    assert rules.count_for_skills(tally, skills) == len(rules.for_skills(queue, skills))
+    assert rules.count_for_skills(tally, {"kfz"}) == len(rules.for_skills(queue, {"kfz"}))
+
+
+@given(tickets, st.integers(1, 10))
+def test_a_clerks_first_rows_are_the_head_of_her_list(waiting: list[Ticket], rows: int) -> None:
+    queue = sorted(waiting, key=Ticket.order)
+    for skills in ({"melde"}, {"kfz"}, {"melde", "kfz"}, set()):
+        head = rules.for_skills(queue, skills)[:rows]
+        assert rules.first_for_skills(queue, skills, rows) == head
+
+
 def test_a_clerks_list_shows_what_her_skills_can_take_in_queue_order() -> None:
     queue = [ticket("a"), ticket("b", "kfz"), ticket("c", "beratung"), ticket("d")]
     assert [t.appointment_id for t in rules.for_skills(queue, {"melde", "kfz"})] == ["a", "b", "d"]
