@@ -81,6 +81,7 @@ from signalling.metrics import CountedMailer, Metrics
 from signalling.node_bus import LocalNodes, NodeBus, Nodes, new_node_id
 from signalling.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from signalling.settings import Settings
+from signalling.sockets import codec
 from signalling.sockets.calls import Calls
 from signalling.sockets.capture_commands import CallPort, register_capture
 from signalling.sockets.capture_routing import CaptureOwners
@@ -248,6 +249,7 @@ def socket_server_for(settings: Settings, shared: Shared) -> ProtocolServer:
         transports=["websocket"],
         max_http_buffer_size=2 * MAX_SDP,
         cors_allowed_origins=[f"{public.scheme}://{public.netloc}"],
+        json=codec,
     )
 
 
