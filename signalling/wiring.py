@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from media.capture_desk import CaptureDesk
@@ -209,10 +209,27 @@ class Shared:
     manager: socketio.AsyncRedisManager | None = None  # socket.io's rooms across nodes
 
 
+# Redis connections of a node. Under load commands wait for a free one (a few seconds
+# at most) instead of failing: with redis-py's default pool, the 101st command in
+# flight failed at once, and at 2,500 relayed messages a second that lost thousands.
+REDIS_CONNECTIONS = 64
+REDIS_WAIT_SECONDS = 5.0
+# socket.io's manager publishes through a pool of its own, which cannot be made to
+# wait (python-socketio builds it): room enough for a burst of publishes instead.
+SOCKETIO_REDIS_CONNECTIONS = 512
+
+
+def redis_for(url: str) -> Redis:
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+    )
+    return Redis(connection_pool=pool)
+
+
 def shared_for(settings: Settings) -> Shared:
     if not settings.redis_url:
         return Shared(MemoryStore(), MemoryRateLimiter(), LocalNodes())
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_for(settings.redis_url)
     prefix = settings.redis_prefix
     node_id = new_node_id()
     bus = NodeBus(redis, prefix, node_id)
@@ -223,7 +240,12 @@ def shared_for(settings: Settings) -> Shared:
         redis=redis,
         bus=bus,
         owners=CaptureOwners(redis, prefix, node_id),
-        manager=socketio.AsyncRedisManager(settings.redis_url, channel=f"{prefix}:socketio"),
+        manager=socketio.AsyncRedisManager(
+            settings.redis_url,
+            channel=f"{prefix}:socketio",
+            json=codec,
+            redis_options={"max_connections": SOCKETIO_REDIS_CONNECTIONS},
+        ),
     )
 
 
