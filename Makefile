@@ -71,7 +71,13 @@ messages: $(STAMP)
 	$(BIN)/pybabel update --input-file locale/messages.pot --output-dir locale \
 		--width 100 --ignore-obsolete
 
-bench: $(STAMP)
+# The Node socket.io floor the signalling bench compares with, from its npm lock.
+NODE_FLOOR := bench/node_floor
+$(NODE_FLOOR)/node_modules/.installed: $(NODE_FLOOR)/package-lock.json
+	npm ci --prefix $(NODE_FLOOR) --no-audit --no-fund
+	touch $@
+
+bench: $(STAMP) $(NODE_FLOOR)/node_modules/.installed
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/signalling_load.py
 	$(BIN)/python bench/documents.py

@@ -1,5 +1,6 @@
-"""Benchmark: Socket.IO signalling. Relay cost and latency against a bare python-socketio
-floor, and how many waiting citizens one node keeps informed within a second.
+"""Benchmark: Socket.IO signalling. Relay cost and latency against Node's socket.io (what a
+town would pick instead) and a bare python-socketio floor, and how many waiting citizens
+one node keeps informed within a second.
 
 Run: ``.venv/bin/python bench/signalling_load.py`` (about three minutes on 2 cores). Bigger:
 ``--calls 10,100,500,1000 --waiting 1000,2000,5000,10000 --duration 15``; either list
@@ -8,13 +9,17 @@ may be empty to skip that part. Figures are printed, never asserted. Everything 
 
 What it does:
 
-1. Starts two server processes (``bench/signalling_server.py``): the *floor*, a minimal
-   python-socketio relay (AsyncServer on aiohttp, websocket only; a citizen's
-   ``rtc_candidate`` is re-emitted to its partner's sid and acked), and *ours*,
-   ``create_app`` on a fresh SQLite file (production mode, memory room store, a fixed
-   clock inside the check-in window). Appointments are bulk-inserted, clerks made with
-   ``Staff.create`` (with a cheap Argon2 setting: the bench never logs in by password),
-   and cookies issued as the app does (``issue_token``, ``open_session``).
+1. Starts the server processes: *node*, Node's socket.io 4.8 (``bench/node_floor/``,
+   installed from its npm lock by ``make bench``) speaking the same protocol; the
+   *floor*, a minimal python-socketio relay (``bench/signalling_server.py``: AsyncServer
+   on aiohttp, websocket only; a citizen's ``rtc_candidate`` is re-emitted to its
+   partner's sid and acked); *ours*, ``create_app`` on a fresh SQLite file (production
+   mode, memory room store, a fixed clock inside the check-in window); and *ours×2*,
+   the same app as ``serve --workers 2`` runs it (two processes on one port, joined by
+   the Redis of ``--redis``, under a key prefix of the run's own, deleted at the end).
+   Appointments are bulk-inserted, clerks made with ``Staff.create`` (with a cheap
+   Argon2 setting: the bench never logs in by password), and cookies issued as the app
+   does (``issue_token``, ``open_session``).
 2. Relay: for each size, N calls are set up through the real protocol (citizen
    ``queue_join``, clerk ``queue_take``; the floor just pairs sockets), then every
    citizen sends an acked ``rtc_candidate`` of realistic size at a fixed rate (default
@@ -24,16 +29,21 @@ What it does:
    relayed message (``time.process_time`` in the server, all threads, read over a
    control port before and after each window), CPU use of server, load generator and
    the rest of the machine (other processes: if that is high, latencies are not worth
-   much), and ours/floor ratios. Per size, ``--duration`` is split into ``--rounds``
-   windows, floor and ours alternating, each after a warm-up, so that a disturbance
-   from outside hits both alike.
-3. Waiting room: a fresh server of ours, one clerk, then 1000, 2000, 5000 citizens
-   connected and checked in (all for the same service, so one queue; 32 joining at a
+   much), and the ratios of ours (and ours×2) to node and floor; lost messages are
+   counted (never arrived within 3 s of the window's end). Sequence numbers run over
+   the whole bench, so a message delivered after its window ended is never matched to
+   a later window's send time (it is counted late instead). Per size, ``--duration``
+   is split into ``--rounds`` windows, the servers alternating, each after a warm-up,
+   so that a disturbance from outside hits all alike.
+3. Waiting room: a fresh server (Node's waiting-room floor, which orders and
+   broadcasts as ours does, then ours, then ours×2), one clerk, then 1000, 2000, 5000
+   citizens connected and checked in (all for the same service, so one queue; 32 joining at a
    time; a ``queue_join`` answered ``internal_error`` is retried, as a front end would,
    and counted). Once every position is settled the clerk sends ``queue_next``; printed
    per size: how long until each other citizen has its ``queue_updated`` with the new
    position (first/p50/p100, from the moment ``queue_next`` was sent), whether all
-   arrived within 1 s, the server's CPU for that take and its resident memory.
+   arrived within 1 s, the server's CPU for that take and its resident memory; and
+   check-ins per second, with the server's CPU per check-in.
 
 Load generator: not ``socketio.AsyncClient`` (far too heavy for thousands of sockets)
 but a lean client in this process that speaks the Engine.IO 4 / Socket.IO 5 text
@@ -79,6 +89,7 @@ from typing import IO, Any
 
 import aiohttp
 from argon2 import PasswordHasher
+from redis.asyncio import Redis
 
 from office.appointments import Appointments
 from office.catalogue import load_town
@@ -400,8 +411,22 @@ def node_server(mode: str) -> list[str]:
     return ["node", str(NODE_FLOOR / "server.js"), mode, "--origin", ORIGIN]
 
 
+@dataclass(frozen=True)
+class Workers:
+    """Our server as ``serve --workers N`` runs it: N nodes on one port, joined by Redis."""
+
+    count: int
+    redis_url: str
+    prefix: str
+
+
 async def start_ours(
-    name: str, folder: Path, office_db: Path, env: dict[str, str], before: Path | None = None
+    name: str,
+    folder: Path,
+    office_db: Path,
+    env: dict[str, str],
+    before: Path | None = None,
+    workers: Workers | None = None,
 ) -> Server:
     """Our server on a copy of the prepared database; with ``before``, the app code of
     that checkout (an earlier commit, e.g. ``git worktree add /tmp/before <commit>``)
@@ -415,6 +440,9 @@ async def start_ours(
     ):
         source.backup(target)
     command = python_server("ours", "--db", str(db), "--now", NOW.isoformat())
+    if workers is not None:
+        command += ["--workers", str(workers.count), "--redis", workers.redis_url]
+        command += ["--redis-prefix", f"{workers.prefix}-{name.replace('×', 'x')}"]
     if before is not None:
         env = {**env, "PYTHONPATH": str(before)}  # its packages before the installed ones
     return await Server.start(name, command, folder, env)
@@ -770,6 +798,10 @@ async def relay_phase(
         stack.push_async_callback(servers["before"].stop)
     servers["ours"] = await start_ours("ours", folder, db, env)
     stack.push_async_callback(servers["ours"].stop)
+    if args.workers:
+        name = f"ours×{args.workers.count}"
+        servers[name] = await start_ours(name, folder, db, env, workers=args.workers)
+        stack.push_async_callback(servers[name].stop)
     print("servers: " + ", ".join(f"{n} pid {s.process.pid}" for n, s in servers.items()))
     pairs: dict[str, list[Pair]] = {name: [] for name in servers}
     window = args.duration / args.rounds
@@ -818,8 +850,9 @@ async def relay_phase(
             results = {name: RelayResult.of(taken) for name, taken in samples.items()}
             for name, result in results.items():
                 print(relay_row(calls, name, result))
-            for base in [name for name in results if name != "ours"]:
-                print(ratio_row(f"ours/{base}", results["ours"], results[base]))
+            for ours in [name for name in results if name.startswith("ours")]:
+                for base in [name for name in results if not name.startswith("ours")]:
+                    print(ratio_row(f"{ours}/{base}", results[ours], results[base]))
     finally:
         await close_all(
             [s for group in pairs.values() for p in group for s in (p.citizen, p.clerk)]
@@ -830,7 +863,7 @@ async def relay_phase(
 
 def ratio_row(label: str, o: RelayResult, b: RelayResult) -> str:
     return (
-        f"{'':7s}  {label:13s}  {o.p50 / b.p50:7.2f}x {o.p90 / b.p90:7.2f}x"
+        f"{'':7s}  {label:15s}{o.p50 / b.p50:7.2f}x {o.p90 / b.p90:7.2f}x"
         f" {o.p99 / b.p99:7.2f}x  {o.cpu_per_message / b.cpu_per_message:9.2f}x"
     )
 
@@ -913,6 +946,7 @@ async def waiting_phase(
     stack: contextlib.AsyncExitStack,
     name: str = "ours",
     before: Path | None = None,
+    workers: Workers | None = None,
 ) -> None:
     bookings = await office.book(max(args.waiting) + len(args.waiting))
     (clerk_cookie,) = await office.clerks(1)
@@ -920,7 +954,8 @@ async def waiting_phase(
     if name == "node":
         server = await Server.start("node-waiting", node_server("waiting"), folder)
     else:
-        server = await start_ours(f"{name}-waiting", folder, folder / "bench.db", env, before)
+        db = folder / "bench.db"
+        server = await start_ours(f"{name}-waiting", folder, db, env, before, workers)
     stack.push_async_callback(server.stop)
     print(f"\nWaiting room, {name} (server pid {server.process.pid}): one clerk takes the head of")
     print("the queue; every other citizen must get queue_updated with its new position.")
@@ -1019,6 +1054,16 @@ async def waiting_phase(
 # -- main ----------------------------------------------------------------------------------
 
 
+async def forget_redis_keys(workers: Workers) -> None:
+    """The bench's keys go when it ends: they belong to its servers alone."""
+    client = Redis.from_url(workers.redis_url)
+    try:
+        async for key in client.scan_iter(match=f"{workers.prefix}-*"):
+            await client.delete(key)
+    finally:
+        await client.aclose()
+
+
 def sizes(text: str) -> list[int]:
     return sorted({int(part) for part in text.split(",") if part.strip()})
 
@@ -1051,7 +1096,18 @@ async def main() -> None:
         type=Path,
         help="a checkout of an earlier commit whose server also runs, in the same windows",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also our server as `serve --workers N` with Redis (0: not)",
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="for --workers")
     args = parser.parse_args()
+    if args.workers > 1:
+        args.workers = Workers(args.workers, args.redis, f"bench-{secrets.token_hex(4)}")
+    else:
+        args.workers = None
     if args.before and not (args.before / "signalling" / "app.py").is_file():
         parser.error(f"--before: {args.before} is not a checkout of this project")
     if args.rate <= 0 or args.duration <= 0 or args.warmup < 0 or args.rounds < 1:
@@ -1083,9 +1139,16 @@ async def main() -> None:
                 await waiting_phase(
                     args, session, office, folder, env, stack, "before", args.before
                 )
+            if args.workers:
+                stack.push_async_callback(forget_redis_keys, args.workers)
             if args.waiting:
                 await waiting_phase(args, session, office, folder, env, stack, "node")
                 await waiting_phase(args, session, office, folder, env, stack)
+                if args.workers:
+                    name = f"ours×{args.workers.count}"
+                    await waiting_phase(
+                        args, session, office, folder, env, stack, name, workers=args.workers
+                    )
 
 
 if __name__ == "__main__":
