@@ -25,7 +25,8 @@ from rooms.store import RoomStore
 from signalling.metrics import Metrics
 from signalling.node_bus import Nodes
 from signalling.sockets.ice import IceConfig
-from signalling.sockets.lobby import ClerkLink, Lobby
+from signalling.sockets.links import ClerkLink
+from signalling.sockets.lobby import Lobby
 from signalling.sockets.notifier import Notifier
 from signalling.sockets.protocol import (
     CITIZEN_NS,

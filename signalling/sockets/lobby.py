@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +22,11 @@ from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms import waiting as rules
 from rooms.board import Board
-from rooms.state import Call, ClerkPresence, ClerkState, Ticket
+from rooms.state import Call, ClerkState, Ticket
 from rooms.store import RoomStore
 from signalling.metrics import Metrics
 from signalling.sockets import views
+from signalling.sockets.links import CitizenLink, ClerkLink
 from signalling.sockets.notifier import Notifier
 from signalling.sockets.protocol import (
     CITIZEN_NS,
@@ -41,30 +41,6 @@ HEARTBEAT_SECONDS = 20.0
 NO_SHOW_SECONDS = 60.0
 PUSH_PAUSE = 2.0  # after a push, a pause this many times as long as it took
 PUSH_BATCH = 250  # standings queued before the loop lets the sockets write them
-
-
-@dataclass
-class CitizenLink:
-    appointment_id: str
-    language: str
-    sids: set[str] = field(default_factory=set)
-    ticket: Ticket | None = None  # kept to re-register after the store lost it
-    last_sent: Any = None
-
-
-@dataclass
-class ClerkLink:
-    clerk_id: int
-    name: str
-    skills: frozenset[str]
-    state: ClerkState = ClerkState.AVAILABLE
-    sids: set[str] = field(default_factory=set)
-    last_sent: Any = None
-    seen_waiting: frozenset[str] = frozenset()
-    grace: asyncio.Task[None] | None = None  # her reconnect grace period (calls.Calls)
-
-    def presence(self, since: float) -> ClerkPresence:
-        return ClerkPresence(self.clerk_id, self.name, self.skills, self.state, since)
 
 
 class Lobby:
@@ -215,8 +191,22 @@ class Lobby:
         in_calls = {c.appointment_id for c in self.calls.values()}
         for gone in [i for i in self._names if i not in standings and i not in in_calls]:
             del self._names[gone]  # personal data: kept no longer than needed
+        try:
+            await self._push_standings(due, standings)
+        except BaseException:
+            self._board = Board()  # what did not go out goes with the next full pass
+            raise
+        for clerk in list(self.clerks.values()):
+            first = rules.first_for_skills(waiting, clerk.skills)
+            await self._push_clerk_queue(clerk, first, self._board.count(clerk.skills))
+        if self.dashboards:
+            await self._push_dashboard(waiting)
+
+    async def _push_standings(
+        self, links: list[CitizenLink], standings: dict[str, rules.Standing]
+    ) -> None:
         sent = 0
-        for link in due:
+        for link in links:
             standing = standings.get(link.appointment_id)
             if standing is None or standing == link.last_sent:
                 continue
@@ -227,11 +217,6 @@ class Lobby:
                 # Queuing does not yield: let the sockets write this batch (and other
                 # commands, a clerk's take among them, be answered) before the next.
                 await asyncio.sleep(0)
-        for clerk in list(self.clerks.values()):
-            first = rules.first_for_skills(waiting, clerk.skills)
-            await self._push_clerk_queue(clerk, first, self._board.count(clerk.skills))
-        if self.dashboards:
-            await self._push_dashboard(waiting)
 
     async def _push_clerk_queue(self, link: ClerkLink, first: list[Ticket], total: int) -> None:
         await self._load_names([t.appointment_id for t in first])
