@@ -90,6 +90,7 @@ from typing import IO, Any
 import aiohttp
 from argon2 import PasswordHasher
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from office.appointments import Appointments
 from office.catalogue import load_town
@@ -1054,6 +1055,19 @@ async def waiting_phase(
 # -- main ----------------------------------------------------------------------------------
 
 
+async def needs_redis(workers: Workers) -> None:
+    client = Redis.from_url(workers.redis_url)
+    try:
+        await client.ping()
+    except RedisError as error:
+        raise SystemExit(
+            f"ours×{workers.count} needs Redis at {workers.redis_url} ({error}); "
+            "--redis URL names another, --workers 0 leaves it out"
+        ) from None
+    finally:
+        await client.aclose()
+
+
 async def forget_redis_keys(workers: Workers) -> None:
     """The bench's keys go when it ends: they belong to its servers alone."""
     client = Redis.from_url(workers.redis_url)
@@ -1133,14 +1147,15 @@ async def main() -> None:
             office = BenchDatabase(f"sqlite:///{folder / 'bench.db'}", secret)
             stack.push_async_callback(office.close)
             await office.migrate()
+            if args.workers:
+                await needs_redis(args.workers)
+                stack.push_async_callback(forget_redis_keys, args.workers)
             if args.calls:
                 await relay_phase(args, session, office, folder, env, stack)
             if args.waiting and args.before:
                 await waiting_phase(
                     args, session, office, folder, env, stack, "before", args.before
                 )
-            if args.workers:
-                stack.push_async_callback(forget_redis_keys, args.workers)
             if args.waiting:
                 await waiting_phase(args, session, office, folder, env, stack, "node")
                 await waiting_phase(args, session, office, folder, env, stack)
