@@ -81,15 +81,11 @@ def standings(
     return found
 
 
-def for_skills(waiting: Iterable[Ticket], skills: Collection[str]) -> list[Ticket]:
-    """The tickets a clerk with these skills can take, in the given order."""
-    return [t for t in waiting if t.skill in skills]
-
-
 def first_for_skills(
     waiting: Iterable[Ticket], skills: Collection[str], rows: int = CONSOLE_ROWS
 ) -> list[Ticket]:
-    """The first ``rows`` of :func:`for_skills`, without a pass over the whole queue."""
+    """The first ``rows`` tickets a clerk with these skills can take, in the given
+    order, without a pass over the whole queue."""
     first = []
     for ticket in waiting:
         if ticket.skill in skills:

@@ -84,7 +84,8 @@ async def start_capture_workers(app: web.Application) -> None:
 
 
 def serve_node(settings: Settings, reuse_port: bool, index: int = 0) -> None:
-    """One node: the web server, its sockets and its media workers, until SIGTERM."""
+    """One node: the web server, its sockets and its media workers, until SIGTERM
+    (``index`` is the supervisor's number for a worker; every worker is alike)."""
     app = create_app(settings)
     app.on_startup.append(start_capture_workers)
     app.on_startup.append(freeze_heap)
