@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import socketio
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -89,6 +88,7 @@ from signalling.sockets.case_panel import CasePanel
 from signalling.sockets.ice import IceConfig
 from signalling.sockets.keys import CASE_PANEL, LOBBY, STAFF_SOCKETS
 from signalling.sockets.lobby import Lobby
+from signalling.sockets.managers import LocalManager, RedisManager
 from signalling.sockets.namespaces import (
     CitizenNamespace,
     ClerkNamespace,
@@ -206,7 +206,7 @@ class Shared:
     redis: Redis | None = None
     bus: NodeBus | None = None  # news and forwarded capture commands between nodes
     owners: CaptureOwners | None = None  # which node holds which capture peer
-    manager: socketio.AsyncRedisManager | None = None  # socket.io's rooms across nodes
+    manager: RedisManager | None = None  # socket.io's rooms across nodes
 
 
 # Redis connections of a node. Under load commands wait for a free one (a few seconds
@@ -240,7 +240,7 @@ def shared_for(settings: Settings) -> Shared:
         redis=redis,
         bus=bus,
         owners=CaptureOwners(redis, prefix, node_id),
-        manager=socketio.AsyncRedisManager(
+        manager=RedisManager(
             settings.redis_url,
             channel=f"{prefix}:socketio",
             json=codec,
@@ -267,7 +267,7 @@ def socket_server_for(settings: Settings, shared: Shared) -> ProtocolServer:
     public = urlsplit(settings.public_url)
     return ProtocolServer(
         async_mode="aiohttp",
-        client_manager=shared.manager,
+        client_manager=shared.manager or LocalManager(),
         transports=["websocket"],
         max_http_buffer_size=2 * MAX_SDP,
         cors_allowed_origins=[f"{public.scheme}://{public.netloc}"],

@@ -27,6 +27,7 @@ from signalling.node_bus import Nodes
 from signalling.sockets.ice import IceConfig
 from signalling.sockets.links import ClerkLink
 from signalling.sockets.lobby import Lobby
+from signalling.sockets.managers import Side
 from signalling.sockets.notifier import Notifier
 from signalling.sockets.protocol import (
     CITIZEN_NS,
@@ -95,6 +96,7 @@ class Calls:
         call = await self.store.call_of_appointment(appointment.id)
         if call is not None:
             self.lobby.calls[call.call_id] = call
+            await self.notifier.enter_call(sid, call.call_id, "citizen")
             await self.notifier.socket(sid, CITIZEN_NS, await self._citizen_call(call))
             await self.notifier.clerk(call.clerk_id, PeerJoined("citizen"))
             return {"state": "in_call"}
@@ -176,7 +178,7 @@ class Calls:
         call = await self.store.call_of_appointment(appointment_id)
         if call is None or await self.store.end_call(call.call_id) is None:
             raise NotInCall()
-        self.lobby.calls.pop(call.call_id, None)
+        await self._over(call)
         await self.visits.call_finished(appointment_id, call.clerk_id)
         # The clerk may sit on another node: their presence in the store is the truth.
         if (link := self.lobby.clerks.get(call.clerk_id)) is not None:
@@ -202,6 +204,7 @@ class Calls:
             self.lobby.calls[call.call_id] = call
         await self.lobby.publish(link, rules.state_on_connect(link.state, call is not None))
         if call is not None:
+            await self.notifier.enter_call(sid, call.call_id, "clerk")
             await self.notifier.socket(sid, CLERK_NS, await self._clerk_call(call))
             await self.notifier.citizen(call.appointment_id, PeerJoined("clerk"))
         await self.lobby.push_day(clerk.id)
@@ -230,7 +233,7 @@ class Calls:
             return  # reconnected on another node, and moved on
         await self.lobby.clerk_gone(link)
         ticket = await self.store.requeue(call.call_id)
-        self.lobby.calls.pop(call.call_id, None)
+        await self._over(call)
         if ticket is not None:
             await self.visits.call_returned(call.appointment_id)
             log.info("call %s: clerk did not return; citizen back at the front", call.call_id)
@@ -265,6 +268,9 @@ class Calls:
             if appointment_id is not None:
                 raise NotWaiting()
         self.lobby.calls[call.call_id] = call
+        # Both sides' sockets join the call first: every node has them in its rooms
+        # before the call's first relayed message can reach it (managers.py).
+        await self.notifier.call_started(call.call_id, call.appointment_id, clerk_id)
         await self.lobby.publish(link, ClerkState.IN_CALL)
         await self.notifier.citizen(call.appointment_id, await self._citizen_call(call))
         assigned: dict[str, Any] = (await self._clerk_call(call)).payload()
@@ -285,7 +291,7 @@ class Calls:
                 raise NotInCall()
             await self.visits.call_finished(call.appointment_id, clerk_id)
             await self.notifier.citizen(call.appointment_id, CallEnded("completed"))
-        self.lobby.calls.pop(call.call_id, None)
+        await self._over(call)
         link = self.lobby.clerks[clerk_id]
         await self.lobby.publish(link, ClerkState.AFTER_CALL)
         await self.lobby.push_day(clerk_id)
@@ -293,16 +299,17 @@ class Calls:
 
     # -- relaying ------------------------------------------------------------------------
 
-    async def relay_from_citizen(self, appointment_id: str, event: str, data: Any) -> None:
-        """Send to the clerk of the citizen's call; the store says who that is."""
-        clerk_id = await self.clerk_serving(appointment_id)
-        await self.notifier.clerk(clerk_id, Relayed(event, data))
+    async def relay(self, sid: str, side: Side, event: str, data: Any) -> None:
+        """From a socket of one side of a call to the other side's sockets: the call's
+        rooms are the route, so nothing is read from the store (``managers.py``)."""
+        if not await self.notifier.to_peer(sid, side, Relayed(event, data)):
+            raise NotInCall()
         self.metrics.relayed.labels(event).inc()
 
-    async def relay_from_clerk(self, clerk_id: int, event: str, data: Any) -> None:
-        appointment_id = await self.appointment_served_by(clerk_id)
-        await self.notifier.citizen(appointment_id, Relayed(event, data))
-        self.metrics.relayed.labels(event).inc()
+    async def _over(self, call: Call) -> None:
+        """The call has ended in the store: its rooms close on every node."""
+        self.lobby.calls.pop(call.call_id, None)
+        await self.notifier.call_over(call.call_id)
 
     # -- what each side is told of the call ----------------------------------------------
 

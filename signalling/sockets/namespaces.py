@@ -159,15 +159,13 @@ class CitizenNamespace(RealtimeNamespace):
 
     def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
         async def relay(sid: str, payload: Payload) -> None:
-            await self.calls.relay_from_citizen(
-                self.members[sid], event, payload.model_dump(exclude_none=True)
-            )
+            await self.calls.relay(sid, "citizen", event, payload.model_dump(exclude_none=True))
 
         return relay
 
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("citizen", payload)
-        await self.calls.relay_from_citizen(self.members[sid], "chat_received", message)
+        await self.calls.relay(sid, "citizen", "chat_received", message)
         return message
 
     async def _hang_up(self, sid: str, _: Empty) -> None:
@@ -223,15 +221,13 @@ class ClerkNamespace(RealtimeNamespace):
 
     def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
         async def relay(sid: str, payload: Payload) -> None:
-            await self.calls.relay_from_clerk(
-                self.members[sid], event, payload.model_dump(exclude_none=True)
-            )
+            await self.calls.relay(sid, "clerk", event, payload.model_dump(exclude_none=True))
 
         return relay
 
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("clerk", payload)
-        await self.calls.relay_from_clerk(self.members[sid], "chat_received", message)
+        await self.calls.relay(sid, "clerk", "chat_received", message)
         return message
 
     async def _end(self, sid: str, _: Empty) -> Any:

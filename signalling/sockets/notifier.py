@@ -1,14 +1,17 @@
 """The one place that sends socket.io events.
 
-Messages for a member of a call go to a socket.io room (``appt:<id>`` for the
-citizen's sockets, ``clerk:<id>`` for the clerk's), so with several nodes the Redis
-manager carries them to whichever node holds the socket. What a node pushes to its
-own sockets (the lobby's updates, a connect's first state) skips the manager.
+Messages for a person go to a socket.io room (``appt:<id>`` for the citizen's
+sockets, ``clerk:<id>`` for the clerk's), and a call's relayed messages to a room of
+the call's side (``call:<call id>:citizen|clerk``, see ``call_rooms.py``), so with
+several nodes the Redis manager carries them to whichever node holds the socket.
+What a node pushes to its own sockets (the lobby's updates, a connect's first state)
+skips the manager.
 """
 
 from __future__ import annotations
 
 from common.outgoing import Outgoing
+from signalling.sockets.managers import NAMESPACE_OF, Side, call_room, peer_room
 from signalling.sockets.packets import ProtocolServer
 from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, DASHBOARD_NS
 
@@ -41,6 +44,18 @@ class Notifier:
             event.name, event.payload(), to=clerk_room(clerk_id), namespace=CLERK_NS
         )
 
+    async def to_peer(self, sid: str, side: Side, event: Outgoing) -> bool:
+        """From a socket in a call to the sockets of the other side of that call
+        (``managers.py``); False when the socket is in no call."""
+        room = self.sio.manager.call_room_of(sid, NAMESPACE_OF[side])
+        if room is None:
+            return False
+        peer: Side = "clerk" if side == "citizen" else "citizen"
+        await self.sio.emit(
+            event.name, event.payload(), to=peer_room(room), namespace=NAMESPACE_OF[peer]
+        )
+        return True
+
     async def dashboards(self, event: Outgoing) -> None:
         await self.sio.emit(event.name, event.payload(), to=DASHBOARDS, namespace=DASHBOARD_NS)
 
@@ -62,6 +77,21 @@ class Notifier:
 
     async def enter_clerk_room(self, sid: str, clerk_id: int) -> None:
         await self.sio.enter_room(sid, clerk_room(clerk_id), namespace=CLERK_NS)
+
+    async def enter_call(self, sid: str, call_id: str, side: Side) -> None:
+        """A socket that connects during its person's call joins it."""
+        await self.sio.enter_room(sid, call_room(call_id, side), namespace=NAMESPACE_OF[side])
+
+    async def call_started(self, call_id: str, appointment_id: str, clerk_id: int) -> None:
+        """Every socket of the citizen and of the clerk, on every node, joins the call."""
+        join = self.sio.manager.sockets_join
+        await join(citizen_room(appointment_id), call_room(call_id, "citizen"), CITIZEN_NS)
+        await join(clerk_room(clerk_id), call_room(call_id, "clerk"), CLERK_NS)
+
+    async def call_over(self, call_id: str) -> None:
+        """No socket on any node stays in the call's rooms."""
+        for side, namespace in NAMESPACE_OF.items():
+            await self.sio.close_room(call_room(call_id, side), namespace=namespace)
 
     async def enter_dashboards(self, sid: str) -> None:
         await self.sio.enter_room(sid, DASHBOARDS, namespace=DASHBOARD_NS)

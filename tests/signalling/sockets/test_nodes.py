@@ -10,12 +10,14 @@ import asyncio
 from typing import Any
 
 import pytest
+import socketio
 from aiohttp.test_utils import TestClient
 
 from office.appointments import Appointments
 from office.staff import Staff
 from rooms.store import RoomStore
 from signalling.settings import Settings
+from signalling.sockets.managers import CONTROL_NS
 from tests.helpers.booking import add_clerk, book_at, citizen_cookie, staff_cookie
 from tests.helpers.clock import Clock
 from tests.helpers.constants import ANSWER, CANDIDATE, OFFER, SLOT, at
@@ -188,3 +190,69 @@ async def test_two_clerks_on_two_nodes_claim_at_once(
     assert len(c.events["call_assigned"]) == 1
 
     await disconnect_all(c, anna, bert_peer)
+
+
+async def test_a_call_across_two_nodes_opens_and_closes_in_step_with_its_messages(
+    base: str,
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+) -> None:
+    """A call's rooms are joined and closed on the manager's channel, in order with
+    everything else on it: the clerk's first message, sent the moment she has taken
+    the call, reaches the citizen on the other node; once the citizen has heard of
+    the end, what she sends reaches nobody; a socket that comes back during the call
+    on the other node is in it again."""
+    await add_clerk(staff, "bert", "meldewesen")  # room in the 10:40 slot for two
+    booked = [
+        await book_at(desk, SLOT, email="a@example.org", name="Ada A."),
+        await book_at(desk, at(10, 40), email="b@example.org", name="Ben B."),
+        await book_at(desk, at(10, 40), email="c@example.org", name="Cem C."),
+    ]
+    clock.set(at(10, 26))
+    citizens = {a.id: await citizen_peer(base, desk, a) for a in booked}  # node A
+    first_pages = list(citizens.values())
+    for peer in first_pages:
+        await joined(peer)
+    anna = new_peer("/clerk")
+    await anna.connect(url_of(node_b), await staff_cookie(staff, clerk))  # node B
+
+    for n in range(1, len(booked) + 1):
+        taken = await anna.call("queue_next")
+        assert (await anna.call("rtc_description", OFFER))["ok"] is True  # no waiting
+        appointment_id = taken["data"]["citizen"]["appointment_id"]
+        c = citizens[appointment_id]
+        assert await c.next("rtc_description") == OFFER
+        assert (await c.next("call_assigned"))["call_id"] == taken["data"]["call_id"]
+        assert (await c.call("rtc_candidate", CANDIDATE))["ok"] is True
+        assert await anna.next("rtc_candidate", count=n) == CANDIDATE
+        if n == len(booked):  # the citizen's page reloads on the clerk's node
+            await c.disconnect()
+            back = new_peer("/citizen")
+            [appointment] = [a for a in booked if a.id == appointment_id]
+            await back.connect(url_of(node_b), citizen_cookie(desk, appointment))
+            assert (await back.next("call_assigned"))["call_id"] == taken["data"]["call_id"]
+            assert await anna.next("peer_joined") == {"role": "citizen"}
+            assert (await back.call("rtc_description", ANSWER))["ok"] is True
+            assert await anna.next("rtc_description") == ANSWER
+            assert (await anna.call("rtc_candidate", CANDIDATE))["ok"] is True
+            assert await back.next("rtc_candidate") == CANDIDATE
+            citizens[appointment_id] = c = back
+        assert (await anna.call("call_end"))["ok"] is True
+        assert (await c.next("call_ended"))["reason"] == "completed"
+        ack = await c.call("chat_send", {"text": "Noch da?"})
+        assert ack["ok"] is False and ack["error"]["code"] == "not_in_call"
+
+    await asyncio.sleep(0.3)
+    assert anna.events["chat_received"] == []
+    assert len(anna.events["rtc_candidate"]) == len(booked)
+    assert [len(p.events["rtc_description"]) for p in first_pages] == [1, 1, 1]
+    await disconnect_all(anna, *citizens.values())
+
+
+async def test_the_managers_control_namespace_admits_no_client(base: str) -> None:
+    peer = new_peer(CONTROL_NS)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await peer.client.connect(base, namespaces=[CONTROL_NS], transports=["websocket"])
