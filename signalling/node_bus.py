@@ -8,9 +8,10 @@ receives there both the requests meant for it and the replies to its own request
   reply    {"kind": "reply", "id", "result"} or {"kind": "reply", "id", "failed": text}
 
 and the channel all nodes share, ``<prefix>:nodes``, where news goes that every node
-acts on for its own sockets (no reply):
+acts on for its own sockets (no reply), and requests that every node answers:
 
   news     {"kind": "news", "name", "args"}
+  request  as above, each node replying on the asker's channel (:meth:`NodeBus.ask_all`)
 
 A request waits on a future that the reply resolves; nothing polls. When nobody listens
 on the target's channel (that node is gone) the request fails at once, and when no reply
@@ -27,6 +28,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -58,6 +60,35 @@ class Nodes(Protocol):
 
     async def tell_all(self, name: str, args: Any) -> None: ...
 
+    async def ask_all(self, name: str, args: Any, timeout: float) -> tuple[list[Any], bool]: ...  # noqa: ASYNC109
+
+
+@dataclass
+class _Gathering:
+    """The replies to a request to every node, until as many came as nodes listened."""
+
+    results: list[Any] = field(default_factory=list)
+    expected: int | None = None  # known once the request is published
+    failures: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, message: dict[str, Any]) -> None:
+        if "failed" in message:
+            self.failures += 1
+        else:
+            self.results.append(message.get("result"))
+        self.check()
+
+    def check(self) -> None:
+        if self.expected is not None and len(self.results) + self.failures >= self.expected:
+            self.done.set()
+
+    @property
+    def complete(self) -> bool:
+        return (
+            not self.failures and self.expected is not None and len(self.results) >= self.expected
+        )
+
 
 class LocalNodes:
     """One node alone (no Redis): news goes straight to this node's own handlers."""
@@ -72,6 +103,10 @@ class LocalNodes:
         if (handler := self._handlers.get(name)) is not None:
             await handler(args)
 
+    async def ask_all(self, name: str, args: Any, timeout: float) -> tuple[list[Any], bool]:  # noqa: ASYNC109
+        handler = self._handlers.get(name)
+        return ([await handler(args)], True) if handler is not None else ([], False)
+
 
 class NodeBus:
     """This node's end of the bus: serves named requests, sends requests to other nodes,
@@ -83,6 +118,7 @@ class NodeBus:
         self.node_id = node_id
         self._handlers: dict[str, Handler] = {}
         self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._gatherings: dict[str, _Gathering] = {}
         self._serving: set[asyncio.Task[None]] = set()
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -146,6 +182,44 @@ class NodeBus:
         request_id = uuid.uuid4().hex
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future  # before publishing: the reply may be quick
+        message = self._request(request_id, name, args, timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                listeners = await self.redis.publish(self.channel(node_id), message)
+                if listeners == 0:
+                    raise NodeUnreachable(f"node {node_id} does not listen")
+                return await future
+        except TimeoutError:
+            raise NodeUnreachable(f"node {node_id} did not answer within {timeout} s") from None
+        finally:
+            del self._pending[request_id]
+
+    async def ask_all(
+        self,
+        name: str,
+        args: Any,
+        timeout: float,  # noqa: ASYNC109 - the timeout travels with the request (deadline)
+    ) -> tuple[list[Any], bool]:
+        """Ask every node, this one included, to run ``name`` with ``args``; their
+        results, and whether every node that heard the request answered in time (Redis
+        says how many heard it)."""
+        if self._listener is None:
+            return [], False
+        request_id = uuid.uuid4().hex
+        gathering = self._gatherings[request_id] = _Gathering()
+        message = self._request(request_id, name, args, timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                gathering.expected = await self.redis.publish(self.news_channel, message)
+                gathering.check()
+                await gathering.done.wait()
+        except TimeoutError:
+            log.warning("node bus %s: not every node answered %s in time", self.node_id, name)
+        finally:
+            del self._gatherings[request_id]
+        return list(gathering.results), gathering.complete
+
+    def _request(self, request_id: str, name: str, args: Any, timeout: float) -> str:
         message = {
             "kind": "request",
             "id": request_id,
@@ -154,16 +228,7 @@ class NodeBus:
             "args": args,
             "deadline": time.time() + timeout,
         }
-        try:
-            async with asyncio.timeout(timeout):
-                listeners = await self.redis.publish(self.channel(node_id), json.dumps(message))
-                if listeners == 0:
-                    raise NodeUnreachable(f"node {node_id} does not listen")
-                return await future
-        except TimeoutError:
-            raise NodeUnreachable(f"node {node_id} did not answer within {timeout} s") from None
-        finally:
-            del self._pending[request_id]
+        return json.dumps(message)
 
     # -- listening -------------------------------------------------------------------
 
@@ -185,6 +250,9 @@ class NodeBus:
             log.warning("node bus %s: dropped a malformed message", self.node_id)
             return
         if kind == "reply":
+            if (gathering := self._gatherings.get(message.get("id"))) is not None:
+                gathering.add(message)
+                return
             future = self._pending.get(message.get("id"))
             if future is None or future.done():
                 return  # its asker gave up already

@@ -242,6 +242,7 @@ def shared_for(settings: Settings) -> Shared:
         owners=CaptureOwners(redis, prefix, node_id),
         manager=RedisManager(
             settings.redis_url,
+            node_id=node_id,
             channel=f"{prefix}:socketio",
             json=codec,
             redis_options={"max_connections": SOCKETIO_REDIS_CONNECTIONS},

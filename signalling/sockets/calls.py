@@ -44,6 +44,7 @@ from signalling.sockets.protocol import (
 )
 
 log = logging.getLogger(__name__)
+JOIN_SECONDS = 1.0  # for every node to put a new call's sockets in its rooms
 
 
 class Calls:
@@ -68,6 +69,7 @@ class Calls:
         self.metrics = metrics
         self.reconnect_grace = reconnect_grace
         nodes.serve("appointment_closed", self._appointment_closed_here)
+        nodes.serve("call_join", self._call_join_here)
 
     # -- who is in which call ------------------------------------------------------------
 
@@ -268,9 +270,15 @@ class Calls:
             if appointment_id is not None:
                 raise NotWaiting()
         self.lobby.calls[call.call_id] = call
-        # Both sides' sockets join the call first: every node has them in its rooms
-        # before the call's first relayed message can reach it (managers.py).
-        await self.notifier.call_started(call.call_id, call.appointment_id, clerk_id)
+        # Both people's sockets join the call on every node before anything of the
+        # call is sent, and every node hears where they are (managers.py).
+        join = {
+            "call_id": call.call_id,
+            "appointment_id": call.appointment_id,
+            "clerk_id": clerk_id,
+        }
+        answers, complete = await self.nodes.ask_all("call_join", join, JOIN_SECONDS)
+        await self.notifier.call_members(call.call_id, answers, complete)
         await self.lobby.publish(link, ClerkState.IN_CALL)
         await self.notifier.citizen(call.appointment_id, await self._citizen_call(call))
         assigned: dict[str, Any] = (await self._clerk_call(call)).payload()
@@ -298,6 +306,11 @@ class Calls:
         return {"state": link.state.value}
 
     # -- relaying ------------------------------------------------------------------------
+
+    async def _call_join_here(self, args: Any) -> dict[str, Any]:
+        return self.notifier.join_call_here(
+            str(args["call_id"]), str(args["appointment_id"]), int(args["clerk_id"])
+        )
 
     async def relay(self, sid: str, side: Side, event: str, data: Any) -> None:
         """From a socket of one side of a call to the other side's sockets: the call's

@@ -10,8 +10,10 @@ skips the manager.
 
 from __future__ import annotations
 
+from typing import Any
+
 from common.outgoing import Outgoing
-from signalling.sockets.managers import NAMESPACE_OF, Side, call_room, peer_room
+from signalling.sockets.managers import NAMESPACE_OF, Side, call_room, other, split_call_room
 from signalling.sockets.packets import ProtocolServer
 from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, DASHBOARD_NS
 
@@ -46,13 +48,20 @@ class Notifier:
 
     async def to_peer(self, sid: str, side: Side, event: Outgoing) -> bool:
         """From a socket in a call to the sockets of the other side of that call
-        (``managers.py``); False when the socket is in no call."""
-        room = self.sio.manager.call_room_of(sid, NAMESPACE_OF[side])
+        (``managers.py``); False when the socket is in no call. When they are all on
+        this node, the message does not leave it."""
+        manager = self.sio.manager
+        room = manager.call_room_of(sid, NAMESPACE_OF[side])
         if room is None:
             return False
-        peer: Side = "clerk" if side == "citizen" else "citizen"
+        call_id, _ = split_call_room(room)
+        peer = other(side)
         await self.sio.emit(
-            event.name, event.payload(), to=peer_room(room), namespace=NAMESPACE_OF[peer]
+            event.name,
+            event.payload(),
+            to=call_room(call_id, peer),
+            namespace=NAMESPACE_OF[peer],
+            ignore_queue=manager.only_here(call_id, peer),
         )
         return True
 
@@ -79,14 +88,22 @@ class Notifier:
         await self.sio.enter_room(sid, clerk_room(clerk_id), namespace=CLERK_NS)
 
     async def enter_call(self, sid: str, call_id: str, side: Side) -> None:
-        """A socket that connects during its person's call joins it."""
+        """A socket that connects during its person's call joins it; every node hears
+        of it before the socket's page or the other side does."""
         await self.sio.enter_room(sid, call_room(call_id, side), namespace=NAMESPACE_OF[side])
+        await self.sio.manager.tell_here(call_id, side)
 
-    async def call_started(self, call_id: str, appointment_id: str, clerk_id: int) -> None:
-        """Every socket of the citizen and of the clerk, on every node, joins the call."""
-        join = self.sio.manager.sockets_join
-        await join(citizen_room(appointment_id), call_room(call_id, "citizen"), CITIZEN_NS)
-        await join(clerk_room(clerk_id), call_room(call_id, "clerk"), CLERK_NS)
+    def join_call_here(self, call_id: str, appointment_id: str, clerk_id: int) -> dict[str, Any]:
+        """This node's sockets of the two people join the call; which sides it holds."""
+        manager = self.sio.manager
+        held: dict[str, Any] = manager.join_here(
+            call_id, citizen_room(appointment_id), clerk_room(clerk_id)
+        )
+        return held
+
+    async def call_members(self, call_id: str, answers: list[Any], complete: bool) -> None:
+        """Every node hears which nodes hold the call's sockets."""
+        await self.sio.manager.tell_members(call_id, answers, complete)
 
     async def call_over(self, call_id: str) -> None:
         """No socket on any node stays in the call's rooms."""

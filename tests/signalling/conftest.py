@@ -17,6 +17,7 @@ from uuid import uuid4
 import pytest
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 
 from office.catalogue import Town
 from rooms.store import RoomStore
@@ -95,3 +96,11 @@ async def node_b_fixture(
 def store_fixture(client: TestClient[Any, Any]) -> RoomStore:
     store: RoomStore = client.app[ROOM_STORE]
     return store
+
+
+@pytest.fixture(name="redis")
+async def redis_fixture(settings: Settings) -> AsyncIterator[Redis]:
+    """A client of the tests' Redis, for tests that watch or drive it directly."""
+    client = await redis_client(0)
+    yield client
+    await client.aclose()

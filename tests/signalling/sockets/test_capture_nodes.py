@@ -43,7 +43,6 @@ from tests.helpers.clock import Clock
 from tests.helpers.constants import SLOT
 from tests.helpers.peers import Peer, citizen_peer, clerk_peer, url_of
 from tests.helpers.polling import eventually
-from tests.helpers.services import redis_client
 
 pytestmark = [
     pytest.mark.parametrize("backend", ["redis"]),
@@ -55,13 +54,6 @@ UNREACHABLE = "Die Aufnahme ist gerade nicht erreichbar. Bitte noch einmal versu
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = await redis_client(0)
-    yield client
-    await client.aclose()
 
 
 @dataclass

@@ -1,15 +1,19 @@
-"""The managers' call rooms on their own: one call per socket at most, and the route
-from a call room to its other side."""
+"""The managers' call rooms on their own: one call per socket at most, and when a
+relayed message may stay on its node."""
 
 from __future__ import annotations
 
 import socketio
 
-from signalling.sockets.managers import LocalManager, call_room, peer_room
+from signalling.sockets.managers import CallRooms, LocalManager, call_room, split_call_room
 from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS
 
 
-def members(manager: LocalManager, room: str, namespace: str = CITIZEN_NS) -> set[str]:
+class Node(CallRooms, socketio.AsyncManager):  # type: ignore[misc]  # untyped
+    """The bookkeeping of a node of several, without Redis."""
+
+
+def members(manager: CallRooms, room: str, namespace: str = CITIZEN_NS) -> set[str]:
     return {sid for sid, _ in manager.get_participants(namespace, room)}
 
 
@@ -17,16 +21,25 @@ async def test_a_socket_is_in_one_call_at_most_and_out_of_it_when_its_room_close
     manager = LocalManager()
     socketio.AsyncServer(client_manager=manager)  # the manager needs its server
     first, second, bystander = [await manager.connect(f"eio{n}", CITIZEN_NS) for n in range(3)]
+    clerk = await manager.connect("eio-clerk", CLERK_NS)
     for sid in (first, second):
         await manager.enter_room(sid, CITIZEN_NS, "appt:1")
     await manager.enter_room(bystander, CITIZEN_NS, "appt:2")
+    await manager.enter_room(clerk, CLERK_NS, "clerk:7")
 
+    held = manager.join_here("x", "appt:1", "clerk:7")
+    assert held == {"node": "local", "citizen": True, "clerk": True}
+    assert manager.join_here("z", "appt:9", "clerk:9") == {
+        "node": "local",
+        "citizen": False,
+        "clerk": False,
+    }
     x, y = call_room("x", "citizen"), call_room("y", "citizen")
-    await manager.sockets_join("appt:1", x, CITIZEN_NS)
     assert members(manager, x) == {first, second}
+    assert members(manager, call_room("x", "clerk"), CLERK_NS) == {clerk}
     assert manager.call_room_of(first, CITIZEN_NS) == x
     assert manager.call_room_of(bystander, CITIZEN_NS) is None
-    assert manager.call_room_of(first, CLERK_NS) is None
+    assert manager.call_room_of(clerk, CLERK_NS) == call_room("x", "clerk")
 
     # A socket that hears of the end late and joins the next call leaves the old one.
     await manager.enter_room(first, CITIZEN_NS, y)
@@ -41,6 +54,29 @@ async def test_a_socket_is_in_one_call_at_most_and_out_of_it_when_its_room_close
     assert members(manager, y) == set()
 
 
-def test_the_peer_of_a_call_room_is_the_other_side_of_the_same_call() -> None:
-    assert peer_room(call_room("c0ffee", "citizen")) == call_room("c0ffee", "clerk")
-    assert peer_room(call_room("c0ffee", "clerk")) == call_room("c0ffee", "citizen")
+def test_a_message_stays_on_its_node_only_when_every_node_said_it_holds_nothing_there() -> None:
+    node = Node(node_id="a")
+    assert not node.only_here("x", "clerk")  # nothing heard yet: publish
+
+    node.members_heard(
+        "x", [{"node": "a", "citizen": True, "clerk": True}, {"node": "b"}], complete=False
+    )
+    assert not node.only_here("x", "clerk")  # a node did not answer: publish
+
+    node.members_heard("x", [], complete=True)
+    assert node.only_here("x", "clerk") and node.only_here("x", "citizen")
+    node.here_heard("x", "citizen", "b")  # her page reloaded on node b
+    assert node.only_here("x", "clerk") and not node.only_here("x", "citizen")
+
+    # Heard of a socket before the members came: the members do not forget it.
+    node.here_heard("w", "clerk", "c")
+    node.members_heard("w", [{"node": "a", "citizen": True, "clerk": True}], complete=True)
+    assert node.only_here("w", "citizen") and not node.only_here("w", "clerk")
+
+    node.basic_close_room(call_room("w", "clerk"), CLERK_NS)  # the call ended
+    assert not node.only_here("w", "citizen")
+
+
+def test_a_call_room_names_its_call_and_side() -> None:
+    assert split_call_room(call_room("c0ffee", "citizen")) == ("c0ffee", "citizen")
+    assert split_call_room(call_room("c0ffee", "clerk")) == ("c0ffee", "clerk")

@@ -7,6 +7,7 @@ The flush test runs on Redis database 11 of its own, so FLUSHDB touches nothing 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -256,3 +257,57 @@ async def test_the_managers_control_namespace_admits_no_client(base: str) -> Non
     peer = new_peer(CONTROL_NS)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.client.connect(base, namespaces=[CONTROL_NS], transports=["websocket"])
+
+
+async def test_a_call_on_one_node_relays_without_redis_and_across_nodes_through_it(
+    base: str,
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    settings: Settings,
+    redis_db: int,
+) -> None:
+    """With both people on one node its relayed messages never reach Redis; once the
+    citizen's page comes back on the other node, they go through Redis to reach it."""
+    appointment = await book_at(desk, SLOT)
+    clock.set(at(10, 26))
+    c = await citizen_peer(base, desk, appointment)  # node A, as the clerk
+    await joined(c)
+    anna = await clerk_peer(base, staff, clerk)
+    redis = await redis_client(redis_db)
+    published = redis.pubsub()
+    await published.subscribe(f"{settings.redis_prefix}:socketio")
+
+    async def relayed_through_redis() -> list[str]:
+        seen = []
+        while (message := await published.get_message(timeout=0.3)) is not None:
+            if message["type"] == "message":
+                seen.append(json.loads(message["data"]).get("event"))
+        return [event for event in seen if event in ("rtc_candidate", "chat_received")]
+
+    try:
+        await anna.call("queue_next")
+        await c.next("call_assigned")
+        for n in range(1, 4):
+            assert (await c.call("rtc_candidate", CANDIDATE))["ok"] is True
+            assert await anna.next("rtc_candidate", count=n) == CANDIDATE
+        assert (await anna.call("chat_send", {"text": "Hallo"}))["ok"] is True
+        assert (await c.next("chat_received"))["text"] == "Hallo"
+        assert await relayed_through_redis() == []
+
+        await c.disconnect()  # her page comes back on node B
+        back = new_peer("/citizen")
+        await back.connect(url_of(node_b), citizen_cookie(desk, appointment))
+        await back.next("call_assigned")
+        await anna.next("peer_joined")
+        assert (await anna.call("rtc_candidate", CANDIDATE))["ok"] is True
+        assert await back.next("rtc_candidate") == CANDIDATE
+        assert (await back.call("chat_send", {"text": "Wieder da"}))["ok"] is True
+        assert (await anna.next("chat_received"))["text"] == "Wieder da"
+        assert await relayed_through_redis() == ["rtc_candidate", "chat_received"]
+    finally:
+        await published.aclose()
+        await redis.aclose()
+    await disconnect_all(anna, back)
