@@ -30,8 +30,9 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --extra test --python $(PYTHON) --quiet
 	touch $(STAMP)
 
+# In demo mode `serve` seeds the accounts and a demo appointment itself, and prints
+# them once it listens.
 run: $(STAMP)
-	BB_MODE=demo $(BIN)/buergerbuero seed-demo
 	BB_MODE=demo $(BIN)/buergerbuero serve
 
 check: $(STAMP)

@@ -20,6 +20,7 @@ from office.outbox import Mailer
 from signalling import api, middleware, openapi, wiring
 from signalling.api_contract import ApiContract
 from signalling.csrf import CsrfGuard
+from signalling.demo import demo_town
 from signalling.keys import API_CONTRACT, CSRF, TOWN
 from signalling.pages import (
     appointment,
@@ -49,6 +50,12 @@ async def town_css(request: web.Request) -> web.Response:
     )
 
 
+def town_for(settings: Settings) -> Town:
+    """The configured town file; in demo mode with bookings possible from now on."""
+    town = load_town(settings.town_config)
+    return demo_town(town) if settings.demo else town
+
+
 def create_app(
     settings: Settings,
     *,
@@ -60,7 +67,7 @@ def create_app(
     """Build the app. Tests pass their own clock and may drive the jobs themselves."""
     if problems := settings.problems():
         raise SystemExit("Refusing to start in production mode:\n  - " + "\n  - ".join(problems))
-    town = town or load_town(settings.town_config)
+    town = town or town_for(settings)
     app = web.Application(
         middlewares=[
             middleware.observed,

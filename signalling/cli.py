@@ -17,7 +17,7 @@ import uvloop
 from aiohttp import web
 
 from office import retention
-from office.catalogue import TownConfigError, load_town
+from office.catalogue import TownConfigError
 from office.context import Office
 from office.db import create_engine, session_factory
 from office.errors import OfficeError
@@ -26,8 +26,8 @@ from office.models import Role
 from office.staff import Staff, WorkingTime
 from signalling import logs, supervisor
 from signalling.access_log import AccessLogger
-from signalling.app import create_app
-from signalling.demo import seed_demo
+from signalling.app import create_app, town_for
+from signalling.demo import announce, prepare_demo, seed_demo
 from signalling.keys import CAPTURES
 from signalling.settings import Settings
 from signalling.wiring import office_for, staff_for
@@ -56,7 +56,7 @@ def _run(settings: Settings, work: Callable[[Staff, Office], Awaitable[T]]) -> T
         engine = create_engine(settings.database())
         try:
             sessions = session_factory(engine)
-            town = load_town(settings.town_config)
+            town = town_for(settings)
             return await work(
                 staff_for(settings, sessions, town), office_for(settings, sessions, town)
             )
@@ -88,6 +88,9 @@ def serve_node(settings: Settings, reuse_port: bool, index: int = 0) -> None:
     (``index`` is the supervisor's number for a worker; every worker is alike)."""
     app = create_app(settings)
     app.on_startup.append(start_capture_workers)
+    demo = settings.demo and index == 0  # one demo appointment, whatever the workers
+    if demo:
+        app.on_startup.append(prepare_demo)
     app.on_startup.append(freeze_heap)
     web.run_app(
         app,
@@ -95,7 +98,7 @@ def serve_node(settings: Settings, reuse_port: bool, index: int = 0) -> None:
         port=settings.port,
         reuse_port=reuse_port,
         access_log_class=AccessLogger,
-        print=None,
+        print=functools.partial(announce, app) if demo else None,
         # libuv's loop: a quarter less CPU per relayed message than asyncio's own
         # (bench/signalling_load.py), the same asyncio interface.
         loop=uvloop.new_event_loop(),
