@@ -198,6 +198,14 @@ class Visits:
                     found[appointment_id] = (name or "", reference)
         return found
 
+    async def phone(self, appointment_id: str) -> str | None:
+        """The phone number the citizen gave at booking, for a call back."""
+        async with self.sessions() as session:
+            phone: str | None = await session.scalar(
+                select(Appointment.phone).where(Appointment.id == appointment_id)
+            )
+        return phone or None
+
     async def started_at(self, appointment_id: str) -> datetime | None:
         async with self.sessions() as session:
             appointment = await session.get(Appointment, appointment_id)

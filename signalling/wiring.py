@@ -45,6 +45,7 @@ from office.staff import Staff
 from office.tokens import Signer
 from office.verification import Verifications
 from office.visits import Visits
+from rooms.chat_log import ChatLog, MemoryChatLog, RedisChatLog
 from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
 from rooms.store import RoomStore
@@ -203,6 +204,7 @@ class Shared:
     store: RoomStore
     limiter: RateLimiter
     nodes: Nodes
+    chat: ChatLog
     redis: Redis | None = None
     bus: NodeBus | None = None  # news and forwarded capture commands between nodes
     owners: CaptureOwners | None = None  # which node holds which capture peer
@@ -228,7 +230,7 @@ def redis_for(url: str) -> Redis:
 
 def shared_for(settings: Settings) -> Shared:
     if not settings.redis_url:
-        return Shared(MemoryStore(), MemoryRateLimiter(), LocalNodes())
+        return Shared(MemoryStore(), MemoryRateLimiter(), LocalNodes(), MemoryChatLog())
     redis = redis_for(settings.redis_url)
     prefix = settings.redis_prefix
     node_id = new_node_id()
@@ -237,6 +239,7 @@ def shared_for(settings: Settings) -> Shared:
         RedisStore(redis, prefix),
         RedisRateLimiter(redis, prefix),
         bus,
+        RedisChatLog(redis, prefix),
         redis=redis,
         bus=bus,
         owners=CaptureOwners(redis, prefix, node_id),
@@ -312,6 +315,7 @@ def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> 
         visits,
         ice,
         shared.nodes,
+        shared.chat,
         metrics=app[METRICS],
         reconnect_grace=settings.reconnect_grace_seconds,
     )

@@ -87,6 +87,8 @@ def _page(request: web.Request, appointment: Appointment, **extra: object) -> di
         "checkin": checkin,
         "checkin_open": checkin.start <= now < checkin.end,
         "checkin_over": now >= checkin.end,
+        # Counted by the server's clock: a citizen's clock may be minutes off.
+        "opens_in_seconds": max(0, int((checkin.start - now).total_seconds()) + 1),
         "before_minutes": office.town.booking.checkin_before_minutes,
         **extra,
     }
@@ -233,6 +235,10 @@ WAITING_ROOM_SCRIPT_TEXTS = {
     "call_connecting": N_("Verbindung wird aufgebaut …"),
     "call_connected": N_("Verbunden."),
     "call_peer_left": N_("Verbindung zur Sachbearbeitung unterbrochen – bitte warten"),
+    "peer_muted": N_("Die Sachbearbeitung ist stummgeschaltet."),
+    "peer_camera_off": N_("Die Kamera der Sachbearbeitung ist aus."),
+    "own_muted": N_("Ihr Mikrofon ist aus."),
+    "own_camera_off": N_("Ihre Kamera ist aus."),
     "hang_up_confirm": N_(
         "Möchten Sie das Gespräch wirklich verlassen? Ihr Termin ist dann beendet."
     ),

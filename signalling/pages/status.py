@@ -45,15 +45,28 @@ def girocode_image(request: web.Request, invoice: InvoiceView, open_cents: int) 
     return str(code.png_data_uri(scale=5, border=4))
 
 
+def grouped(iban: str) -> str:
+    """An IBAN as it is printed: in groups of four."""
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
 async def _item(request: web.Request, case: CaseView) -> dict[str, Any]:
     invoice = await request.app[INVOICES].invoice_of(case.id)
     waiting = case.state is CaseState.PAYMENT_PENDING
+    girocode = girocode_image(request, invoice, case.open_cents) if invoice and waiting else None
+    payment = request.app[TOWN].payment
     return {
         "case": case,
         "service": request.app[OFFICE].service(case.service_id),
         "invoice": invoice,
-        "girocode": girocode_image(request, invoice, case.open_cents)
-        if invoice and waiting
+        "girocode": girocode,
+        # The same transfer as text, for online banking on the same device as this page.
+        "transfer": {
+            "payee": payment.creditor_name,
+            "iban": grouped(payment.iban),
+            "bic": payment.bic,
+        }
+        if girocode and payment
         else None,
         "paypal": waiting
         and case.payment_method is PaymentMethod.PAYPAL

@@ -19,6 +19,7 @@ from office.errors import CheckinClosed, NotFound
 from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms import waiting as rules
+from rooms.chat_log import ChatLog
 from rooms.errors import NotInCall, NotWaiting
 from rooms.state import Call, ClerkState, Ticket, stored_moment
 from rooms.store import RoomStore
@@ -56,6 +57,7 @@ class Calls:
         visits: Visits,
         ice: IceConfig,
         nodes: Nodes,
+        chat: ChatLog,
         *,
         metrics: Metrics,
         reconnect_grace: float,
@@ -66,6 +68,7 @@ class Calls:
         self.visits = visits
         self.ice = ice
         self.nodes = nodes
+        self.chat = chat
         self.metrics = metrics
         self.reconnect_grace = reconnect_grace
         nodes.serve("appointment_closed", self._appointment_closed_here)
@@ -319,10 +322,27 @@ class Calls:
             raise NotInCall()
         self.metrics.relayed.labels(event).inc()
 
+    async def say(self, sid: str, side: Side, message: dict[str, Any]) -> None:
+        """A chat message: relayed, and kept while the call lasts for a page that
+        comes back (``chat_history``)."""
+        call_id = self.notifier.call_of(sid, side)
+        if call_id is None:
+            raise NotInCall()
+        await self.relay(sid, side, "chat_received", message)
+        await self.chat.add(call_id, message)
+
+    async def chat_history(self, sid: str, side: Side) -> list[dict[str, Any]]:
+        call_id = self.notifier.call_of(sid, side)
+        if call_id is None:
+            raise NotInCall()
+        return await self.chat.of(call_id)
+
     async def _over(self, call: Call) -> None:
-        """The call has ended in the store: its rooms close on every node."""
+        """The call has ended in the store: its rooms close on every node, and its
+        chat is forgotten."""
         self.lobby.calls.pop(call.call_id, None)
         await self.notifier.call_over(call.call_id)
+        await self.chat.forget(call.call_id)
 
     # -- what each side is told of the call ----------------------------------------------
 
@@ -353,5 +373,6 @@ class Calls:
                 "verification_required": service.verification_required if service else True,
                 "documents": list(service.documents) if service else [],
                 "appointment_at": call.ticket.appointment_at,
+                "phone": await self.visits.phone(call.appointment_id),
             },
         )

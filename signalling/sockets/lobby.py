@@ -198,7 +198,8 @@ class Lobby:
             raise
         for clerk in list(self.clerks.values()):
             first = rules.first_for_skills(waiting, clerk.skills)
-            await self._push_clerk_queue(clerk, first, self._board.count(clerk.skills))
+            total = self._board.count(clerk.skills)
+            await self._push_clerk_queue(clerk, first, total, len(waiting) - total)
         if self.dashboards:
             await self._push_dashboard(waiting)
 
@@ -218,9 +219,11 @@ class Lobby:
                 # commands, a clerk's take among them, be answered) before the next.
                 await asyncio.sleep(0)
 
-    async def _push_clerk_queue(self, link: ClerkLink, first: list[Ticket], total: int) -> None:
+    async def _push_clerk_queue(
+        self, link: ClerkLink, first: list[Ticket], total: int, others: int
+    ) -> None:
         await self._load_names([t.appointment_id for t in first])
-        update = views.clerk_queue(self.town, first, total, self._names)
+        update = views.clerk_queue(self.town, first, total, others, self._names)
         if update == link.last_sent:
             return
         link.last_sent = update

@@ -38,6 +38,7 @@ from signalling.sockets.protocol import (
     Command,
     Description,
     Empty,
+    MediaState,
     Payload,
     StateSynced,
     Take,
@@ -131,7 +132,9 @@ class CitizenNamespace(RealtimeNamespace):
         self.command("queue_leave", Empty, self._leave)
         self.command("rtc_description", Description, self._relay("rtc_description"))
         self.command("rtc_candidate", Candidate, self._relay("rtc_candidate"))
+        self.command("media_state", MediaState, self._relay("media_state"))
         self.command("chat_send", Chat, self._chat)
+        self.command("chat_history", Empty, self._chat_history)
         self.command("call_hangup", Empty, self._hang_up)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -165,8 +168,11 @@ class CitizenNamespace(RealtimeNamespace):
 
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("citizen", payload)
-        await self.calls.relay(sid, "citizen", "chat_received", message)
+        await self.calls.say(sid, "citizen", message)
         return message
+
+    async def _chat_history(self, sid: str, _: Empty) -> Any:
+        return await self.calls.chat_history(sid, "citizen")
 
     async def _hang_up(self, sid: str, _: Empty) -> None:
         await self.calls.hang_up(self.members[sid])
@@ -182,7 +188,9 @@ class ClerkNamespace(RealtimeNamespace):
         self.command("queue_take", Take, self._take)
         self.command("rtc_description", Description, self._relay("rtc_description"))
         self.command("rtc_candidate", Candidate, self._relay("rtc_candidate"))
+        self.command("media_state", MediaState, self._relay("media_state"))
         self.command("chat_send", Chat, self._chat)
+        self.command("chat_history", Empty, self._chat_history)
         self.command("call_end", Empty, self._end)
         self.command("call_requeue", Empty, self._requeue)
         self.command("day_refresh", Empty, self._day)
@@ -227,8 +235,11 @@ class ClerkNamespace(RealtimeNamespace):
 
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("clerk", payload)
-        await self.calls.relay(sid, "clerk", "chat_received", message)
+        await self.calls.say(sid, "clerk", message)
         return message
+
+    async def _chat_history(self, sid: str, _: Empty) -> Any:
+        return await self.calls.chat_history(sid, "clerk")
 
     async def _end(self, sid: str, _: Empty) -> Any:
         return await self.calls.finish(self.members[sid], requeue=False)

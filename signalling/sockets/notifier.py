@@ -46,6 +46,11 @@ class Notifier:
             event.name, event.payload(), to=clerk_room(clerk_id), namespace=CLERK_NS
         )
 
+    def call_of(self, sid: str, side: Side) -> str | None:
+        """The call this node's socket is in, if any."""
+        room = self.sio.manager.call_room_of(sid, NAMESPACE_OF[side])
+        return None if room is None else split_call_room(room)[0]
+
     async def to_peer(self, sid: str, side: Side, event: Outgoing) -> bool:
         """From a socket in a call to the sockets of the other side of that call
         (``managers.py``); False when the socket is in no call. When they are all on

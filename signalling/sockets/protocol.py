@@ -69,6 +69,14 @@ class Chat(Payload):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
+class MediaState(Payload):
+    """Whether the sender's microphone and camera are on, for the other side to show
+    ("stummgeschaltet", "Kamera aus") instead of silence or a black picture."""
+
+    microphone: bool
+    camera: bool
+
+
 def ok(data: Any = None) -> dict[str, Any]:
     return {"ok": True, "data": data}
 
@@ -263,6 +271,7 @@ class ClerkQueue:
     name: ClassVar[str] = "queue_updated"
     waiting: list[dict[str, Any]]
     total: int
+    others_waiting: int  # for services outside her skills: only counted
     yellow_after_seconds: int
     red_after_seconds: int
 
@@ -271,7 +280,12 @@ class ClerkQueue:
             "yellow_after_seconds": self.yellow_after_seconds,
             "red_after_seconds": self.red_after_seconds,
         }
-        return {"waiting": self.waiting, "total": self.total, "lights": lights}
+        return {
+            "waiting": self.waiting,
+            "total": self.total,
+            "others_waiting": self.others_waiting,
+            "lights": lights,
+        }
 
 
 @dataclass(frozen=True, slots=True)

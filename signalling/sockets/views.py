@@ -18,10 +18,15 @@ def service_name(town: Town, service_id: str) -> str:
 
 
 def clerk_queue(
-    town: Town, first: list[Ticket], total: int, names: Mapping[str, tuple[str, str]]
+    town: Town,
+    first: list[Ticket],
+    total: int,
+    others: int,
+    names: Mapping[str, tuple[str, str]],
 ) -> ClerkQueue:
     """The first rows of the clerk's waiting list (names and references from
-    ``names``) and how many wait in all."""
+    ``names``), how many wait in all, and how many wait for services she does not
+    serve (a number only: who they are is not hers to see)."""
     entries = []
     for ticket in first[: rules.CONSOLE_ROWS]:
         name, reference = names.get(ticket.appointment_id, ("", ""))
@@ -37,7 +42,7 @@ def clerk_queue(
                 "returned": ticket.front,
             }
         )
-    return ClerkQueue(entries, total, rules.YELLOW_AFTER, rules.RED_AFTER)
+    return ClerkQueue(entries, total, others, rules.YELLOW_AFTER, rules.RED_AFTER)
 
 
 def dashboard(

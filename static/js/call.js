@@ -45,6 +45,7 @@
   /** Show one of a page's views (sections with data-view) and move the focus to its
    * heading, so keyboard and screen-reader users land where the page changed. */
   BB.showView = function (name) {
+    document.body.dataset.view = name; // for layouts that differ by view (the call)
     let shown = null;
     for (const view of document.querySelectorAll("[data-view]")) {
       view.hidden = view.dataset.view !== name;
@@ -191,7 +192,14 @@
    *
    * options: {polite, configuration, remoteVideo, container (gets data-call-state:
    *           "connecting" | "connected" | "ended"), onStateChange(state),
-   *           onPlaybackBlocked() (autoplay refused: offer a button)}
+   *           onPlaybackBlocked() (autoplay refused: offer a button),
+   *           peerMedia (an element that says when the other side is muted or its
+   *           camera is off), peerTexts {muted, camera_off}}
+   *
+   * Each side tells the other whether its microphone and camera are on
+   * (media_state): when its camera starts, on every change, and when the other side
+   * rejoins. A camera that failed counts as off, so the other side reads "Kamera
+   * aus" instead of looking at a black picture.
    */
   class Call {
     constructor(socket, options) {
@@ -202,6 +210,9 @@
       this.container = options.container;
       this.onStateChange = options.onStateChange || (() => {});
       this.onPlaybackBlocked = options.onPlaybackBlocked;
+      this.peerMedia = options.peerMedia;
+      this.peerTexts = options.peerTexts || {};
+      this.media = { microphone: true, camera: true }; // what this side chose
       this.localStream = null;
       this.pc = null;
       this.closed = false;
@@ -211,8 +222,13 @@
       this.listeners = {
         rtc_description: (description) => this.receive({ description }),
         rtc_candidate: (candidate) => this.receive({ candidate }),
-        // The other side reloaded or reconnected: its old connection is gone.
-        peer_joined: () => this.reset(),
+        // The other side reloaded or reconnected: its old connection is gone, and
+        // its new page does not know our microphone and camera yet.
+        peer_joined: () => {
+          this.reset();
+          this.announceMedia();
+        },
+        media_state: (state) => this.showPeerMedia(state),
       };
       for (const [event, listener] of Object.entries(this.listeners)) socket.on(event, listener);
       this.start();
@@ -268,6 +284,7 @@
     /** Start over with a fresh connection (peer_joined, or call_assigned again). */
     reset(configuration) {
       if (this.closed) return;
+      if (this.peerMedia) this.peerMedia.hidden = true; // until the other side says again
       if (configuration) this.configuration = configuration;
       this.closePeerConnection();
       this.inbox = Promise.resolve(); // messages for the old connection are moot
@@ -277,6 +294,9 @@
     /** The local camera and microphone; adding tracks triggers negotiation. */
     attach(stream) {
       this.localStream = stream;
+      setEnabled(stream.getAudioTracks(), this.media.microphone);
+      setEnabled(stream.getVideoTracks(), this.media.camera);
+      this.announceMedia();
       if (!this.pc || this.closed) return;
       const sending = new Set(this.pc.getSenders().map((sender) => sender.track));
       for (const track of stream.getTracks()) {
@@ -357,11 +377,40 @@
 
     /** Microphone on or off; the track stays, so turning it on needs no renegotiation. */
     setMicrophone(on) {
+      this.media.microphone = on;
       setEnabled(this.localStream && this.localStream.getAudioTracks(), on);
+      this.announceMedia();
     }
 
     setCamera(on) {
+      this.media.camera = on;
       setEnabled(this.localStream && this.localStream.getVideoTracks(), on);
+      this.announceMedia();
+    }
+
+    /** Tell the other side what it can expect to hear and see from us. */
+    announceMedia() {
+      if (this.closed) return;
+      const live = (kind) =>
+        Boolean(this.localStream) &&
+        this.localStream.getTracks().some((t) => t.kind === kind && t.readyState === "live");
+      this.send("media_state", {
+        microphone: this.media.microphone && live("audio"),
+        camera: this.media.camera && live("video"),
+      });
+    }
+
+    showPeerMedia(state) {
+      if (this.container) {
+        this.container.dataset.peerMicrophone = state && state.microphone ? "on" : "off";
+        this.container.dataset.peerCamera = state && state.camera ? "on" : "off";
+      }
+      if (!this.peerMedia) return;
+      const notes = [];
+      if (state && !state.microphone) notes.push(this.peerTexts.muted);
+      if (state && !state.camera) notes.push(this.peerTexts.camera_off);
+      this.peerMedia.textContent = notes.join(" · ");
+      this.peerMedia.hidden = notes.length === 0;
     }
 
     closePeerConnection() {
@@ -397,33 +446,54 @@
 
   BB.Call = Call;
 
-  /** Mute and camera buttons: toggle buttons (aria-pressed) with a fixed label, as
-   * WAI-ARIA's button pattern recommends. */
-  BB.mediaToggles = function (getCall, microphoneButton, cameraButton) {
+  /** Mute and camera buttons: toggle buttons (aria-pressed) with a fixed name, as
+   * WAI-ARIA's button pattern asks (a name that changed with the state would be read
+   * as the opposite state). What is off is also said in words beside them (``status``,
+   * with texts {muted, camera_off}), and Alt+M / Alt+K toggle them from anywhere. */
+  BB.mediaToggles = function (getCall, microphoneButton, cameraButton, status, texts) {
+    const say = () => {
+      if (!status) return;
+      const notes = [];
+      if (microphoneButton.getAttribute("aria-pressed") === "true") notes.push(texts.muted);
+      if (cameraButton.getAttribute("aria-pressed") === "true") notes.push(texts.camera_off);
+      status.textContent = notes.join(" ");
+    };
     const toggle = (button, apply) => {
       button.addEventListener("click", () => {
         const off = button.getAttribute("aria-pressed") !== "true";
         button.setAttribute("aria-pressed", String(off));
+        say();
         const call = getCall();
         if (call) apply(call, !off);
       });
     };
     toggle(microphoneButton, (call, on) => call.setMicrophone(on));
     toggle(cameraButton, (call, on) => call.setCamera(on));
+    document.addEventListener("keydown", (event) => {
+      if (!event.altKey || event.ctrlKey || event.metaKey) return;
+      // By key position (event.code): Alt+K types a character of its own on a Mac.
+      const button = { KeyM: microphoneButton, KeyK: cameraButton }[event.code];
+      if (!button || button.offsetParent === null) return; // not on screen: no call
+      event.preventDefault();
+      button.click();
+    });
     return function reset() {
       microphoneButton.setAttribute("aria-pressed", "false");
       cameraButton.setAttribute("aria-pressed", "false");
+      say();
     };
   };
 
   // -- chat -------------------------------------------------------------------------
 
-  /** The text chat of a call: a form, and a log that screen readers announce. */
+  /** The text chat of a call: a form, and a log that screen readers announce. The
+   * server keeps the call's messages while it lasts: a page that reloads or
+   * reconnects fetches them again (load). */
   class Chat {
     constructor(socket, form, log, labels) {
       this.socket = socket;
       this.log = log;
-      this.labels = labels; // {me, citizen, clerk, failed}
+      this.labels = labels; // {role (this side: "citizen" | "clerk"), me, citizen, clerk, failed}
       this.input = form.querySelector("input, textarea");
       socket.on("chat_received", (message) => this.add(message));
       form.addEventListener("submit", async (event) => {
@@ -459,6 +529,18 @@
 
     clear() {
       this.log.replaceChildren();
+    }
+
+    /** The call's messages so far, in place of what the log shows. */
+    async load() {
+      let messages;
+      try {
+        messages = await BB.request(this.socket, "chat_history", {});
+      } catch (error) {
+        return; // not (or no longer) in a call: nothing to show
+      }
+      this.clear();
+      for (const message of messages) this.add(message, message.from === this.labels.role);
     }
   }
 

@@ -173,9 +173,24 @@
       }
       if (c.state === "posted" || c.state === "forwarded") add("Abschließen", "close");
       if (!["closed", "cancelled", "failed"].includes(c.state)) {
-        const reason = element("input", { className: "kern-form-input__input", type: "text", maxLength: 300 });
-        reason.setAttribute("aria-label", name + ": Grund (Erlass oder Storno)");
-        actions.append(reason);
+        // A visible label, not only an accessible name: the field says what it is for.
+        const reasonId = "case-reason-" + c.id;
+        const reason = element("input", {
+          className: "kern-form-input__input",
+          type: "text",
+          maxLength: 300,
+          id: reasonId,
+        });
+        const field = element("div", { className: "kern-form-input" });
+        field.append(
+          element("label", {
+            className: "kern-label",
+            htmlFor: reasonId,
+            textContent: "Grund (für Erlass oder Storno)",
+          }),
+          reason,
+        );
+        actions.append(field);
         if (["open", "verified", "payment_pending"].includes(c.state) && needsPayment) {
           add("Gebühr erlassen", "waive", () => ({ reason: reason.value }), true);
         }

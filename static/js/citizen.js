@@ -185,8 +185,12 @@
 
   // -- 3. called, and 4. the call ---------------------------------------------------
 
-  const resetToggles = BB.mediaToggles(() => call, $("mute"), $("camera"));
+  const resetToggles = BB.mediaToggles(() => call, $("mute"), $("camera"), $("own-media"), {
+    muted: texts.own_muted,
+    camera_off: texts.own_camera_off,
+  });
   const chat = new BB.Chat(socket, $("chat-form"), $("chat-log"), {
+    role: "citizen",
     me: texts.chat_me,
     clerk: texts.chat_clerk,
     failed: texts.chat_failed,
@@ -197,6 +201,7 @@
       // Our socket reconnected: the clerk was told (peer_joined) and starts over too.
       call.reset(BB.rtcConfiguration(assignment));
       verification.callStarted(assignment);
+      chat.load(); // what was said while this socket was away
       return;
     }
     startCall(assignment);
@@ -217,11 +222,14 @@
         BB.say($("call-status"), peerAway ? texts.call_peer_left : texts["call_" + state]);
       },
       onPlaybackBlocked: () => ($("play").hidden = false),
+      peerMedia: $("peer-media"),
+      peerTexts: { muted: texts.peer_muted, camera_off: texts.peer_camera_off },
     });
     call.id = assignment.call_id;
     verification.callStarted(assignment);
     resetToggles();
     chat.clear();
+    chat.load(); // a page reloaded during the call shows what was said
     $("call-with").textContent = fill("call_with", { clerk: assignment.clerk_name });
     document.title = texts.called_title + " – " + pageTitle;
     show("call");

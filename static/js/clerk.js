@@ -156,15 +156,20 @@
       return row;
     });
     $("queue-rows").replaceChildren(...rows);
-    const count = queue.waiting.length;
-    BB.say(
-      $("queue-summary"),
+    const count = queue.total;
+    const others = queue.others_waiting || 0;
+    let summary =
       count === 0
-        ? texts.nobody_waiting
+        ? others > 0
+          ? texts.nobody_for_you
+          : texts.nobody_waiting
         : count === 1
           ? texts.one_waiting
-          : fill(texts.many_waiting, { count }),
-    );
+          : fill(texts.many_waiting, { count });
+    // Citizens she cannot serve: said, so an empty list does not look like an empty room.
+    if (others === 1) summary += " " + texts.one_other;
+    else if (others > 1) summary += " " + fill(texts.many_others, { count: others });
+    BB.say($("queue-summary"), summary);
     $("next").disabled = busy || call !== null || count === 0;
   }
 
@@ -222,8 +227,22 @@
 
   $("next").addEventListener("click", () => takeCitizen("queue_next", {}));
 
-  const resetToggles = BB.mediaToggles(() => call, $("mute"), $("camera"));
+  // The call's side panel: person, identity check, cases, chat; news counted on
+  // the tabs that are not showing.
+  document.body.classList.add("bb-console-page");
+  const tabs = new BB.Tabs($("tab-person").parentElement, texts.tab_news);
+  socket.on("chat_received", () => tabs.news("chat"));
+  for (const event of ["capture_taken", "capture_analysed", "verification_updated"]) {
+    socket.on(event, () => tabs.news("verification"));
+  }
+  socket.on("cases_updated", () => tabs.news("cases"));
+
+  const resetToggles = BB.mediaToggles(() => call, $("mute"), $("camera"), $("own-media"), {
+    muted: texts.own_muted,
+    camera_off: texts.own_camera_off,
+  });
   const chat = new BB.Chat(socket, $("chat-form"), $("chat-log"), {
+    role: "clerk",
     me: texts.chat_me,
     citizen: texts.chat_citizen,
     failed: texts.chat_failed,
@@ -231,8 +250,10 @@
 
   // Sent again on connect while in a call (a reload): rejoin it.
   socket.on("call_assigned", (assignment) => {
-    if (call && call.id === assignment.call_id) call.reset(BB.rtcConfiguration(assignment));
-    else startCall(assignment);
+    if (call && call.id === assignment.call_id) {
+      call.reset(BB.rtcConfiguration(assignment));
+      chat.load(); // what was said while this socket was away
+    } else startCall(assignment);
   });
 
   function startCall(assignment) {
@@ -246,6 +267,8 @@
         if (callState !== "ended") BB.say($("call-status"), texts["call_" + callState]);
       },
       onPlaybackBlocked: () => ($("play").hidden = false),
+      peerMedia: $("peer-media"),
+      peerTexts: { muted: texts.peer_muted, camera_off: texts.peer_camera_off },
     });
     call.id = assignment.call_id;
     const citizen = assignment.citizen;
@@ -255,18 +278,36 @@
     $("citizen-time").textContent = hhmm(citizen.appointment_at);
     $("citizen-verification").textContent =
       texts.verification[String(citizen.verification_required)];
+    showPhone(citizen.phone);
     $("citizen-documents").replaceChildren(
       ...citizen.documents.map((text) =>
         Object.assign(document.createElement("li"), { textContent: text }),
       ),
     );
     resetToggles();
+    tabs.reset();
     chat.clear();
+    chat.load(); // a console reloaded during the call shows what was said
     verification.callStarted(citizen);
     cases.callStarted(citizen);
     showState("in_call");
     BB.showView("call");
     attachCamera(call);
+  }
+
+  /** The number the citizen gave at booking: the way to go on when video fails. */
+  function showPhone(phone) {
+    const cell = $("citizen-phone");
+    if (!phone) {
+      cell.textContent = texts.phone_none;
+      return;
+    }
+    const link = Object.assign(document.createElement("a"), {
+      className: "kern-link",
+      href: "tel:" + phone.replace(/[^+\d]/g, ""),
+      textContent: phone,
+    });
+    cell.replaceChildren(link, document.createTextNode(" (" + texts.phone_hint + ")"));
   }
 
   async function attachCamera(forCall) {

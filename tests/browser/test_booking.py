@@ -3,10 +3,17 @@ and every page on the way passes axe-core's WCAG 2.1 AA rules (BITV 2.0)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 from playwright.async_api import Browser, Page
 
+from office.tokens import Audience
+from signalling.keys import APPOINTMENTS, TOWN
+from tests.helpers.booking import book_at
 from tests.helpers.browser import accessibility_violations
+from tests.helpers.clock import Clock
+from tests.helpers.constants import SLOT
 from tests.helpers.mail import SmtpServer, join_link
 from tests.helpers.polling import eventually
 
@@ -68,3 +75,26 @@ async def test_staff_login_page_is_accessible(server: str, browser: Browser) -> 
     page = await browser.new_page()
     await page.goto(server + "/anmelden")
     await assert_accessible(page)
+
+
+async def test_the_waiting_room_button_frees_itself_when_check_in_opens(
+    app: web.Application, server: str, browser: Browser, clerk: int, clock: Clock
+) -> None:
+    desk = app[APPOINTMENTS]
+    appointment = await book_at(desk, SLOT)
+    opens = SLOT - timedelta(minutes=app[TOWN].booking.checkin_before_minutes)
+    clock.set(opens - timedelta(seconds=3))
+    page = await browser.new_page()
+    await page.goto(f"{server}/t/{desk.office.issue_token(appointment, Audience.JOIN_LINK)}")
+    await page.wait_for_url("**/termin")
+    assert await page.get_by_role("button", name="Warteraum betreten").is_disabled()
+    await assert_accessible(page)
+
+    clock.set(opens)  # the server's window opens as the page's count runs out
+    link = page.get_by_role("link", name="Warteraum betreten")
+    await link.wait_for(timeout=10_000)
+    assert await page.get_by_text("Der Warteraum ist jetzt geöffnet.").is_visible()
+    await assert_accessible(page)
+    await link.click()
+    await page.wait_for_url("**/termin/warteraum")
+    assert await page.get_by_role("heading", name="Kamera und Mikrofon prüfen").is_visible()

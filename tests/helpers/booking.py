@@ -21,18 +21,16 @@ async def book_at(
     service: str = "meldebescheinigung",
     email: str = "erika@example.org",
     name: str = "Erika Mustermann",
+    phone: str | None = None,
 ) -> Appointment:
-    booked = await desk.book(
-        parse_booking(
-            {
-                "service_id": service,
-                "starts_at": starts_at.isoformat(),
-                "name": name,
-                "email": email,
-                "consent": True,
-            }
-        )
-    )
+    form = {
+        "service_id": service,
+        "starts_at": starts_at.isoformat(),
+        "name": name,
+        "email": email,
+        "consent": True,
+    }
+    booked = await desk.book(parse_booking(form if phone is None else {**form, "phone": phone}))
     return booked.appointment
 
 

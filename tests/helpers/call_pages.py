@@ -4,12 +4,21 @@ them."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+)
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from office.appointments import Appointments
 from office.models import Appointment, SpecialHours
@@ -23,6 +32,7 @@ WAIT_MS = 10_000  # Playwright's own default is 30 s: fail sooner, and say where
 
 
 MEDIA_MS = 20_000  # first frames: ICE and the decoder on a busy 2-core machine
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}  # the clerk's laptop
 
 
 SERVICE = "meldebescheinigung"  # delivery "town": the city posts the certificate
@@ -155,6 +165,26 @@ async def clerk_console(
 
 async def assert_accessible(page: Page, where: str) -> None:
     assert await accessibility_violations(page) == [], where
+
+
+async def assert_fits(page: Page, selector: str) -> None:
+    """The element shows, whole, within the viewport, and the page itself does not
+    scroll (what a clerk on a laptop needs during a call)."""
+    fits = "innerHeight >= document.documentElement.scrollHeight"
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_function(f"() => {fits}", timeout=WAIT_MS)
+    heights = await page.evaluate(
+        "() => ({inner: innerHeight, page: document.documentElement.scrollHeight,"
+        " view: document.body.dataset.view, classes: document.body.className})"
+    )
+    assert heights["inner"] >= heights["page"], heights
+    box = await page.locator(selector).bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and viewport is not None, selector
+    assert box["width"] > 0 and box["height"] > 0, (selector, box)
+    assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= viewport["width"], (selector, box, viewport)
+    assert box["y"] + box["height"] <= viewport["height"], (selector, box, viewport)
 
 
 async def assert_remote_video_plays(page: Page) -> None:

@@ -147,6 +147,15 @@ async def test_an_invoice_shows_with_its_girocode_until_paid_and_only_to_its_cit
     fields = text.split("\n")
     assert fields[:3] == ["BCD", "002", "1"] and fields[3] == "SCT"
     assert fields[7] == "EUR10.00" and fields[9] == invoice.payment_reference
+    # The same transfer as text, for banking on this device: as the code says it.
+    shown = dict(re.findall(r"<dt>([^<]+)</dt><dd data-copy>([^<]+)</dd>", html))
+    assert shown == {
+        "Empfänger": fields[5],
+        "IBAN": " ".join(fields[6][i : i + 4] for i in range(0, len(fields[6]), 4)),
+        "BIC": fields[4],
+        "Betrag": "10,00 €",
+        "Verwendungszweck": invoice.payment_reference,
+    }, shown
 
     pdf = await client.get(f"/termin/status/{case.id}/rechnung.pdf", headers=cookie(desk, erika))
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
@@ -167,4 +176,5 @@ async def test_an_invoice_shows_with_its_girocode_until_paid_and_only_to_its_cit
     await cases.record_payment(case.id, "bank", "E1", case.fee_cents, "bank")
     paid = await (await client.get("/termin/status", headers=cookie(desk, erika))).text()
     assert "GiroCode" not in paid and invoice.number in paid
+    assert "<dd data-copy>" not in paid and "Überweisung" not in paid
     assert timeline(paid, case.reference)[-1] == "paid"

@@ -26,8 +26,10 @@ from playwright.async_api import Browser, expect
 from office.tokens import Audience
 from signalling.keys import APPOINTMENTS, STAFF
 from tests.helpers.call_pages import (
+    LAPTOP,
     WAIT_MS,
     assert_accessible,
+    assert_fits,
     assert_remote_video_plays,
     book_soon,
     citizen_with_cookie,
@@ -111,10 +113,25 @@ async def test_citizen_and_clerk_hold_a_video_appointment(
     await assert_accessible(page, "citizen's call view")
     await assert_accessible(console, "clerk's call view")
 
-    # The chat goes both ways.
+    # On a 1366 x 768 laptop the call fits the screen: the video on the left, the
+    # active tab beside it, and the page itself does not scroll.
+    await console.set_viewport_size(LAPTOP)
+    await assert_fits(console, "#remote-video")
+    await assert_fits(console, "#panel-person")
+    assert (
+        await console.get_by_role("tab", name="Person & Anliegen").get_attribute("aria-selected")
+        == "true"
+    )
+
+    # The chat goes both ways; the clerk's Chat tab counts the news until opened.
     await page.get_by_label("Ihre Nachricht").fill("Guten Tag!")
     await page.get_by_role("button", name="Senden").click()
+    chat_tab = console.get_by_role("tab", name="Chat")
+    await expect(chat_tab).to_contain_text("1 neu")
+    await chat_tab.click()
     await expect(console.locator("#chat-log")).to_contain_text("Guten Tag!")
+    await expect(chat_tab).not_to_contain_text("neu")
+    await assert_fits(console, "#panel-chat")
 
     # 4. The citizen reloads mid-call: no device check, straight back into the call.
     await page.reload()

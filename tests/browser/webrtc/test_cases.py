@@ -56,7 +56,8 @@ async def test_a_certificate_is_invoiced_paid_and_posted_and_the_citizen_follows
     await console.get_by_role("button", name="Erika Mustermann aufrufen").click()
     await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
 
-    # The clerk opens the case: the appointment's service is preselected.
+    # The clerk opens the case, in its tab: the appointment's service is preselected.
+    await console.get_by_role("tab", name="Vorgänge").click()
     panel = console.locator("#cases")
     await expect(panel.get_by_label("Leistung")).to_have_value("meldebescheinigung")
     await panel.get_by_role("button", name="Vorgang eröffnen").click()

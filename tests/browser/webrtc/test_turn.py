@@ -251,6 +251,7 @@ async def test_a_relay_only_call_and_its_capture_go_through_coturn(
 
     # The identity check: the citizen's capture connection reaches the server's own
     # peer through the same coturn (the browser may not use anything else).
+    await console.get_by_role("tab", name="Identitätsprüfung").click()
     panel = console.locator("#verification")
     await panel.get_by_role("radio", name="Personalausweis").check()
     await panel.get_by_role("button", name="Prüfung starten").click()

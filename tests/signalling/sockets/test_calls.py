@@ -4,11 +4,13 @@ reconnect grace (1 s here). On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from office.appointments import Appointments
+from office.models import Appointment
 from office.staff import Staff
 from rooms.store import RoomStore
 from tests.helpers.booking import add_clerk, book_at, staff_cookie
@@ -40,20 +42,43 @@ def relayed(peer: Peer) -> dict[str, list[Any]]:
 NOTHING: dict[str, list[Any]] = {event: [] for event in RELAYED}
 
 
-async def test_only_members_of_a_call_can_relay_and_only_to_each_other(
-    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock, store: RoomStore
-) -> None:
-    bert = await add_clerk(staff, "bert", "meldewesen")
-    caller = await book_at(desk, SLOT, email="c@example.org", name="Clara C.")
+@dataclass
+class InCall:
+    caller: Appointment
+    bystander: Appointment
+    citizen: Peer  # the caller's page
+    waiting: Peer  # the bystander's, in the waiting room
+    clerk: Peer
+    taken: dict[str, Any]  # the clerk's queue_next ack
+
+
+async def in_a_call_beside_a_waiting_citizen(
+    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock, **caller: Any
+) -> InCall:
+    """The clerk in a call with the citizen of 10:30 (booked with ``caller``'s details)
+    while the citizen of 10:40 waits."""
+    appointment = await book_at(desk, SLOT, **caller)
     bystander = await book_at(desk, at(10, 40), email="w@example.org", name="Willi W.")
     clock.set(at(10, 30))
-    c = await citizen_peer(base, desk, caller)
+    c = await citizen_peer(base, desk, appointment)
     w = await citizen_peer(base, desk, bystander)
     await joined(c)
     await joined(w)
     anna = await clerk_peer(base, staff, clerk)
     taken = await anna.call("queue_next")
-    assert taken["data"]["citizen"]["appointment_id"] == caller.id
+    return InCall(appointment, bystander, c, w, anna, taken)
+
+
+async def test_only_members_of_a_call_can_relay_and_only_to_each_other(
+    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock, store: RoomStore
+) -> None:
+    bert = await add_clerk(staff, "bert", "meldewesen")
+    call = await in_a_call_beside_a_waiting_citizen(
+        base, desk, staff, clerk, clock, email="c@example.org", name="Clara C."
+    )
+    caller, bystander = call.caller, call.bystander
+    c, w, anna = call.citizen, call.waiting, call.clerk
+    assert call.taken["data"]["citizen"]["appointment_id"] == caller.id
     await c.next("call_assigned")
     other_clerk = await clerk_peer(base, staff, bert)
 
@@ -166,3 +191,85 @@ async def test_clerk_gone_past_the_grace_sends_the_citizen_back_to_the_front(
     assert (await x.next("call_assigned", count=2))["clerk_name"] == "Bert"
 
     await disconnect_all(e, x, bert_peer)
+
+
+async def test_each_side_hears_whether_the_other_muted_and_the_clerk_has_the_phone_number(
+    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    call = await in_a_call_beside_a_waiting_citizen(
+        base, desk, staff, clerk, clock, phone="+49 711 1234567"
+    )
+    c, w, anna, bystander = call.citizen, call.waiting, call.clerk, call.bystander
+    assert call.taken["data"]["citizen"]["phone"] == "+49 711 1234567"  # for a call back
+    await c.next("call_assigned")
+
+    muted = {"microphone": False, "camera": True}
+    assert await c.call("media_state", muted) == {"ok": True, "data": None}
+    assert await anna.next("media_state") == muted
+    dark = {"microphone": True, "camera": False}
+    assert (await anna.call("media_state", dark))["ok"] is True
+    assert await c.next("media_state") == dark
+    for wrong in ({"microphone": "no", "camera": True}, {"microphone": False}, {}):
+        ack = await c.call("media_state", wrong)
+        assert ack["error"]["code"] == "invalid_payload", wrong
+    ack = await w.call("media_state", muted)  # not in the call
+    assert ack["error"]["code"] == "not_in_call"
+    await asyncio.sleep(0.3)
+    assert anna.events["media_state"] == [muted]
+
+    # Without a number given at booking, the clerk is told there is none.
+    assert (await anna.call("call_end"))["ok"] is True
+    taken = await anna.call("queue_next")
+    assert taken["data"]["citizen"]["appointment_id"] == bystander.id
+    assert taken["data"]["citizen"]["phone"] is None
+    await disconnect_all(c, w, anna)
+
+
+async def test_a_clerk_hears_how_many_wait_for_services_she_does_not_serve(
+    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    bert = await add_clerk(staff, "bert", "bundeszentralregister")
+    first = await book_at(desk, SLOT, email="a@example.org", name="Ada A.")
+    second = await book_at(desk, at(10, 40), email="b@example.org", name="Ben B.")
+    clock.set(at(10, 30))
+    for appointment in (first, second):
+        await joined(await citizen_peer(base, desk, appointment))
+    anna = await clerk_peer(base, staff, clerk)
+    bert_peer = await clerk_peer(base, staff, bert)
+    mine = await anna.until("queue_updated", lambda q: q["total"] == 2)
+    assert mine["others_waiting"] == 0 and len(mine["waiting"]) == 2
+    theirs = await bert_peer.until("queue_updated", lambda q: q["others_waiting"] == 2)
+    assert theirs["waiting"] == [] and theirs["total"] == 0  # no names, only the number
+
+    assert (await anna.call("queue_next"))["ok"] is True
+    await bert_peer.until("queue_updated", lambda q: q["others_waiting"] == 1)
+    await disconnect_all(anna, bert_peer)
+
+
+async def test_a_page_that_comes_back_during_the_call_gets_the_chat_again(
+    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    appointment = await book_at(desk, SLOT)
+    clock.set(at(10, 25))
+    c = await citizen_peer(base, desk, appointment)
+    await joined(c)
+    anna = await clerk_peer(base, staff, clerk)
+    assert (await anna.call("queue_next"))["ok"] is True
+    await c.next("call_assigned")
+    first = (await c.call("chat_send", {"text": "Guten Tag"}))["data"]
+    second = (await anna.call("chat_send", {"text": "Hallo, Frau Mustermann"}))["data"]
+    await c.next("chat_received")
+
+    await anna.disconnect()  # the console reloads
+    back = await clerk_peer(base, staff, clerk)
+    await back.next("call_assigned")
+    assert await back.call("chat_history") == {"ok": True, "data": [first, second]}
+    await c.disconnect()  # and so does the citizen's page
+    c = await citizen_peer(base, desk, appointment)
+    await c.next("call_assigned")
+    assert (await c.call("chat_history"))["data"] == [first, second]
+
+    assert (await back.call("call_end"))["ok"] is True
+    await c.next("call_ended")
+    assert (await c.call("chat_history"))["error"]["code"] == "not_in_call"
+    await disconnect_all(c, back)
