@@ -60,6 +60,7 @@ class Service(_Frozen):
     name: str = Field(min_length=1, max_length=120)
     name_en: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=500)
+    description_en: str = Field(default="", max_length=500)
     duration_minutes: int = Field(gt=0, le=240)
     fee_cents: int = Field(ge=0)
     fee_is_sample: bool = False
@@ -67,9 +68,23 @@ class Service(_Frozen):
     skill: Slug
     delivery: Delivery
     documents: tuple[str, ...] = ()
+    documents_en: tuple[str, ...] = ()  # the same documents, in the same order
+
+    @model_validator(mode="after")
+    def _documents_in_both_languages(self) -> Service:
+        if self.documents_en and len(self.documents_en) != len(self.documents):
+            raise ValueError(f"service {self.id}: documents_en must name each of documents")
+        return self
 
     def display_name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name
+
+    # A town file without the English texts shows the German ones to English readers.
+    def display_description(self, language: str) -> str:
+        return self.description_en if language == "en" and self.description_en else self.description
+
+    def display_documents(self, language: str) -> tuple[str, ...]:
+        return self.documents_en if language == "en" and self.documents_en else self.documents
 
 
 class TownInfo(_Frozen):

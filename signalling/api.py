@@ -32,12 +32,14 @@ def service_json(service: Service) -> dict[str, Any]:
         "name": service.name,
         "name_en": service.name_en,
         "description": service.description,
+        "description_en": service.display_description("en"),
         "duration_minutes": service.duration_minutes,
         "fee_cents": service.fee_cents,
         "fee_is_sample": service.fee_is_sample,
         "verification_required": service.verification_required,
         "delivery": service.delivery.value,
         "documents": list(service.documents),
+        "documents_en": list(service.display_documents("en")),
     }
 
 

@@ -181,12 +181,17 @@ def spec(town: Town) -> dict[str, Any]:
                         "name": {"type": "string"},
                         "name_en": {"type": "string"},
                         "description": {"type": "string"},
+                        "description_en": {
+                            "type": "string",
+                            "description": "in English (the German text where the town gives none)",
+                        },
                         "duration_minutes": {"type": "integer"},
                         "fee_cents": {"type": "integer", "description": "Euro cents"},
                         "fee_is_sample": {"type": "boolean"},
                         "verification_required": {"type": "boolean"},
                         "delivery": {"type": "string", "enum": ["town", "bzr", "none"]},
                         "documents": {"type": "array", "items": {"type": "string"}},
+                        "documents_en": {"type": "array", "items": {"type": "string"}},
                     },
                 },
                 "SlotList": {

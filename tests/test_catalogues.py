@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 from common import i18n
 from common.assets import asset_dir
 from office import mail
+from office.catalogue import Service, load_town
 from office.mail import MailKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +211,10 @@ MAIL_CONTEXT: dict[str, Any] = {
         town=SimpleNamespace(office_name="Office", name="Town", email="a@b.c", phone="1")
     ),
     "service": SimpleNamespace(
-        documents=("Document",), verification_required=True, duration_minutes=20
+        documents=("Document",),
+        display_documents=lambda language: ("Document",),
+        verification_required=True,
+        duration_minutes=20,
     ),
     "service_name": "Service",
     "name": "Person",
@@ -272,3 +276,26 @@ def test_capture_hints_reach_the_citizen_in_the_language_of_their_page() -> None
     assert Offer.model_validate({"sdp": "v=0 " * 4, "lang": "en"}).lang == "en"
     with pytest.raises(ValueError):
         Offer.model_validate({"sdp": "v=0 " * 4, "lang": "<script>"})
+
+
+def test_the_shipped_town_describes_every_service_in_english_too() -> None:
+    """What a service is and what to bring, for the English pages and mails."""
+    for service in load_town().services:
+        assert service.description_en, service.id
+        assert service.display_description("en") != service.display_description("de")
+        assert len(service.documents_en) == len(service.documents), service.id
+        assert service.display_documents("de") == service.documents
+
+
+def test_a_town_file_without_english_texts_shows_the_german_ones() -> None:
+    town = load_town()
+    service = town.services[0].model_copy(update={"description_en": "", "documents_en": ()})
+    assert service.display_description("en") == service.description
+    assert service.display_documents("en") == service.documents
+
+
+def test_english_documents_must_match_the_german_ones_one_by_one() -> None:
+    data = load_town().services[0].model_dump()
+    data["documents"], data["documents_en"] = ["Ausweis", "Formular"], ["ID card"]
+    with pytest.raises(ValueError, match="documents_en must name each of documents"):
+        Service.model_validate(data)

@@ -296,7 +296,7 @@ async def waiting_room(request: web.Request) -> web.Response:
         {
             **page,
             "service_name": service.display_name(lang),
-            "documents": service.documents,
+            "documents": service.display_documents(lang),
             "delivery": service.delivery.value,
             "language": lang,
             "script_texts": texts,

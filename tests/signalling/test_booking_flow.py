@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from office.models import Appointment
-from tests.helpers.mail import SmtpServer, deliver_mail, join_link
+from tests.helpers.mail import SmtpServer, body, deliver_mail, join_link
 from tests.helpers.pages import csrf_of, slots_of
 
 DAY = date(2026, 6, 1)  # the clock's Monday
@@ -180,3 +180,18 @@ def _all_appointments() -> Any:
     from sqlalchemy import select
 
     return select(Appointment)
+
+
+async def test_english_pages_and_mail_describe_the_service_in_english(
+    client: TestClient[Any, Any], clerk: int, smtp: SmtpServer
+) -> None:
+    home = await (await client.get("/?lang=en")).text()
+    assert "A certificate of your current registered address." in home
+    assert "Bescheinigung über Ihre aktuelle Anschrift." not in home
+    form = await (await client.get(f"/buchen/meldebescheinigung?tag={DAY.isoformat()}")).text()
+    assert "ID card or passport" in form and "Personalausweis oder Reisepass" not in form
+
+    assert (await book(client)).status == 303  # in English: the language cookie
+    await deliver_mail(client)
+    [mail] = smtp.inbox.to("erika@example.org")
+    assert "ID card or passport" in body(mail) and "Personalausweis" not in body(mail)
