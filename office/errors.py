@@ -171,3 +171,10 @@ class VerificationClosed(Conflict):
 
     code = "verification_closed"
     message = N_("Die Identitätsprüfung läuft nicht mehr.")
+
+
+class FeedbackClosed(Conflict):
+    """Feedback is for a call that took place, once."""
+
+    code = "feedback_closed"
+    message = N_("Eine Rückmeldung ist nach dem Gespräch einmal möglich.")

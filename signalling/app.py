@@ -29,6 +29,7 @@ from signalling.pages import (
     capture_images,
     casework,
     dev,
+    feedback,
     operations,
     paypal,
     photo_upload,
@@ -100,6 +101,7 @@ def create_app(
     app.router.add_routes(capture_images.routes)
     app.router.add_routes(photo_upload.routes)
     app.router.add_routes(status.routes)
+    app.router.add_routes(feedback.routes)
     app.router.add_routes(paypal.routes)
     app.router.add_routes(api.routes)
     if settings.demo:

@@ -18,6 +18,7 @@ from office.case_actions import CaseActions
 from office.cases import Cases
 from office.catalogue import Town
 from office.context import Office
+from office.feedback import FeedbackDesk
 from office.invoices import Invoices
 from office.outbox import Mailer
 from office.paypal_payments import PaypalPayments
@@ -48,6 +49,7 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 OFFICE = web.AppKey("office", Office)
 APPOINTMENTS = web.AppKey("appointments", Appointments)
 CASES = web.AppKey("cases", Cases)
+FEEDBACK = web.AppKey("feedback", FeedbackDesk)
 INVOICES = web.AppKey("invoices", Invoices)
 STAFF = web.AppKey("staff", Staff)
 MAILER = web.AppKey("mailer", Mailer)

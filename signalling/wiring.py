@@ -31,6 +31,7 @@ from office.cases import Cases
 from office.catalogue import Town
 from office.context import Office, utc_now
 from office.db import create_engine, session_factory
+from office.feedback import FeedbackDesk
 from office.invoices import Invoices
 from office.mail import MailSettings
 from office.migrate import current_revision, head_revision, upgrade
@@ -57,6 +58,7 @@ from signalling.keys import (
     CASES,
     CLOCK,
     ENGINE,
+    FEEDBACK,
     INVOICES,
     JOBS,
     MAILER,
@@ -176,6 +178,7 @@ def _build_office(
     app[SIGNER] = office.signer
     app[MAILER] = CountedMailer(mailer or mailer_for(settings), app[METRICS])
     app[APPOINTMENTS] = Appointments(office)
+    app[FEEDBACK] = FeedbackDesk(office)
     cases = app[CASES] = Cases(office)
     app[INVOICES] = Invoices(office)
     app[PHOTO_UPLOADS] = PhotoUploads(office)

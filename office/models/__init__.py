@@ -25,6 +25,7 @@ from office.models.cases import (
     Payment,
     PaypalOrder,
 )
+from office.models.feedback import Feedback
 from office.models.identity import Capture, VerificationRecord, VerificationStep
 from office.models.staff import Clerk, ClerkHours, ClerkSkill, Role, SpecialHours, StaffSession
 
@@ -42,6 +43,7 @@ __all__ = [
     "Clerk",
     "ClerkHours",
     "ClerkSkill",
+    "Feedback",
     "Invoice",
     "InvoiceCounter",
     "OutboxMail",

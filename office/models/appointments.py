@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,6 +57,8 @@ class Appointment(Base):
     clerk_id: Mapped[int | None] = mapped_column(
         ForeignKey("clerks.id", ondelete="SET NULL", name="fk_appointments_clerk_id")
     )
+    # Whether the citizen gave feedback (once per appointment); not which one.
+    feedback_given: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     units: Mapped[list[BookedUnit]] = relationship(
         back_populates="appointment", cascade="all, delete-orphan", passive_deletes=True

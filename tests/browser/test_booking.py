@@ -98,3 +98,23 @@ async def test_the_waiting_room_button_frees_itself_when_check_in_opens(
     await link.click()
     await page.wait_for_url("**/termin/warteraum")
     assert await page.get_by_role("heading", name="Kamera und Mikrofon prüfen").is_visible()
+
+
+async def test_the_feedback_page_is_accessible_and_says_what_is_wrong(
+    app: web.Application, server: str, browser: Browser, clerk: int
+) -> None:
+    desk = app[APPOINTMENTS]
+    appointment = await book_at(desk, SLOT)
+    page = await browser.new_page()
+    await page.goto(f"{server}/t/{desk.office.issue_token(appointment, Audience.JOIN_LINK)}")
+    await page.wait_for_url("**/termin")
+    await page.goto(f"{server}/termin/rueckmeldung?lang=en")
+    await assert_accessible(page)
+    assert await page.get_by_role("radio", name="5 – very satisfied").is_visible()
+    await page.get_by_role("radio", name="5 – very satisfied").check()
+    await page.get_by_label("Anything else you would like to tell us? (optional)").fill("Fine")
+    await page.get_by_role("button", name="Send feedback").click()
+    await page.wait_for_load_state()
+    # The call has not taken place: refused, in the page's language, and accessible.
+    assert await page.get_by_text("Feedback can be given once, after the call.").is_visible()
+    await assert_accessible(page)
