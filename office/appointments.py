@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.i18n import N_
 from office import audit
 from office.booking_request import BookingRequest
 from office.catalogue import Service
@@ -193,13 +194,30 @@ class Appointments:
         service = self.office.town.service(request.service_id)
         if service is None:
             raise InvalidInput({"service_id": "Dieses Anliegen gibt es nicht."})
+        return await self._create(request, service, request.starts_at, walk_in=False)
+
+    async def walk_in(self, request: BookingRequest) -> Booked:
+        """An appointment starting now, for a service the town serves without booking
+        (``walk_in`` in the town file). It holds no clerk's time: it goes straight to
+        the waiting room, which the caller offers only while a clerk with the skill is
+        on duty (the office does not know who is online). ``request.starts_at`` is
+        ignored."""
+        service = self.office.town.service(request.service_id)
+        if service is None or not service.walk_in:
+            raise NotFound(N_("Für dieses Anliegen gibt es keine Beratung ohne Termin."))
+        now = self.office.now().replace(second=0, microsecond=0)
+        return await self._create(request, service, now, walk_in=True)
+
+    async def _create(
+        self, request: BookingRequest, service: Service, starts_at: datetime, *, walk_in: bool
+    ) -> Booked:
         now = self.office.now()
         appointment = Appointment(
             id=str(uuid.uuid4()),
             reference=new_reference(),
             service_id=service.id,
-            starts_at=request.starts_at,
-            ends_at=request.starts_at + timedelta(minutes=service.duration_minutes),
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=service.duration_minutes),
             status=AppointmentStatus.BOOKED,
             language=request.language,
             name=request.name,
@@ -211,12 +229,13 @@ class Appointments:
         async with self.office.sessions() as session, session.begin():
             session.add(appointment)
             await session.flush()
-            await self._claim_slot(session, appointment, service, request.starts_at)
+            if not walk_in:
+                await self._claim_slot(session, appointment, service, starts_at)
             audit.record(
                 session,
                 now,
                 audit.CITIZEN,
-                "appointment.booked",
+                "appointment.walked_in" if walk_in else "appointment.booked",
                 f"appointment:{appointment.id}",
                 service=service.id,
             )

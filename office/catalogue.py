@@ -69,6 +69,9 @@ class Service(_Frozen):
     delivery: Delivery
     documents: tuple[str, ...] = ()
     documents_en: tuple[str, ...] = ()  # the same documents, in the same order
+    # Served without an appointment too ("Jetzt beraten lassen"), while a clerk with the
+    # skill is on duty.
+    walk_in: bool = False
 
     @model_validator(mode="after")
     def _documents_in_both_languages(self) -> Service:

@@ -35,6 +35,7 @@ from signalling.pages import (
     photo_upload,
     staff,
     status,
+    walk_in,
 )
 from signalling.settings import Settings
 
@@ -102,6 +103,7 @@ def create_app(
     app.router.add_routes(photo_upload.routes)
     app.router.add_routes(status.routes)
     app.router.add_routes(feedback.routes)
+    app.router.add_routes(walk_in.routes)
     app.router.add_routes(paypal.routes)
     app.router.add_routes(api.routes)
     if settings.demo:

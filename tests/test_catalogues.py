@@ -176,6 +176,7 @@ def _page_context(language: str) -> dict[str, Any]:
         "short": lambda _: blank,
         "weekday_names": {},
         "errors": {},
+        "walk_in_now": set(),
         "values": {},
         "script_texts": {},
         "verification_texts": {},

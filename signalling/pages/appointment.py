@@ -38,7 +38,7 @@ def _invalid_link(request: web.Request) -> web.Response:
     return response
 
 
-def _set_session(
+def set_session(
     request: web.Request, response: web.StreamResponse, appointment: Appointment
 ) -> None:
     token = request.app[OFFICE].issue_token(appointment, Audience.APPOINTMENT_SESSION)
@@ -63,7 +63,7 @@ async def open_link(request: web.Request) -> web.StreamResponse:
     except TokenInvalid:
         return _invalid_link(request)
     response = redirect(NEXT_PAGES.get(request.query.get("next", ""), "/termin"))
-    _set_session(request, response, appointment)
+    set_session(request, response, appointment)
     return response
 
 
@@ -162,7 +162,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
     except OfficeError as exc:
         return error_page(request, 409, i18n.error_text(exc, lang))
     response = redirect("/termin?hinweis=verschoben")
-    _set_session(request, response, moved.appointment)
+    set_session(request, response, moved.appointment)
     return response
 
 

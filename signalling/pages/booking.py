@@ -6,26 +6,17 @@ from datetime import date, timedelta
 
 from aiohttp import web
 
-from common.i18n import catalogue, translate
-from office.booking_request import parse_booking
 from office.catalogue import Service
-from office.errors import InvalidInput, NotFound, OfficeError
+from office.errors import OfficeError
 from office.tokens import Audience
-from signalling import cookies, i18n
-from signalling.clients import BOOKING, allow, secure_cookies
+from signalling import cookies
+from signalling.clients import secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK, METRICS, OFFICE, SETTINGS, SIGNER, TOWN
-from signalling.render import error_page, redirect, render, too_many_requests
+from signalling.pages.services import attempt, posted_contact, service_of, walk_in_now
+from signalling.render import redirect, render
 
 routes = web.RouteTableDef()
 DAYS_PER_PAGE = 14
-HONEYPOT = "website"
-
-
-def _service(request: web.Request) -> Service:
-    try:
-        return request.app[OFFICE].service(request.match_info["service_id"])
-    except NotFound:
-        raise web.HTTPNotFound() from None
 
 
 def parse_day(value: str | None) -> date | None:
@@ -39,7 +30,7 @@ def parse_day(value: str | None) -> date | None:
 
 @routes.get("/", name="home")
 async def home(request: web.Request) -> web.Response:
-    return render(request, "home.html")
+    return render(request, "home.html", {"walk_in_now": await walk_in_now(request.app)})
 
 
 async def slot_picker(
@@ -71,49 +62,25 @@ async def slot_picker(
 
 @routes.get("/buchen/{service_id}", name="book")
 async def book_form(request: web.Request) -> web.Response:
-    service = _service(request)
+    service = service_of(request)
     picker = await slot_picker(request, service, parse_day(request.query.get("tag")))
     return render(request, "book.html", {**picker, "values": {}, "errors": {}, "message": None})
 
 
 @routes.post("/buchen/{service_id}")
 async def book_submit(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    lang = i18n.language(request)
-    if not await allow(request, "book", BOOKING):
-        return too_many_requests(request)
-    form = await request.post()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    service = service_of(request)
+    values = await posted_contact(request)
+    if isinstance(values, web.Response):
+        return values
     values["service_id"] = service.id
-    values["language"] = lang
     chosen_day = parse_day(values.get("tag"))
-    errors: dict[str, str] = {}
-    message = None
-    if values.get(HONEYPOT):
-        # Only bots fill the hidden field. Refuse without saying why.
-        return error_page(
-            request,
-            400,
-            translate(
-                lang,
-                "Ein technischer Fehler ist aufgetreten. Bitte versuchen Sie es später noch "
-                "einmal.",
-            ),
-        )
-    try:
-        # A ticked checkbox sends "on"; consent itself is a yes or no.
-        wanted = parse_booking({**values, "consent": values.get("consent") == "on"})
-        booked = await request.app[APPOINTMENTS].book(wanted)
+    tried = await attempt(request, values, request.app[APPOINTMENTS].book)
+    if tried.booked is not None:
         request.app[METRICS].bookings.labels("page").inc()
-    except InvalidInput as exc:
-        messages = catalogue(lang)
-        errors = {field: messages.gettext(text) for field, text in exc.fields.items()}
-    except OfficeError as exc:
-        message = i18n.error_text(exc, lang)
-    else:
         receipt = request.app[SIGNER].issue(
             Audience.BOOKING_RECEIPT,
-            booked.appointment.id,
+            tried.booked.appointment.id,
             request.app[CLOCK]() + timedelta(minutes=30),
         )
         response = redirect("/buchung/bestaetigt")
@@ -131,8 +98,8 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "book.html",
-        {**picker, "values": values, "errors": errors, "message": message},
-        status=409 if message else 400,
+        {**picker, "values": values, "errors": tried.errors, "message": tried.message},
+        status=409 if tried.message else 400,
     )
 
 
