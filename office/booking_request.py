@@ -65,7 +65,7 @@ def parse_starts_at(value: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _email(given: str) -> tuple[str, str | None]:
+def parse_email(given: str) -> tuple[str, str | None]:
     """The address normalised, or what is wrong with it."""
     if not given:
         return given, "Bitte geben Sie Ihre E-Mail-Adresse an."
@@ -97,7 +97,7 @@ def parse_booking(raw: Mapping[str, object]) -> BookingRequest:
     elif _has_control_characters(name):
         errors["name"] = "Der Name enthält unzulässige Zeichen."
 
-    email, email_error = _email(_text(raw, "email"))
+    email, email_error = parse_email(_text(raw, "email"))
     if email_error:
         errors["email"] = email_error
 

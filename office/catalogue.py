@@ -172,6 +172,16 @@ class PaymentSettings(_Frozen):
         return check_bic(value)
 
 
+class AccessibilitySettings(_Frozen):
+    """The accessibility statement (BITV 2.0 § 7): when it was made, where reported
+    barriers go, and the body that mediates when the town does not help."""
+
+    statement_date: date = date(2026, 12, 7)
+    contact_email: str = ""  # empty: the town's address
+    enforcement_name: str = ""
+    enforcement_url: str = ""
+
+
 class Town(_Frozen):
     """Everything a town configures."""
 
@@ -183,6 +193,7 @@ class Town(_Frozen):
     verification: VerificationRules = VerificationRules()
     services: tuple[Service, ...] = Field(min_length=1)
     payment: PaymentSettings | None = None  # needed to issue invoices
+    accessibility: AccessibilitySettings = AccessibilitySettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Town:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
+from email.utils import make_msgid
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +43,7 @@ class MailKind(StrEnum):
     VERIFICATION_CODE = "verification_code"
     INVOICE = "invoice"
     CASE_STATUS = "case_status"
+    BARRIER_REPORT = "barrier_report"  # to the town's staff, in German
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,28 @@ def compose_invoice(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    return message
+
+
+def compose_barrier_report(
+    *, town: Town, settings: MailSettings, report: Any, now: datetime
+) -> EmailMessage:
+    """A barrier a citizen reported (``office/barrier_reports.py``), to the town's
+    accessibility contact; a reply goes to the citizen when they gave an address."""
+    subject, body = _render(
+        MailKind.BARRIER_REPORT,
+        {"lang": i18n.SOURCE_LANGUAGE, "town": town, "report": report},
+    )
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = f"{town.town.office_name} <{settings.sender}>"
+    message["To"] = town.accessibility.contact_email or town.town.email
+    if report.email:
+        message["Reply-To"] = report.email
+    message["Date"] = rfc2822_date(now)
+    message["Message-ID"] = make_msgid(MailKind.BARRIER_REPORT.value, settings.domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
     return message
 
 

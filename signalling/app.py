@@ -23,6 +23,7 @@ from signalling.csrf import CsrfGuard
 from signalling.demo import demo_town
 from signalling.keys import API_CONTRACT, CSRF, TOWN
 from signalling.pages import (
+    accessibility,
     appointment,
     bank,
     booking,
@@ -104,6 +105,7 @@ def create_app(
     app.router.add_routes(status.routes)
     app.router.add_routes(feedback.routes)
     app.router.add_routes(walk_in.routes)
+    app.router.add_routes(accessibility.routes)
     app.router.add_routes(paypal.routes)
     app.router.add_routes(api.routes)
     if settings.demo:

@@ -218,7 +218,7 @@ MAIL_CONTEXT: dict[str, Any] = {
         duration_minutes=20,
     ),
     "service_name": "Service",
-    "name": "Person",
+    "name": "Kim Doe",  # neutral: no word of the German texts
     "reference": "REF-1",
     "when": "then",
     "checkin_from": "then",
@@ -240,7 +240,11 @@ MAIL_CONTEXT: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("kind", list(MailKind))
+# Mails to the town's staff are German only, as the staff's pages are.
+STAFF_MAILS = {MailKind.BARRIER_REPORT}
+
+
+@pytest.mark.parametrize("kind", [kind for kind in MailKind if kind not in STAFF_MAILS])
 def test_every_mail_renders_in_every_language(kind: MailKind) -> None:
     """Every branch shown (documents, the identity check, a note, a link)."""
     template = mail._templates.get_template(f"{kind.value}.txt")
