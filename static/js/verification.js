@@ -296,22 +296,25 @@
 
   // -- the citizen ------------------------------------------------------------------
 
-  /** The citizen's camera to the server's receive-only peer. */
+  /** The citizen's camera to the server's receive-only peer. On a phone the citizen
+   * may choose the rear camera ("environment"): sharper, and it faces the document. */
   class CapturePeer {
-    constructor(socket, configuration, fallbackTrack) {
+    constructor(socket, configuration, fallbackTrack, facing) {
       this.socket = socket;
       this.configuration = configuration; // the call's: the same TURN, the same policy
       this.fallbackTrack = fallbackTrack;
+      this.facing = facing || null; // null: the browser's default camera
       this.pc = null;
+      this.sender = null;
       this.track = null;
       this.closed = false;
     }
 
     async cameraTrack() {
+      const video = { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 15 } };
+      if (this.facing) video.facingMode = { ideal: this.facing };
       try {
-        const stream = await navigator.mediaDevices.getUserMedia({
-          video: { width: { ideal: 1920 }, height: { ideal: 1080 }, frameRate: { ideal: 15 } },
-        });
+        const stream = await navigator.mediaDevices.getUserMedia({ video });
         return stream.getVideoTracks()[0];
       } catch (error) {
         const track = this.fallbackTrack();
@@ -333,6 +336,7 @@
       // of resolution while the bandwidth estimate ramps up.
       if ("contentHint" in track) track.contentHint = "detail";
       const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+      this.sender = transceiver.sender;
       await keepResolution(transceiver.sender);
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc, GATHERING_MS);
@@ -346,6 +350,20 @@
       );
       if (this.closed) return;
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    }
+
+    /** Another camera for the same connection (no new negotiation). */
+    async useCamera(facing) {
+      this.facing = facing;
+      const track = await this.cameraTrack();
+      if (!track || this.closed || !this.sender) {
+        if (track) track.stop();
+        return;
+      }
+      if ("contentHint" in track) track.contentHint = "detail";
+      await this.sender.replaceTrack(track);
+      if (this.track) this.track.stop();
+      this.track = track;
     }
 
     close() {
@@ -423,6 +441,13 @@
       this.configuration = BB.rtcConfiguration({}); // set by callStarted
       this.peer = null;
       this.defaultHint = $("capture-hint").textContent;
+      // On a phone with two cameras, the rear one may show the document better.
+      const rear = $("capture-rear");
+      rear.addEventListener("click", async () => {
+        const on = rear.getAttribute("aria-pressed") !== "true";
+        rear.setAttribute("aria-pressed", String(on));
+        if (this.peer && !this.peer.closed) await this.peer.useCamera(on ? "environment" : "user");
+      });
 
       socket.on("verification_consent_requested", ({ document_type: type }) => {
         this.closePeer();
@@ -484,8 +509,21 @@
       $("verification-panel").hidden = true;
       $("consent-panel").hidden = true;
       $("capture-hint").hidden = true;
+      $("capture-rear").hidden = true;
       BB.say($("capture-guidance"), "");
       $("code-form").hidden = true;
+    }
+
+    /** The rear-camera toggle, where there is a second camera to choose. */
+    async offerCameraChoice() {
+      let cameras = 0;
+      try {
+        const devices = await navigator.mediaDevices.enumerateDevices();
+        cameras = devices.filter((device) => device.kind === "videoinput").length;
+      } catch (error) {
+        cameras = 0;
+      }
+      $("capture-rear").hidden = cameras < 2;
     }
 
     async consent() {
@@ -499,13 +537,20 @@
       $("consent-panel").hidden = true;
       $("capture-hint").textContent = this.defaultHint;
       $("capture-hint").hidden = false;
+      this.offerCameraChoice();
       BB.say(status, this.texts.consented);
       this.closePeer();
       const call = this.getCall();
-      const peer = new CapturePeer(this.socket, this.configuration, () => {
-        const stream = call && call.localStream;
-        return stream ? stream.getVideoTracks()[0] : null;
-      });
+      const rear = $("capture-rear").getAttribute("aria-pressed") === "true";
+      const peer = new CapturePeer(
+        this.socket,
+        this.configuration,
+        () => {
+          const stream = call && call.localStream;
+          return stream ? stream.getVideoTracks()[0] : null;
+        },
+        rear ? "environment" : null,
+      );
       this.peer = peer;
       try {
         await peer.open();
