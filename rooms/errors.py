@@ -45,3 +45,10 @@ class SkillMissing(RoomError):
 
     code = "skill_missing"
     message = "Für dieses Anliegen fehlt Ihnen die Berechtigung."
+
+
+class UnknownSkill(RoomError):
+    """A transfer to a skill no service of the town needs."""
+
+    code = "unknown_skill"
+    message = "Für dieses Anliegen gibt es keine Zuständigkeit."

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.state import Ahead, Call, ClerkPresence, Ticket
+from rooms.state import Ahead, Call, ClerkPresence, Handover, Ticket
 
 Order = tuple[int, float, float, str]
 
@@ -180,11 +180,15 @@ class MemoryStore:
     async def end_call(self, call_id: str) -> Call | None:
         return self._pop_call(call_id)
 
-    async def requeue(self, call_id: str) -> Ticket | None:
+    async def requeue(
+        self, call_id: str, *, skill: str | None = None, handover: Handover | None = None
+    ) -> Ticket | None:
         call = self._pop_call(call_id)
         if call is None:
             return None
         ticket = replace(call.ticket, front=True)
+        if skill is not None:
+            ticket = replace(ticket, skill=skill, handover=handover)
         self._enqueue(ticket)
         return ticket
 

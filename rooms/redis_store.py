@@ -29,7 +29,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
-from rooms.state import Ahead, Call, ClerkPresence, Ticket, stored_moment
+from rooms.state import Ahead, Call, ClerkPresence, Handover, Ticket, stored_moment
 
 FRONT_OFFSET = 1e10  # returned citizens sort before every regular appointment time
 PRESENCE_TTL = 90  # seconds; nodes refresh their clerks' presence well within it
@@ -174,6 +174,10 @@ local call = close_call(p, ARGV[2])
 if call == nil then return nil end
 local t = call.ticket
 t.front = true
+if ARGV[3] ~= '' then
+  t.skill = ARGV[3]
+  t.handover = cjson.decode(ARGV[4])
+end
 enqueue(p, t)
 return cjson.encode(t)
 """
@@ -369,8 +373,11 @@ class RedisStore:
         encoded = await self._end(args=[self.prefix, call_id])
         return None if encoded is None else _call(encoded)
 
-    async def requeue(self, call_id: str) -> Ticket | None:
-        encoded = await self._requeue(args=[self.prefix, call_id])
+    async def requeue(
+        self, call_id: str, *, skill: str | None = None, handover: Handover | None = None
+    ) -> Ticket | None:
+        moved = json.dumps(handover.to_dict() if handover else None)
+        encoded = await self._requeue(args=[self.prefix, call_id, skill or "", moved])
         return None if encoded is None else _ticket(encoded)
 
     async def restore_call(self, call: Call) -> Call:

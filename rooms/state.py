@@ -25,6 +25,17 @@ def stored_moment(moment: float) -> float:
 
 
 @dataclass(frozen=True)
+class Handover:
+    """A clerk's note for the colleague who takes the citizen after a transfer."""
+
+    note: str
+    by: str  # the handing clerk's name
+
+    def to_dict(self) -> dict[str, str]:
+        return {"note": self.note, "by": self.by}
+
+
+@dataclass(frozen=True)
 class Ticket:
     """A citizen's place in the waiting room. Identity is the appointment."""
 
@@ -35,6 +46,7 @@ class Ticket:
     appointment_at: float  # when the appointment is booked for
     checked_in_at: float  # first check-in; a reconnect keeps it
     front: bool = False  # sent back by a clerk who dropped out: goes first
+    handover: Handover | None = None  # handed to another skill by a clerk, with a note
 
     def order(self) -> tuple[int, float, float, str]:
         """Queue order: returned citizens first, then appointment time, then check-in."""
@@ -58,7 +70,15 @@ class Ticket:
             appointment_at=float(data["appointment_at"]),
             checked_in_at=float(data["checked_in_at"]),
             front=str(data.get("front", False)) in ("True", "true", "1"),
+            handover=_handover(data.get("handover")),
         )
+
+
+def _handover(data: Any) -> Handover | None:
+    # Redis's cjson gives a table, or nothing (JSON null decodes to a sentinel there).
+    if not isinstance(data, dict) or "note" not in data:
+        return None
+    return Handover(str(data["note"]), str(data.get("by", "")))
 
 
 class Ahead(NamedTuple):

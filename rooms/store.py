@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from rooms.state import Ahead, Call, ClerkPresence, Ticket
+from rooms.state import Ahead, Call, ClerkPresence, Handover, Ticket
 
 
 class RoomStore(Protocol):
@@ -72,8 +72,11 @@ class RoomStore(Protocol):
         """Close the call; None when it was already closed (the second caller loses)."""
         ...
 
-    async def requeue(self, call_id: str) -> Ticket | None:
-        """Close the call and put its citizen back at the front of the waiting room."""
+    async def requeue(
+        self, call_id: str, *, skill: str | None = None, handover: Handover | None = None
+    ) -> Ticket | None:
+        """Close the call and put its citizen back at the front of the waiting room:
+        of the same skill, or of ``skill`` with the clerk's ``handover`` (a transfer)."""
         ...
 
     async def restore_call(self, call: Call) -> Call:

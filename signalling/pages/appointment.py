@@ -221,6 +221,10 @@ WAITING_ROOM_SCRIPT_TEXTS = {
     "returned_clerk_lost": N_(
         "Die Verbindung zur Sachbearbeitung ist abgebrochen. Sie sind als Nächstes an der Reihe."
     ),
+    "returned_transferred": N_(
+        "Sie werden an eine Kollegin oder einen Kollegen weitergegeben und sind dort als "
+        "Nächstes an der Reihe. Bitte bleiben Sie auf dieser Seite."
+    ),
     "error_checkin_not_open": N_(
         "Der Warteraum öffnet erst kurz vor Ihrem Termin. Bitte kommen Sie dann wieder."
     ),

@@ -10,6 +10,7 @@ from functools import wraps
 import segno
 from aiohttp import web
 
+from office.catalogue import Town
 from office.errors import AuthFailed, Conflict, OfficeError
 from office.models import Clerk, Role
 from office.tokens import Audience
@@ -192,6 +193,14 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def transfer_skills(town: Town) -> list[tuple[str, str]]:
+    """Each skill a call can be handed to, named by the services it serves."""
+    names: dict[str, list[str]] = {}
+    for service in town.services:
+        names.setdefault(service.skill, []).append(service.name)
+    return [(skill, ", ".join(served)) for skill, served in names.items()]
+
+
 @routes.get(STAFF_HOME, name="staff_home")
 @login_required
 async def staff_home(request: web.Request, clerk: Clerk) -> web.Response:
@@ -206,6 +215,7 @@ async def staff_home(request: web.Request, clerk: Clerk) -> web.Response:
             "is_admin": clerk.role == Role.ADMIN,
             "services": services,
             "case_services": request.app[TOWN].services,  # a call may cover several
+            "transfer_skills": transfer_skills(request.app[TOWN]),
         },
     )
 

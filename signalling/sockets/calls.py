@@ -20,8 +20,8 @@ from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms import waiting as rules
 from rooms.chat_log import ChatLog
-from rooms.errors import NotInCall, NotWaiting
-from rooms.state import Call, ClerkState, Ticket, stored_moment
+from rooms.errors import NotInCall, NotWaiting, UnknownSkill
+from rooms.state import Call, ClerkState, Handover, Ticket, stored_moment
 from rooms.store import RoomStore
 from signalling.metrics import Metrics
 from signalling.node_bus import Nodes
@@ -308,6 +308,26 @@ class Calls:
         await self.lobby.push_day(clerk_id)
         return {"state": link.state.value}
 
+    async def transfer(self, clerk_id: int, skill: str, note: str) -> dict[str, Any]:
+        """Hand the citizen to a colleague with ``skill``: first in that queue, with the
+        note (and the identity check so far, which belongs to the appointment)."""
+        if skill not in {service.skill for service in self.lobby.town.services}:
+            raise UnknownSkill()
+        call = await self.store.call_of_clerk(clerk_id)
+        if call is None:
+            raise NotInCall()
+        link = self.lobby.clerks[clerk_id]
+        handover = Handover(note, link.name)
+        if await self.store.requeue(call.call_id, skill=skill, handover=handover) is None:
+            raise NotInCall()
+        self.lobby.changed()
+        await self.visits.call_returned(call.appointment_id)
+        await self._over(call)
+        await self.notifier.citizen(call.appointment_id, ReturnedToQueue("transferred"))
+        await self.lobby.publish(link, ClerkState.AFTER_CALL)
+        await self.lobby.push_day(clerk_id)
+        return {"state": link.state.value}
+
     # -- relaying ------------------------------------------------------------------------
 
     async def _call_join_here(self, args: Any) -> dict[str, Any]:
@@ -374,5 +394,6 @@ class Calls:
                 "documents": list(service.documents) if service else [],
                 "appointment_at": call.ticket.appointment_at,
                 "phone": await self.visits.phone(call.appointment_id),
+                "handover": call.ticket.handover.to_dict() if call.ticket.handover else None,
             },
         )

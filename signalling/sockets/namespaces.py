@@ -43,6 +43,7 @@ from signalling.sockets.protocol import (
     StateSynced,
     Take,
     TokenBucket,
+    Transfer,
 )
 from signalling.sockets.staff_sockets import StaffSockets
 
@@ -193,6 +194,7 @@ class ClerkNamespace(RealtimeNamespace):
         self.command("chat_history", Empty, self._chat_history)
         self.command("call_end", Empty, self._end)
         self.command("call_requeue", Empty, self._requeue)
+        self.command("call_transfer", Transfer, self._transfer)
         self.command("day_refresh", Empty, self._day)
 
     async def in_call(self, sid: str) -> tuple[int, str]:
@@ -246,6 +248,9 @@ class ClerkNamespace(RealtimeNamespace):
 
     async def _requeue(self, sid: str, _: Empty) -> Any:
         return await self.calls.finish(self.members[sid], requeue=True)
+
+    async def _transfer(self, sid: str, payload: Transfer) -> Any:
+        return await self.calls.transfer(self.members[sid], payload.skill, payload.note)
 
     async def _day(self, sid: str, _: Empty) -> None:
         await self.lobby.push_day(self.members[sid])

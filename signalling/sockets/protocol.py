@@ -65,6 +65,13 @@ class Candidate(Payload):
     usernameFragment: Annotated[str, StringConstraints(max_length=256)] | None = None
 
 
+class Transfer(Payload):
+    """Hand the citizen to a colleague with another (or the same) skill."""
+
+    skill: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class Chat(Payload):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
@@ -255,7 +262,7 @@ class CallEnded(_Fields):
 @dataclass(frozen=True, slots=True)
 class ReturnedToQueue(_Fields):
     name: ClassVar[str] = "returned_to_queue"
-    reason: Literal["requeued_by_clerk", "clerk_lost"]
+    reason: Literal["requeued_by_clerk", "clerk_lost", "transferred"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ def clerk_queue(
                 "appointment_at": ticket.appointment_at,
                 "checked_in_at": ticket.checked_in_at,
                 "returned": ticket.front,
+                "handover": ticket.handover.to_dict() if ticket.handover else None,
             }
         )
     return ClerkQueue(entries, total, others, rules.YELLOW_AFTER, rules.RED_AFTER)

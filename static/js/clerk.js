@@ -126,6 +126,12 @@
       const service = document.createElement("span");
       service.textContent = entry.service_name;
       if (entry.returned) service.append(" ", badge("info", texts.returned));
+      if (entry.handover) {
+        const note = document.createElement("span");
+        note.className = "bb-handover";
+        note.textContent = fill(texts.handover, entry.handover);
+        service.append(note);
+      }
       const take = document.createElement("button");
       take.type = "button";
       take.className = "kern-btn kern-btn--secondary kern-btn--x-small";
@@ -279,6 +285,9 @@
     $("citizen-verification").textContent =
       texts.verification[String(citizen.verification_required)];
     showPhone(citizen.phone);
+    const handover = $("citizen-handover");
+    handover.hidden = !citizen.handover;
+    handover.textContent = citizen.handover ? fill(texts.handover, citizen.handover) : "";
     $("citizen-documents").replaceChildren(
       ...citizen.documents.map((text) =>
         Object.assign(document.createElement("li"), { textContent: text }),
@@ -309,6 +318,26 @@
     });
     cell.replaceChildren(link, document.createTextNode(" (" + texts.phone_hint + ")"));
   }
+
+  // Handing the citizen to a colleague of a skill, with a note for her.
+  $("transfer-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const skill = $("transfer-skill").value;
+    const note = $("transfer-note").value.trim();
+    if (!note) {
+      BB.say($("transfer-status"), texts.transfer_note_missing);
+      $("transfer-note").focus();
+      return;
+    }
+    try {
+      await BB.request(socket, "call_transfer", { skill, note });
+      $("transfer-note").value = "";
+      BB.say($("transfer-status"), "");
+      endCall(texts.transferred);
+    } catch (error) {
+      BB.say($("transfer-status"), error.message);
+    }
+  });
 
   async function attachCamera(forCall) {
     let stream;

@@ -56,15 +56,14 @@ def write_fake_camera(path: Path, frames: int = 60) -> Path:
     return path
 
 
+ALL_WEEK = [WorkingTime(day, time(0), time(23, 59)) for day in range(7)]
+
+
 async def open_all_day(app: web.Application) -> int:
     """A clerk who works around the clock, and virtual hours today and tomorrow
     (special hours open the office even on a Sunday or a holiday). Returns the clerk."""
     clerk = await app[STAFF].create(
-        "anna",
-        "Anna A.",
-        "correct horse battery",
-        skills=["meldewesen"],
-        hours=[WorkingTime(day, time(0), time(23, 59)) for day in range(7)],
+        "anna", "Anna A.", "correct horse battery", skills=["meldewesen"], hours=ALL_WEEK
     )
     today = datetime.now(app[OFFICE].town.tz).date()
     async with app[SESSIONS]() as session, session.begin():

@@ -19,7 +19,7 @@ import rooms.redis_store
 from rooms.errors import ClerkBusy, NotWaiting, QueueEmpty, SkillMissing
 from rooms.memory import MemoryStore
 from rooms.redis_store import RedisStore
-from rooms.state import Ahead, Call, ClerkPresence, ClerkState, Ticket
+from rooms.state import Ahead, Call, ClerkPresence, ClerkState, Handover, Ticket
 from rooms.store import RoomStore
 from tests.helpers.services import delete_prefix, redis_client
 
@@ -483,6 +483,30 @@ async def test_requeue_puts_the_citizen_first_and_closes_the_call(store: RoomSto
     assert again.appointment_id == "dropped"
     assert again.ticket == call.ticket
     assert ids(await store.waiting()) == ["earliest-appt", "earlier-appt"]
+
+
+async def test_a_transfer_puts_the_citizen_first_in_the_other_skill_with_the_note(
+    store: RoomStore,
+) -> None:
+    await store.check_in(ticket("moved", at=T0 + 3 * HOUR, checked_in=T0 + 30))
+    call = await store.claim(1, "moved", [MELDE], "call-1", T0 + 40)
+    await store.check_in(ticket("advice", at=T0 + HOUR, checked_in=T0 + 50, skill=BERATUNG))
+    note = Handover("Fragt nach der Ummeldung ihrer Tochter.", "Anna A.")
+
+    back = await store.requeue(call.call_id, skill=BERATUNG, handover=note)
+
+    assert back == replace(call.ticket, front=True, skill=BERATUNG, handover=note)
+    assert await store.waiting_ticket("moved") == back
+    assert ids(await store.waiting([MELDE])) == []
+    assert ids(await store.waiting([BERATUNG])) == ["moved", "advice"]
+    ahead = await store.ahead("advice")
+    assert ahead is not None and ahead.tickets == 1
+    with pytest.raises(QueueEmpty):
+        await store.claim_next(2, [MELDE], "call-2", T0 + 60)
+
+    taken = await store.claim_next(3, [BERATUNG], "call-3", T0 + 70)
+    assert taken.appointment_id == "moved" and taken.ticket.handover == note
+    assert taken.ticket.skill == BERATUNG and not taken.ticket.front
 
 
 # -- restore after lost state -----------------------------------------------------------

@@ -1,5 +1,6 @@
 """What every WebRTC browser test shares: an app on the real clock and its own port,
-and Chromium with the module's fake camera (each test module defines ``fake_camera``).
+and Chromium with a fake camera: moving stripes (``fake_camera``; a module may give
+its own, as the identity check's tests give a card held to the camera).
 
 These tests run in a network namespace with only loopback (``make test`` starts it
 with ``unshare``); the server's capture peer may then use 127.0.0.1, which demo mode
@@ -8,7 +9,7 @@ allows and production refuses.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from office.catalogue import Town
 from signalling.app import create_app
 from signalling.settings import Mode, Settings
 from tests.helpers.browser import chromium_or_skip, serving
+from tests.helpers.call_pages import write_fake_camera
 from tests.helpers.constants import SECRET
 from tests.helpers.services import free_port
 
@@ -68,3 +70,10 @@ async def server(app: web.Application, port: int) -> AsyncIterator[str]:
 async def browser(fake_camera: Path) -> AsyncIterator[Browser]:
     async with chromium_or_skip(fake_camera) as launched:
         yield launched
+
+
+@pytest.fixture
+def fake_camera(tmp_path: Path) -> Iterator[Path]:
+    path = write_fake_camera(tmp_path / "camera.y4m")
+    yield path
+    path.unlink()

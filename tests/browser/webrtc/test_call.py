@@ -15,11 +15,8 @@ address: the Socket.IO origin check compares the two.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
-import pytest
 from aiohttp import web
 from playwright.async_api import Browser, expect
 
@@ -36,17 +33,9 @@ from tests.helpers.call_pages import (
     clerk_console,
     new_page,
     open_all_day,
-    write_fake_camera,
 )
 
 # -- the fake camera (the app, server and browser come from conftest.py) ---------------
-
-
-@pytest.fixture
-def fake_camera(tmp_path: Path) -> Iterator[Path]:
-    path = write_fake_camera(tmp_path / "camera.y4m")
-    yield path
-    path.unlink()
 
 
 # -- what the test looks at ----------------------------------------------------------

@@ -8,10 +8,7 @@ Run it in a loopback-only network namespace, as tests/browser/webrtc's conftest 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
@@ -25,15 +22,7 @@ from tests.helpers.call_pages import (
     new_page,
     open_all_day,
     waiting_citizen,
-    write_fake_camera,
 )
-
-
-@pytest.fixture
-def fake_camera(tmp_path: Path) -> Iterator[Path]:
-    path = write_fake_camera(tmp_path / "camera.y4m")
-    yield path
-    path.unlink()
 
 
 async def assert_accessible(page: Page, where: str) -> None:

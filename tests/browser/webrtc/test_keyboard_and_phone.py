@@ -8,10 +8,6 @@ axe.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import select
@@ -20,17 +16,10 @@ from office.models import Appointment
 from office.tokens import Audience
 from signalling.keys import APPOINTMENTS
 from tests.helpers.browser import accessibility_violations
-from tests.helpers.call_pages import book_soon, open_all_day, write_fake_camera
+from tests.helpers.call_pages import book_soon, open_all_day
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 MAX_TABS = 60  # a page that needs more to reach its main action is not usable by keyboard
-
-
-@pytest.fixture
-def fake_camera(tmp_path: Path) -> Iterator[Path]:
-    path = write_fake_camera(tmp_path / "camera.y4m")
-    yield path
-    path.unlink()
 
 
 async def tab_to(page: Page, name: str) -> None:

@@ -35,7 +35,6 @@ from tests.helpers.call_pages import (
     clerk_console,
     open_all_day,
     waiting_citizen,
-    write_fake_camera,
 )
 from tests.helpers.constants import ROOT
 from tests.helpers.services import REQUIRE_SERVICES, free_port
@@ -170,13 +169,6 @@ def turn(tmp_path: Path, turn_config: str) -> Iterator[Turn]:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-@pytest.fixture
-def fake_camera(tmp_path: Path) -> Iterator[Path]:
-    path = write_fake_camera(tmp_path / "camera.y4m")
-    yield path
-    path.unlink()
 
 
 @pytest.fixture

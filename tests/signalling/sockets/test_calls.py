@@ -273,3 +273,42 @@ async def test_a_page_that_comes_back_during_the_call_gets_the_chat_again(
     await c.next("call_ended")
     assert (await c.call("chat_history"))["error"]["code"] == "not_in_call"
     await disconnect_all(c, back)
+
+
+async def test_a_clerk_hands_the_citizen_to_a_colleague_with_a_note_and_the_check_so_far(
+    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    bert = await add_clerk(staff, "bert", "beratung")  # another skill only
+    call = await in_a_call_beside_a_waiting_citizen(base, desk, staff, clerk, clock)
+    c, anna = call.citizen, call.clerk
+    await c.next("call_assigned")
+    bert_peer = await clerk_peer(base, staff, bert)
+    started = await anna.call("verification_start", {"document_type": "passport"})
+    assert started["ok"] is True
+
+    for wrong, code in [
+        ({"skill": "raumfahrt", "note": "Bitte übernehmen"}, "unknown_skill"),
+        ({"skill": "beratung", "note": "   "}, "invalid_payload"),
+        ({"skill": "beratung", "note": "x" * 501}, "invalid_payload"),
+    ]:
+        ack = await anna.call("call_transfer", wrong)
+        assert ack["error"]["code"] == code, wrong
+    assert (await anna.call("rtc_candidate", CANDIDATE))["ok"] is True  # still in the call
+
+    note = "Möchte zusätzlich wissen, wie die Ummeldung ihrer Tochter geht."
+    ack = await anna.call("call_transfer", {"skill": "beratung", "note": note})
+    assert ack == {"ok": True, "data": {"state": "after_call"}}
+    assert await c.next("returned_to_queue") == {"reason": "transferred"}
+    queue = await bert_peer.until("queue_updated", lambda q: q["total"] == 1)
+    [entry] = queue["waiting"]
+    assert entry["appointment_id"] == call.caller.id and entry["returned"] is True
+    assert entry["handover"] == {"note": note, "by": "Anna A."}
+    assert (await anna.call("chat_send", {"text": "Noch da?"}))["error"]["code"] == "not_in_call"
+
+    taken = await bert_peer.call("queue_next")
+    assert taken["data"]["citizen"]["appointment_id"] == call.caller.id
+    assert taken["data"]["citizen"]["handover"] == {"note": note, "by": "Anna A."}
+    await c.next("call_assigned", count=2)
+    check = await bert_peer.call("verification_current")
+    assert check["ok"] is True and check["data"]["document_type"] == "passport"
+    await disconnect_all(c, call.waiting, anna, bert_peer)
