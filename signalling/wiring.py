@@ -408,6 +408,8 @@ def _lifetime(
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         engine = app[ENGINE]
         if settings.demo:
+            # The demo migrates itself at every start; the steps would bury its guide.
+            logging.getLogger("alembic").setLevel(logging.WARNING)
             await upgrade(engine)
         elif await current_revision(engine) != head_revision():
             await engine.dispose()

@@ -72,6 +72,7 @@ async def test_make_run_prints_accounts_and_a_waiting_room_open_now(
     started = next(i for i, line in enumerate(printed) if line.startswith("Bürgerbüro on"))
     guide = printed[printed.index("Demo accounts (second factor optional in demo mode):") :]
     assert started < len(printed) - len(guide)
+    assert not any("alembic" in line for line in printed), printed  # no setup noise
     assert not any(" INFO " in line or "WARNING" in line for line in guide), guide
     for account in DEMO_ACCOUNTS:
         [line] = [g for g in guide if f" {account.username} " in g]

@@ -122,10 +122,25 @@ async def test_citizen_and_clerk_hold_a_video_appointment(
     await expect(chat_tab).not_to_contain_text("neu")
     await assert_fits(console, "#panel-chat")
 
-    # 4. The citizen reloads mid-call: no device check, straight back into the call.
+    # The clerk mutes: the citizen is told in words, over the clerk's video.
+    await console.get_by_role("button", name="Mikrofon aus").click()
+    await expect(console.locator("#own-media")).to_have_text("Ihr Mikrofon ist aus.")
+    await expect(page.locator("#peer-media")).to_have_text(
+        "Die Sachbearbeitung ist stummgeschaltet."
+    )
+    await console.keyboard.press("Alt+M")  # and back on
+    await expect(page.locator("#peer-media")).to_be_hidden()
+
+    # 4. The citizen reloads mid-call: no device check, straight back into the call,
+    # and the chat so far is there again (on the console too, after a reload).
     await page.reload()
     await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    await expect(page.locator("#chat-log")).to_contain_text("Guten Tag!")
     await assert_remote_video_plays(page)
+    await assert_remote_video_plays(console)
+    await console.reload()
+    await console.get_by_role("tab", name="Chat").click()
+    await expect(console.locator("#chat-log")).to_contain_text("Guten Tag!")
     await assert_remote_video_plays(console)
 
     # 5. The clerk ends the call; the citizen learns what happens next.
