@@ -16,7 +16,12 @@ from office.models import Appointment
 from office.tokens import Audience
 from signalling.keys import APPOINTMENTS
 from tests.helpers.browser import accessibility_violations
-from tests.helpers.call_pages import book_soon, open_all_day
+from tests.helpers.call_pages import (
+    assert_remote_video_plays,
+    book_soon,
+    clerk_console,
+    open_all_day,
+)
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 MAX_TABS = 60  # a page that needs more to reach its main action is not usable by keyboard
@@ -83,7 +88,7 @@ async def test_a_citizen_books_and_enters_the_waiting_room_by_keyboard_alone(
 async def test_booking_and_the_waiting_room_fit_a_phone(
     app: web.Application, server: str, browser: Browser
 ) -> None:
-    await open_all_day(app)
+    clerk_id = await open_all_day(app)
     desk = app[APPOINTMENTS]
     appointment = await book_soon(desk)
     context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -100,6 +105,14 @@ async def test_booking_and_the_waiting_room_fit_a_phone(
     await expect(page.get_by_role("heading", name="Warteraum", exact=True)).to_be_visible()
     await expect(page.locator("#queue-status")).to_contain_text("Sie sind")
     await assert_fits_the_width(page)
+
+    # The call on the phone: the clerk's video plays and nothing scrolls sideways.
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
+    await clerk.page.get_by_role("button", name="Nächste Person aufrufen").click()
+    await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    await assert_remote_video_plays(page)
+    await assert_fits_the_width(page)
+    await clerk_context.close()
     await context.close()
 
 
