@@ -232,6 +232,14 @@
   }
 
   $("next").addEventListener("click", () => takeCitizen("queue_next", {}));
+  // Alt+N: the next person, from anywhere on the console (by key position: event.code).
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || event.ctrlKey || event.metaKey || event.code !== "KeyN") return;
+    const next = $("next");
+    if (next.disabled || next.offsetParent === null) return;
+    event.preventDefault();
+    next.click();
+  });
 
   // The call's side panel: person, identity check, cases, chat; news counted on
   // the tabs that are not showing.

@@ -188,7 +188,8 @@ async def test_clerk_reloads_sends_back_and_the_citizen_leaves_in_english(
     await expect(page.locator("#queue-note")).to_contain_text("sent you back")
     await expect(page.locator("#queue-status")).to_contain_text("You are number 1")
     await expect(console.get_by_role("radio", name="Nachbearbeitung")).to_be_checked()
-    await console.get_by_role("button", name="Nächste Person aufrufen").click()
+    await expect(console.get_by_role("button", name="Nächste Person aufrufen")).to_be_enabled()
+    await console.keyboard.press("Alt+N")  # the next person, by keyboard
     await assert_remote_video_plays(page)
 
     # The citizen leaves the call (and confirms it).
