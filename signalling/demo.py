@@ -3,8 +3,9 @@ and an appointment whose waiting room is open at once, printed when the server i
 
 A newcomer should reach a call within a minute of ``make run``: with the town's own
 rules (book 30 minutes ahead, check in from 15 minutes before) the first call would
-be 20-45 minutes away. So in demo mode the lead time is nought and a demo appointment
-is booked for the next free slot, whose check-in window is already open.
+be 20-45 minutes away. So in demo mode the lead time is nought, waiting rooms open an
+hour before, and a demo appointment is booked for the next free slot, whose check-in
+window is then already open.
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ DEMO_GUIDE = web.AppKey("demo_guide", list[str])
 
 
 def demo_town(town: Town) -> Town:
-    """The town's file with bookings possible from now on."""
-    return town.model_copy(update={"booking": town.booking.model_copy(update={"lead_minutes": 0})})
+    """The town's file with bookings possible from now on, and waiting rooms open an
+    hour ahead: the next free slot may be the day's first (the demo's hours end at
+    23:59 each day), and its waiting room must be open all the same."""
+    rules = town.booking.model_copy(update={"lead_minutes": 0, "checkin_before_minutes": 60})
+    return town.model_copy(update={"booking": rules})
 
 
 async def seed_demo(staff: Staff, office: Office) -> list[str]:
