@@ -303,10 +303,7 @@ class Calls:
             await self.visits.call_finished(call.appointment_id, clerk_id)
             await self.notifier.citizen(call.appointment_id, CallEnded("completed"))
         await self._over(call)
-        link = self.lobby.clerks[clerk_id]
-        await self.lobby.publish(link, ClerkState.AFTER_CALL)
-        await self.lobby.push_day(clerk_id)
-        return {"state": link.state.value}
+        return await self._after_call(clerk_id)
 
     async def transfer(self, clerk_id: int, skill: str, note: str) -> dict[str, Any]:
         """Hand the citizen to a colleague with ``skill``: first in that queue, with the
@@ -324,6 +321,11 @@ class Calls:
         await self.visits.call_returned(call.appointment_id)
         await self._over(call)
         await self.notifier.citizen(call.appointment_id, ReturnedToQueue("transferred"))
+        return await self._after_call(clerk_id)
+
+    async def _after_call(self, clerk_id: int) -> dict[str, Any]:
+        """The clerk of a call that ended here goes to wrap-up; her console's answer."""
+        link = self.lobby.clerks[clerk_id]
         await self.lobby.publish(link, ClerkState.AFTER_CALL)
         await self.lobby.push_day(clerk_id)
         return {"state": link.state.value}
@@ -345,17 +347,18 @@ class Calls:
     async def say(self, sid: str, side: Side, message: dict[str, Any]) -> None:
         """A chat message: relayed, and kept while the call lasts for a page that
         comes back (``chat_history``)."""
-        call_id = self.notifier.call_of(sid, side)
-        if call_id is None:
-            raise NotInCall()
+        call_id = self._call_of(sid, side)
         await self.relay(sid, side, "chat_received", message)
         await self.chat.add(call_id, message)
 
     async def chat_history(self, sid: str, side: Side) -> list[dict[str, Any]]:
+        return await self.chat.of(self._call_of(sid, side))
+
+    def _call_of(self, sid: str, side: Side) -> str:
         call_id = self.notifier.call_of(sid, side)
         if call_id is None:
             raise NotInCall()
-        return await self.chat.of(call_id)
+        return call_id
 
     async def _over(self, call: Call) -> None:
         """The call has ended in the store: its rooms close on every node, and its

@@ -55,18 +55,16 @@ class Notifier:
         """From a socket in a call to the sockets of the other side of that call
         (``managers.py``); False when the socket is in no call. When they are all on
         this node, the message does not leave it."""
-        manager = self.sio.manager
-        room = manager.call_room_of(sid, NAMESPACE_OF[side])
-        if room is None:
+        call_id = self.call_of(sid, side)
+        if call_id is None:
             return False
-        call_id, _ = split_call_room(room)
         peer = other(side)
         await self.sio.emit(
             event.name,
             event.payload(),
             to=call_room(call_id, peer),
             namespace=NAMESPACE_OF[peer],
-            ignore_queue=manager.only_here(call_id, peer),
+            ignore_queue=self.sio.manager.only_here(call_id, peer),
         )
         return True
 
