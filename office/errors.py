@@ -178,3 +178,24 @@ class FeedbackClosed(Conflict):
 
     code = "feedback_closed"
     message = N_("Eine Rückmeldung ist nach dem Gespräch einmal möglich.")
+
+
+class GuestLinkInvalid(OfficeError):
+    """A guest's link or session that is forged, expired, used, or whose call is over
+    or which the clerk withdrew."""
+
+    code = "guest_link_invalid"
+    message = N_(
+        "Dieser Einladungslink gilt nicht (mehr). Bitten Sie die Sachbearbeitung um einen "
+        "neuen Link."
+    )
+
+
+class GuestLimit(Conflict):
+    """A call has room for one guest at a time."""
+
+    code = "guest_limit"
+    message = N_(
+        "Es ist schon eine weitere Person eingeladen. Entfernen Sie sie zuerst, um eine "
+        "andere einzuladen."
+    )

@@ -44,6 +44,7 @@ class MailKind(StrEnum):
     INVOICE = "invoice"
     CASE_STATUS = "case_status"
     BARRIER_REPORT = "barrier_report"  # to the town's staff, in German
+    GUEST_INVITATION = "guest_invitation"  # to an interpreter or companion, German and English
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,42 @@ def compose_barrier_report(
     message["Message-ID"] = make_msgid(MailKind.BARRIER_REPORT.value, settings.domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
+    return message
+
+
+def compose_guest_invitation(
+    *,
+    town: Town,
+    settings: MailSettings,
+    to: str,
+    kind: str,
+    link: str,
+    expires_at: datetime,
+    now: datetime,
+) -> EmailMessage:
+    """An interpreter's or companion's link into a running call (``office/guests.py``).
+    Whose language the guest reads is not known: German first, then English."""
+    parts = [
+        _render(
+            MailKind.GUEST_INVITATION,
+            {
+                "lang": lang,
+                "town": town,
+                "kind": kind,
+                "link": link,
+                "until": format_time(expires_at, town.tz, lang),
+            },
+        )
+        for lang in (i18n.SOURCE_LANGUAGE, "en")
+    ]
+    message = EmailMessage()
+    message["Subject"] = f"{parts[0][0]} / {parts[1][0]}"
+    message["From"] = f"{town.town.office_name} <{settings.sender}>"
+    message["To"] = to
+    message["Date"] = rfc2822_date(now)
+    message["Message-ID"] = make_msgid(MailKind.GUEST_INVITATION.value, settings.domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(f"{parts[0][1].rstrip()}\n\n-- English --\n\n{parts[1][1]}")
     return message
 
 

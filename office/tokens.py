@@ -24,6 +24,8 @@ class Audience(StrEnum):
     BOOKING_RECEIPT = "bb:booking-receipt"  # shows the confirmation page once after booking
     CAPTURE_VIEW = "bb:capture-view"  # a short-lived link to one ID capture
     CAPTURE_UPLOAD = "bb:capture-upload"  # one upload of a full-resolution photo (single use)
+    GUEST_INVITE = "bb:guest-invite"  # an interpreter's or companion's link (single use)
+    GUEST_SESSION = "bb:guest-session"  # the guest's cookie while the call lasts
 
 
 class Signer:

@@ -52,3 +52,10 @@ class UnknownSkill(RoomError):
 
     code = "unknown_skill"
     message = "Für dieses Anliegen gibt es keine Zuständigkeit."
+
+
+class NoSuchMember(RoomError):
+    """A relayed message names no other member of a call (or none at all, from a guest)."""
+
+    code = "invalid_payload"
+    message = "Die Nachricht ist ungültig."

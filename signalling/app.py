@@ -31,6 +31,7 @@ from signalling.pages import (
     casework,
     dev,
     feedback,
+    guest,
     operations,
     paypal,
     photo_upload,
@@ -105,6 +106,7 @@ def create_app(
     app.router.add_routes(status.routes)
     app.router.add_routes(feedback.routes)
     app.router.add_routes(walk_in.routes)
+    app.router.add_routes(guest.routes)
     app.router.add_routes(accessibility.routes)
     app.router.add_routes(paypal.routes)
     app.router.add_routes(api.routes)

@@ -15,6 +15,7 @@ LOGIN_STEP = "bb_login"  # between the password and the second factor
 BOOKING_RECEIPT = "bb_booked"  # shows the confirmation page once after booking
 CSRF = "bb_csrf"  # the double-submit value behind every form's token
 LANGUAGE = "bb_lang"  # the page language the citizen chose
+GUEST = "bb_gast"  # an interpreter's or companion's session, while the call lasts
 
 
 def from_handshake(environ: dict[str, Any], name: str) -> str:

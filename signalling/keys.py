@@ -19,6 +19,7 @@ from office.cases import Cases
 from office.catalogue import Town
 from office.context import Office
 from office.feedback import FeedbackDesk
+from office.guests import Guests
 from office.invoices import Invoices
 from office.outbox import Mailer
 from office.paypal_payments import PaypalPayments
@@ -50,6 +51,7 @@ OFFICE = web.AppKey("office", Office)
 APPOINTMENTS = web.AppKey("appointments", Appointments)
 CASES = web.AppKey("cases", Cases)
 FEEDBACK = web.AppKey("feedback", FeedbackDesk)
+GUESTS = web.AppKey("guests", Guests)
 INVOICES = web.AppKey("invoices", Invoices)
 STAFF = web.AppKey("staff", Staff)
 MAILER = web.AppKey("mailer", Mailer)

@@ -32,6 +32,7 @@ from office.catalogue import Town
 from office.context import Office, utc_now
 from office.db import create_engine, session_factory
 from office.feedback import FeedbackDesk
+from office.guests import Guests
 from office.invoices import Invoices
 from office.mail import MailSettings
 from office.migrate import current_revision, head_revision, upgrade
@@ -59,6 +60,7 @@ from signalling.keys import (
     CLOCK,
     ENGINE,
     FEEDBACK,
+    GUESTS,
     INVOICES,
     JOBS,
     MAILER,
@@ -88,6 +90,7 @@ from signalling.sockets.calls import Calls
 from signalling.sockets.capture_commands import CallPort, register_capture
 from signalling.sockets.capture_routing import CaptureOwners
 from signalling.sockets.case_panel import CasePanel
+from signalling.sockets.guests import CallGuests
 from signalling.sockets.ice import IceConfig
 from signalling.sockets.keys import CASE_PANEL, LOBBY, STAFF_SOCKETS
 from signalling.sockets.lobby import Lobby
@@ -96,6 +99,7 @@ from signalling.sockets.namespaces import (
     CitizenNamespace,
     ClerkNamespace,
     DashboardNamespace,
+    GuestNamespace,
     forbid_other_roles,
 )
 from signalling.sockets.notifier import Notifier
@@ -182,6 +186,7 @@ def _build_office(
     cases = app[CASES] = Cases(office)
     app[INVOICES] = Invoices(office)
     app[PHOTO_UPLOADS] = PhotoUploads(office)
+    app[GUESTS] = Guests(office)
     app[RECONCILIATION] = Reconciliation(cases)
     app[PAYPAL] = paypal_for(settings, cases, town)
     app[STAFF] = staff_for(settings, sessions, town, now=now)
@@ -194,6 +199,7 @@ def _build_office(
     )
     app[JOBS] = jobs[0]
     app[JOBS].also_purge(app[PHOTO_UPLOADS].purge_spent)
+    app[JOBS].also_purge(app[GUESTS].purge)
 
 
 # -- what the nodes share ---------------------------------------------------------------
@@ -361,7 +367,9 @@ def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> 
     register_capture(desk, citizens, clerks, calls, shared.owners, shared.bus)
     # Full-resolution photos come over HTTPS (signalling/pages/photo_upload.py), to any node.
     app[PHOTO_REQUESTS] = register_photo_requests(clerks, calls, checks, desk, app[PHOTO_UPLOADS])
-    namespaces = [citizens, clerks, DashboardNamespace(calls, app[STAFF], staff_sockets)]
+    dashboards = DashboardNamespace(calls, app[STAFF], staff_sockets)
+    guests = GuestNamespace(calls, CallGuests(calls, app[GUESTS]).register(clerks))
+    namespaces = [citizens, clerks, dashboards, guests]
     forbid_other_roles(namespaces)
     for namespace in namespaces:
         sio.register_namespace(namespace)

@@ -237,6 +237,9 @@ MAIL_CONTEXT: dict[str, Any] = {
     "amount": "1",
     "due": date(2026, 12, 1).isoformat(),
     "payment_reference": "RF18",
+    "kind": "interpreter",  # a guest's invitation
+    "link": "https://x/g",
+    "until": "then",
 }
 
 

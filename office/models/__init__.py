@@ -11,6 +11,7 @@ from office.models.appointments import (
     AppointmentStatus,
     AuditEntry,
     BookedUnit,
+    CallGuest,
     OutboxMail,
     SpentToken,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "BankEntry",
     "Base",
     "BookedUnit",
+    "CallGuest",
     "Capture",
     "Case",
     "CaseEvent",

@@ -139,4 +139,25 @@ class SpentToken(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class CallGuest(Base):
+    """An interpreter or companion invited into one call by its clerk. The row is what
+    makes the mailed or shown link good for one use and the guest's session end with
+    the call or when the clerk removes them; it holds no personal data (the guest's
+    name or address is never asked for)."""
+
+    __tablename__ = "call_guests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the links' subject
+    appointment_id: Mapped[str] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    call_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # interpreter | companion
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("clerks.id", ondelete="SET NULL"))
+    invited_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the link's, then the session's
+    joined_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+
+
 # -- cases, invoices and payments (after the call) ----------------------------------

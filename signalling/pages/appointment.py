@@ -251,6 +251,16 @@ WAITING_ROOM_SCRIPT_TEXTS = {
     "chat_failed": N_("Die Nachricht wurde nicht gesendet."),
     "status_pay_paypal": N_("Mit PayPal bezahlen"),
     "error_checkin_closed": N_("Die Zeit zum Betreten des Warteraums ist vorbei."),
+    "guest_interpreter": N_(
+        "Eine Dolmetscherin oder ein Dolmetscher, von der Sachbearbeitung eingeladen, nimmt "
+        "am Gespräch teil."
+    ),
+    "guest_companion": N_(
+        "Eine Begleitperson, von der Sachbearbeitung eingeladen, nimmt am Gespräch teil."
+    ),
+    "guest_guest": N_("Eine weitere Person, von der Sachbearbeitung eingeladen, nimmt teil."),
+    "guest_muted": N_("Die weitere Person ist stummgeschaltet."),
+    "guest_camera_off": N_("Die Kamera der weiteren Person ist aus."),
 }
 # What verification.js shows the citizen during the identity check (another island).
 VERIFICATION_SCRIPT_TEXTS: dict[str, Any] = {

@@ -20,7 +20,7 @@ from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms import waiting as rules
 from rooms.chat_log import ChatLog
-from rooms.errors import NotInCall, NotWaiting, UnknownSkill
+from rooms.errors import NoSuchMember, NotInCall, NotWaiting, UnknownSkill
 from rooms.state import Call, ClerkState, Handover, Ticket, stored_moment
 from rooms.store import RoomStore
 from signalling.metrics import Metrics
@@ -28,7 +28,7 @@ from signalling.node_bus import Nodes
 from signalling.sockets.ice import IceConfig
 from signalling.sockets.links import ClerkLink
 from signalling.sockets.lobby import Lobby
-from signalling.sockets.managers import Side
+from signalling.sockets.managers import SIDES, Side, side_named
 from signalling.sockets.notifier import Notifier
 from signalling.sockets.protocol import (
     CITIZEN_NS,
@@ -46,6 +46,16 @@ from signalling.sockets.protocol import (
 
 log = logging.getLogger(__name__)
 JOIN_SECONDS = 1.0  # for every node to put a new call's sockets in its rooms
+
+
+def addressee(sender: Side, to: str | None) -> Side:
+    """Whom a relayed message is for: the member named, or else the other person of
+    the call (a guest must name one)."""
+    if to is None and sender != "guest":
+        return "clerk" if sender == "citizen" else "citizen"
+    if to == sender or to not in SIDES:
+        raise NoSuchMember()
+    return side_named(to)
 
 
 class Calls:
@@ -104,6 +114,7 @@ class Calls:
             await self.notifier.enter_call(sid, call.call_id, "citizen")
             await self.notifier.socket(sid, CITIZEN_NS, await self._citizen_call(call))
             await self.notifier.clerk(call.clerk_id, PeerJoined("citizen"))
+            await self.notifier.in_call(call.call_id, "guest", PeerJoined("citizen"))
             return {"state": "in_call"}
         return {"state": "waiting" if await self.lobby.citizen_waiting(link) else "idle"}
 
@@ -212,6 +223,7 @@ class Calls:
             await self.notifier.enter_call(sid, call.call_id, "clerk")
             await self.notifier.socket(sid, CLERK_NS, await self._clerk_call(call))
             await self.notifier.citizen(call.appointment_id, PeerJoined("clerk"))
+            await self.notifier.in_call(call.call_id, "guest", PeerJoined("clerk"))
         await self.lobby.push_day(clerk.id)
         return {"state": link.state.value, "in_call": call is not None}
 
@@ -337,10 +349,12 @@ class Calls:
             str(args["call_id"]), str(args["appointment_id"]), int(args["clerk_id"])
         )
 
-    async def relay(self, sid: str, side: Side, event: str, data: Any) -> None:
-        """From a socket of one side of a call to the other side's sockets: the call's
-        rooms are the route, so nothing is read from the store (``managers.py``)."""
-        if not await self.notifier.to_peer(sid, side, Relayed(event, data)):
+    async def relay(self, sid: str, side: Side, event: str, data: dict[str, Any]) -> None:
+        """From a socket of one member of a call to the sockets of the member it names
+        (``to``), with who sent it: the call's rooms are the route, so nothing is read
+        from the store (``managers.py``)."""
+        to = addressee(side, data.pop("to", None))
+        if not await self.notifier.to_member(sid, side, to, Relayed(event, {**data, "from": side})):
             raise NotInCall()
         self.metrics.relayed.labels(event).inc()
 

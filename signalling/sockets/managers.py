@@ -2,7 +2,8 @@
 
 A call's relayed messages (WebRTC descriptions and candidates, chat) go to rooms of
 the call itself, one per side: ``call:<call id>:citizen`` in the citizen namespace and
-``call:<call id>:clerk`` in the clerk namespace. A socket is in such a room only while
+``call:<call id>:clerk`` in the clerk namespace, and ``call:<call id>:guest`` in the
+guest namespace for an interpreter or companion. A socket is in such a room only while
 its person is in that call, so a relayed message reaches nobody outside the call it
 was sent in, however late its sender heard that the call ended: after the end it goes
 to a room nobody is in any more, never to the clerk's next call. The sender's side of
@@ -16,7 +17,8 @@ anything of the call is sent). The answers go to every node as the call's *membe
 which nodes hold a socket of each side. A node that holds every socket of the other
 side itself hands a relayed message to its own sockets and publishes nothing; else
 the message goes through Redis as any emit. A socket that connects during the call
-is announced to every node (*here*) before its page or the other side hears of it;
+(a reload, or a guest arriving) is announced to every node (*here*) before its page
+or the other sides hear of it;
 until a node has the members of a call, it publishes. The members and the
 announcements travel as emits to a namespace no client can reach
 (:data:`CONTROL_NS`), taken out before delivery. The end of a call is socket.io's own
@@ -31,11 +33,11 @@ from typing import Any, Literal
 
 import socketio
 
-from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS
+from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, GUEST_NS
 
-Side = Literal["citizen", "clerk"]
-SIDES: tuple[Side, Side] = ("citizen", "clerk")
-NAMESPACE_OF: dict[Side, str] = {"citizen": CITIZEN_NS, "clerk": CLERK_NS}
+Side = Literal["citizen", "clerk", "guest"]
+SIDES: tuple[Side, ...] = ("citizen", "clerk", "guest")
+NAMESPACE_OF: dict[Side, str] = {"citizen": CITIZEN_NS, "clerk": CLERK_NS, "guest": GUEST_NS}
 CALL_PREFIX = "call:"
 CONTROL_NS = "/_rooms"  # no handler, so the server refuses clients on it
 MEMBERS = "call_members"
@@ -46,14 +48,15 @@ def call_room(call_id: str, side: Side) -> str:
     return f"{CALL_PREFIX}{call_id}:{side}"
 
 
+def side_named(name: object) -> Side:
+    """A side from a name heard from another node (or a room's name)."""
+    return "citizen" if name == "citizen" else "guest" if name == "guest" else "clerk"
+
+
 def split_call_room(room: str) -> tuple[str, Side]:
     """The call and the side of a call room."""
     call, _, side = room[len(CALL_PREFIX) :].rpartition(":")
-    return call, "citizen" if side == "citizen" else "clerk"
-
-
-def other(side: Side) -> Side:
-    return "clerk" if side == "citizen" else "citizen"
+    return call, side_named(side)
 
 
 @dataclass
@@ -174,5 +177,4 @@ class RedisManager(CallRooms, socketio.AsyncRedisManager):  # type: ignore[misc]
         if message.get("event") == MEMBERS:
             self.members_heard(str(news["call"]), list(news["answers"]), bool(news["complete"]))
         elif message.get("event") == HERE:
-            side: Side = "citizen" if news["side"] == "citizen" else "clerk"
-            self.here_heard(str(news["call"]), side, str(news["node"]))
+            self.here_heard(str(news["call"]), side_named(news["side"]), str(news["node"]))

@@ -1,4 +1,4 @@
-"""The three Socket.IO namespaces: who may connect, and which commands each has.
+"""The four Socket.IO namespaces: who may connect, and which commands each has.
 
 Handlers are thin: validate (``protocol.Command``), then call the calls or the lobby.
 Identity comes from the connect handshake's cookie, never from a payload.
@@ -7,6 +7,7 @@ Identity comes from the connect handshake's cookie, never from a payload.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,10 +29,12 @@ from signalling.keys import SETTINGS
 from signalling.ratelimit import Limit
 from signalling.sockets import protocol
 from signalling.sockets.calls import Calls
+from signalling.sockets.guests import CallGuests
 from signalling.sockets.protocol import (
     CITIZEN_NS,
     CLERK_NS,
     DASHBOARD_NS,
+    GUEST_NS,
     Candidate,
     Chat,
     ClerkStateChange,
@@ -280,6 +283,50 @@ class DashboardNamespace(RealtimeNamespace):
 
     async def _refresh(self, sid: str, _: Empty) -> None:
         await self.lobby.dashboard_joined(sid)
+
+
+class GuestNamespace(RealtimeNamespace):
+    """An interpreter or companion (``guests.py``): the relays to the two others, and
+    nothing else."""
+
+    def __init__(self, calls: Calls, guests: CallGuests) -> None:
+        super().__init__(GUEST_NS, calls)
+        self.guests = guests
+        self.connections: dict[str, str] = {}  # sid -> the page's name for the others
+        for event, model in (
+            ("rtc_description", Description),
+            ("rtc_candidate", Candidate),
+            ("media_state", MediaState),
+        ):
+            self.command(event, model, self._relay(event))
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await _check_handshake(environ, auth)
+        try:
+            guest = await self.guests.guests.of_session(
+                cookies.from_handshake(environ, cookies.GUEST)
+            )
+            self._admit(sid, guest)
+            self.connections[sid] = connection = secrets.token_hex(4)
+            await self.guests.connected(sid, guest, connection)
+        except OfficeError as refused:
+            self._forget(sid)
+            raise refusal("not_authorised", refused.message) from None
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        guest = self._forget(sid)
+        self.connections.pop(sid, None)
+        if guest is not None:
+            await self.guests.disconnected(sid, guest)
+
+    def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
+        async def relay(sid: str, payload: Payload) -> None:
+            data = payload.model_dump(exclude_none=True)
+            await self.calls.relay(
+                sid, "guest", event, {**data, "connection": self.connections[sid]}
+            )
+
+        return relay
 
 
 def forbid_other_roles(namespaces: list[RealtimeNamespace]) -> None:

@@ -2,7 +2,7 @@
 
 Messages for a person go to a socket.io room (``appt:<id>`` for the citizen's
 sockets, ``clerk:<id>`` for the clerk's), and a call's relayed messages to a room of
-the call's side (``call:<call id>:citizen|clerk``, see ``call_rooms.py``), so with
+the call's side (``call:<call id>:citizen|clerk|guest``, see ``managers.py``), so with
 several nodes the Redis manager carries them to whichever node holds the socket.
 What a node pushes to its own sockets (the lobby's updates, a connect's first state)
 skips the manager.
@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from common.outgoing import Outgoing
-from signalling.sockets.managers import NAMESPACE_OF, Side, call_room, other, split_call_room
+from signalling.sockets.managers import NAMESPACE_OF, Side, call_room, split_call_room
 from signalling.sockets.packets import ProtocolServer
-from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, DASHBOARD_NS
+from signalling.sockets.protocol import CITIZEN_NS, CLERK_NS, DASHBOARD_NS, CallEnded
 
 DASHBOARDS = "dashboard"
 
@@ -51,22 +51,25 @@ class Notifier:
         room = self.sio.manager.call_room_of(sid, NAMESPACE_OF[side])
         return None if room is None else split_call_room(room)[0]
 
-    async def to_peer(self, sid: str, side: Side, event: Outgoing) -> bool:
-        """From a socket in a call to the sockets of the other side of that call
-        (``managers.py``); False when the socket is in no call. When they are all on
-        this node, the message does not leave it."""
+    async def to_member(self, sid: str, side: Side, to: Side, event: Outgoing) -> bool:
+        """From a socket in a call to the sockets of another member of that call
+        (``managers.py``); False when the socket is in no call."""
         call_id = self.call_of(sid, side)
         if call_id is None:
             return False
-        peer = other(side)
+        await self.in_call(call_id, to, event)
+        return True
+
+    async def in_call(self, call_id: str, side: Side, event: Outgoing) -> None:
+        """To the sockets of one member of the call. When they are all on this node,
+        the message does not leave it; a member who is not there hears nothing."""
         await self.sio.emit(
             event.name,
             event.payload(),
-            to=call_room(call_id, peer),
-            namespace=NAMESPACE_OF[peer],
-            ignore_queue=self.sio.manager.only_here(call_id, peer),
+            to=call_room(call_id, side),
+            namespace=NAMESPACE_OF[side],
+            ignore_queue=self.sio.manager.only_here(call_id, side),
         )
-        return True
 
     async def dashboards(self, event: Outgoing) -> None:
         await self.sio.emit(event.name, event.payload(), to=DASHBOARDS, namespace=DASHBOARD_NS)
@@ -108,10 +111,15 @@ class Notifier:
         """Every node hears which nodes hold the call's sockets."""
         await self.sio.manager.tell_members(call_id, answers, complete)
 
+    async def close_side(self, call_id: str, side: Side) -> None:
+        """That member's sockets, on every node, leave the call's room."""
+        await self.sio.close_room(call_room(call_id, side), namespace=NAMESPACE_OF[side])
+
     async def call_over(self, call_id: str) -> None:
-        """No socket on any node stays in the call's rooms."""
-        for side, namespace in NAMESPACE_OF.items():
-            await self.sio.close_room(call_room(call_id, side), namespace=namespace)
+        """No socket on any node stays in the call's rooms; a guest is told first."""
+        await self.in_call(call_id, "guest", CallEnded("call_over"))
+        for side in NAMESPACE_OF:
+            await self.close_side(call_id, side)
 
     async def enter_dashboards(self, sid: str) -> None:
         await self.sio.enter_room(sid, DASHBOARDS, namespace=DASHBOARD_NS)

@@ -27,6 +27,8 @@ PROTOCOL_VERSION = 1
 CITIZEN_NS = "/citizen"
 CLERK_NS = "/clerk"
 DASHBOARD_NS = "/dashboard"
+GUEST_NS = "/guest"
+Member = Literal["citizen", "clerk", "guest"]
 MAX_SDP = 64 * 1024  # real offers are 3-10 kB; far larger is abuse
 MAX_CANDIDATE = 1024
 
@@ -47,14 +49,22 @@ class Take(Payload):
     appointment_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 
 
-class Description(Payload):
+class Addressed(Payload):
+    """A message for one member of the call. Without ``to`` it goes to the other
+    person of the call (the citizen's to the clerk, the clerk's to the citizen); a
+    guest always names the member."""
+
+    to: Member | None = None
+
+
+class Description(Addressed):
     """An RTCSessionDescription, as the browser's ``toJSON()`` gives it."""
 
     type: Literal["offer", "answer"]
     sdp: Annotated[str, StringConstraints(min_length=10, max_length=MAX_SDP)]
 
 
-class Candidate(Payload):
+class Candidate(Addressed):
     """An RTCIceCandidate's ``toJSON()``; the empty candidate ends gathering."""
 
     candidate: Annotated[
@@ -72,11 +82,19 @@ class Transfer(Payload):
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
+class GuestInvite(Payload):
+    """The clerk invites an interpreter or a companion; the link is mailed to
+    ``email`` when given (else the console shows it to pass on)."""
+
+    kind: Literal["interpreter", "companion"]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = None
+
+
 class Chat(Payload):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
-class MediaState(Payload):
+class MediaState(Addressed):
     """Whether the sender's microphone and camera are on, for the other side to show
     ("stummgeschaltet", "Kamera aus") instead of silence or a black picture."""
 
@@ -216,6 +234,29 @@ class CitizenCall:
 
 
 @dataclass(frozen=True, slots=True)
+class GuestCall:
+    """``guest_admitted``: what an interpreter's or companion's page needs to join the
+    call. The guest yields on glare towards both others."""
+
+    name: ClassVar[str] = "guest_admitted"
+    call_id: str
+    ice_servers: list[dict[str, Any]]
+    ice_transport_policy: str
+    kind: str
+    clerk_name: str
+
+    def payload(self) -> Any:
+        return {
+            "call_id": self.call_id,
+            "polite": True,
+            "ice_servers": self.ice_servers,
+            "ice_transport_policy": self.ice_transport_policy,
+            "kind": self.kind,
+            "clerk_name": self.clerk_name,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ClerkCall:
     """``call_assigned`` for the clerk (also the ack of ``queue_next``/``queue_take``)."""
 
@@ -236,15 +277,22 @@ class ClerkCall:
 
 
 @dataclass(frozen=True, slots=True)
-class PeerJoined(_Fields):
+class PeerJoined:
     name: ClassVar[str] = "peer_joined"
-    role: Literal["citizen", "clerk"]
+    role: Member
+    kind: str | None = None  # a guest's: interpreter | companion
+    connection: str | None = None  # a guest's page: a new one after a reload
+
+    def payload(self) -> Any:
+        if self.kind is None:
+            return {"role": self.role}
+        return {"role": self.role, "kind": self.kind, "connection": self.connection}
 
 
 @dataclass(frozen=True, slots=True)
 class PeerLeft:
     name: ClassVar[str] = "peer_left"
-    role: Literal["citizen", "clerk"]
+    role: Member
     grace_seconds: float | None = None  # the clerk's: how long she has to come back
 
     def payload(self) -> Any:
@@ -256,7 +304,7 @@ class PeerLeft:
 @dataclass(frozen=True, slots=True)
 class CallEnded(_Fields):
     name: ClassVar[str] = "call_ended"
-    reason: Literal["completed", "citizen_left"]
+    reason: Literal["completed", "citizen_left", "call_over", "guest_removed"]
 
 
 @dataclass(frozen=True, slots=True)

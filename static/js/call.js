@@ -1,12 +1,15 @@
 /* The video call, shared by the citizen's page and the clerk console.
  *
  * Media flows browser to browser; the server only relays our signalling events
- * (rtc_description, rtc_candidate) to the other member of the call (docs/protocol.md).
+ * (rtc_description, rtc_candidate) to the member of the call they name (docs/protocol.md).
+ * Each pair of members has its own connection (a Call): citizen and clerk, and, when
+ * an interpreter or companion joins, each of them with the guest (a mesh of three).
  * Negotiation follows the W3C "perfect negotiation" pattern (WebRTC 1.0, section
  * 10.7): both sides add their tracks and offer whenever negotiation is needed; on a
- * collision the polite side (the citizen) gives way and the impolite side (the clerk)
- * ignores the other offer. That makes the code the same on both sides and lets
- * either side renegotiate, restart ICE or rejoin after a reload.
+ * collision the polite side (the citizen towards the clerk, the guest towards both)
+ * gives way and the impolite side ignores the other offer. That makes the code the
+ * same on every side and lets either side renegotiate, restart ICE or rejoin after a
+ * reload.
  *
  * Plain script (no build step): everything is exported on window.BB.
  */
@@ -190,11 +193,18 @@
    * rejoins. The local stream may come later than the call (the camera is still
    * starting when the other side's offer arrives); its tracks are added then.
    *
-   * options: {polite, configuration, remoteVideo, container (gets data-call-state:
+   * options: {peer ("citizen" | "clerk" | "guest": the other member), polite,
+   *           configuration, remoteVideo, container (gets data-call-state:
    *           "connecting" | "connected" | "ended"), onStateChange(state),
    *           onPlaybackBlocked() (autoplay refused: offer a button),
    *           peerMedia (an element that says when the other side is muted or its
-   *           camera is off), peerTexts {muted, camera_off}}
+   *           camera is off), peerTexts {muted, camera_off},
+   *           ownsStream (default true: close() stops the camera; false for a
+   *           connection that shares the page's camera with another one),
+   *           rejoins (default true: start over on the peer's peer_joined; false
+   *           where the page decides, as GuestSeat does),
+   *           answersFirst (default false: true waits for the peer's first offer
+   *           before offering anything; a guest does, see GuestSeat)}
    *
    * Each side tells the other whether its microphone and camera are on
    * (media_state): when its camera starts, on every change, and when the other side
@@ -204,7 +214,10 @@
   class Call {
     constructor(socket, options) {
       this.socket = socket;
+      this.peer = options.peer;
       this.polite = Boolean(options.polite);
+      this.answersFirst = Boolean(options.answersFirst);
+      this.ownsStream = options.ownsStream !== false;
       this.configuration = options.configuration; // from BB.rtcConfiguration
       this.remoteVideo = options.remoteVideo;
       this.container = options.container;
@@ -219,16 +232,21 @@
       // Incoming signalling is handled strictly in order, one message at a time:
       // a candidate must not overtake the description it belongs to.
       this.inbox = Promise.resolve();
+      // Every relayed message says who sent it: each Call takes its peer's only.
+      const fromPeer = (handle) => (message) => {
+        if (message && message.from === this.peer) handle(withoutFrom(message));
+      };
       this.listeners = {
-        rtc_description: (description) => this.receive({ description }),
-        rtc_candidate: (candidate) => this.receive({ candidate }),
+        rtc_description: fromPeer((description) => this.receive({ description })),
+        rtc_candidate: fromPeer((candidate) => this.receive({ candidate })),
         // The other side reloaded or reconnected: its old connection is gone, and
         // its new page does not know our microphone and camera yet.
-        peer_joined: () => {
+        peer_joined: ({ role }) => {
+          if (role !== this.peer || options.rejoins === false) return;
           this.reset();
           this.announceMedia();
         },
-        media_state: (state) => this.showPeerMedia(state),
+        media_state: fromPeer((state) => this.showPeerMedia(state)),
       };
       for (const [event, listener] of Object.entries(this.listeners)) socket.on(event, listener);
       this.start();
@@ -245,6 +263,7 @@
       this.setState("connecting");
 
       pc.onnegotiationneeded = async () => {
+        if (this.answersFirst && !pc.currentRemoteDescription) return; // the peer's offer brings ours
         try {
           this.makingOffer = true;
           await pc.setLocalDescription(); // an offer, created for the current state
@@ -289,6 +308,13 @@
       this.closePeerConnection();
       this.inbox = Promise.resolve(); // messages for the old connection are moot
       this.start();
+    }
+
+    /** Without a camera of our own, still receive the peer's sound and picture (an
+     * offer to a peer that waits for one: a guest). A camera attached later takes
+     * these transceivers over. */
+    receiveOnly() {
+      for (const kind of ["audio", "video"]) this.pc.addTransceiver(kind, { direction: "recvonly" });
     }
 
     /** The local camera and microphone; adding tracks triggers negotiation. */
@@ -353,6 +379,7 @@
     send(event, payload) {
       const message =
         event === "rtc_description" ? { type: payload.type, sdp: payload.sdp } : dropNulls(payload);
+      message.to = this.peer;
       BB.request(this.socket, event, message).catch((error) => {
         // not_in_call: the call ended while this was on its way. Nothing to do.
         if (error.code !== "not_in_call") console.warn(event, "refused:", error.code);
@@ -428,7 +455,7 @@
       this.closePeerConnection();
       for (const [event, listener] of Object.entries(this.listeners))
         this.socket.off(event, listener);
-      BB.stopStream(this.localStream);
+      if (this.ownsStream) BB.stopStream(this.localStream);
       this.localStream = null;
       this.setState("ended");
       this.closed = true;
@@ -439,6 +466,11 @@
     for (const track of tracks || []) track.enabled = on;
   }
 
+  function withoutFrom(message) {
+    const { from, ...rest } = message;
+    return rest;
+  }
+
   /** The server's schema has optional fields; null is not a string, so leave them out. */
   function dropNulls(object) {
     return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== null));
@@ -446,11 +478,105 @@
 
   BB.Call = Call;
 
+  /**
+   * The seat of an interpreter or companion on the citizen's page and the clerk's
+   * console: a connection of its own to the guest, sharing this page's camera and
+   * microphone with the main call, and the one that offers (the guest answers). It
+   * opens when the guest arrives (peer_joined, or the guest's first media_state,
+   * whichever comes first), or when the guest's page speaks up after this page
+   * reloaded, and closes when the guest leaves or the call ends.
+   *
+   * options: {tile (shown while a guest is there), video, note (says who it is),
+   *           peerMedia, texts {interpreter, companion, guest, muted, camera_off},
+   *           main () => the page's main Call (its configuration, camera and media
+   *           state), onPresence(present) (optional: a guest came or went)}
+   */
+  class GuestSeat {
+    constructor(socket, options) {
+      this.socket = socket;
+      this.options = options;
+      this.call = null;
+      // Each page of the guest has its own name (connection). Its arrival (peer_joined)
+      // and its first offer may come in either order; a new name is a page that
+      // replaced the old one (a reload): start over.
+      socket.on("peer_joined", ({ role, kind, connection }) => {
+        if (role !== "guest") return;
+        if (!this.isCurrent(connection)) this.open(kind, connection);
+        else BB.say(options.note, options.texts[kind] || options.texts.guest);
+      });
+      // A guest's page that this page has not heard of: its media_state comes first
+      // (it answers, it never offers first), or an offer after this page reloaded.
+      // A Call made now missed the message (listeners are fixed per dispatch).
+      const unknown = (message) =>
+        message.from === "guest" && !this.isCurrent(message.connection);
+      socket.on("media_state", (message) => {
+        if (!unknown(message)) return;
+        const call = this.open(null, message.connection);
+        if (call) call.showPeerMedia(message);
+      });
+      socket.on("rtc_description", (message) => {
+        if (!unknown(message) || message.type !== "offer") return;
+        const call = this.open(null, message.connection);
+        if (call) call.receive({ description: { type: message.type, sdp: message.sdp } });
+      });
+      socket.on("peer_left", ({ role }) => {
+        if (role === "guest") this.close();
+      });
+    }
+
+    isCurrent(connection) {
+      return Boolean(this.call) && this.call.connection === connection;
+    }
+
+    open(kind, connection) {
+      const { tile, video, note, peerMedia, texts } = this.options;
+      const main = this.options.main();
+      if (this.call) this.call.close();
+      this.call = null;
+      if (!main || main.closed) return null;
+      this.call = new BB.Call(this.socket, {
+        peer: "guest",
+        polite: false, // the guest yields towards both others
+        configuration: main.configuration,
+        remoteVideo: video,
+        container: tile,
+        ownsStream: false,
+        rejoins: false,
+        peerMedia,
+        peerTexts: { muted: texts.muted, camera_off: texts.camera_off },
+      });
+      this.call.connection = connection;
+      Object.assign(this.call.media, main.media); // muted here means muted for all
+      // This side offers to the guest: with its camera, or else asking to receive.
+      if (main.localStream) this.call.attach(main.localStream);
+      else this.call.receiveOnly();
+      if (kind || !note.textContent) BB.say(note, texts[kind] || texts.guest);
+      tile.hidden = false;
+      if (this.options.onPresence) this.options.onPresence(true);
+      return this.call;
+    }
+
+    /** The page's camera started after the guest arrived. */
+    attach(stream) {
+      if (this.call) this.call.attach(stream);
+    }
+
+    close() {
+      if (this.call) this.call.close();
+      this.call = null;
+      this.options.tile.hidden = true;
+      BB.say(this.options.note, "");
+      if (this.options.onPresence) this.options.onPresence(false);
+    }
+  }
+
+  BB.GuestSeat = GuestSeat;
+
   /** Mute and camera buttons: toggle buttons (aria-pressed) with a fixed name, as
    * WAI-ARIA's button pattern asks (a name that changed with the state would be read
    * as the opposite state). What is off is also said in words beside them (``status``,
    * with texts {muted, camera_off}), and Alt+M / Alt+K toggle them from anywhere. */
-  BB.mediaToggles = function (getCall, microphoneButton, cameraButton, status, texts) {
+  BB.mediaToggles = function (getCall /* a Call, or a list of them */, microphoneButton, cameraButton, status, texts) {
     const say = () => {
       if (!status) return;
       const notes = [];
@@ -463,8 +589,8 @@
         const off = button.getAttribute("aria-pressed") !== "true";
         button.setAttribute("aria-pressed", String(off));
         say();
-        const call = getCall();
-        if (call) apply(call, !off);
+        // The page's camera goes to every member: each connection tells its peer.
+        for (const call of [].concat(getCall() || [])) if (call) apply(call, !off);
       });
     };
     toggle(microphoneButton, (call, on) => call.setMicrophone(on));

@@ -185,7 +185,22 @@
 
   // -- 3. called, and 4. the call ---------------------------------------------------
 
-  const resetToggles = BB.mediaToggles(() => call, $("mute"), $("camera"), $("own-media"), {
+  // An interpreter or companion the clerk invited: a tile of their own on the stage.
+  const guest = new BB.GuestSeat(socket, {
+    tile: $("guest-tile"),
+    video: $("guest-video"),
+    note: $("guest-note"),
+    peerMedia: $("guest-media"),
+    texts: {
+      interpreter: texts.guest_interpreter,
+      companion: texts.guest_companion,
+      guest: texts.guest_guest,
+      muted: texts.guest_muted,
+      camera_off: texts.guest_camera_off,
+    },
+    main: () => call,
+  });
+  const resetToggles = BB.mediaToggles(() => [call, guest.call], $("mute"), $("camera"), $("own-media"), {
     muted: texts.own_muted,
     camera_off: texts.own_camera_off,
   });
@@ -212,6 +227,7 @@
     stopMeter();
     if (call) call.close();
     call = new BB.Call(socket, {
+      peer: "clerk",
       polite: assignment.polite,
       configuration: BB.rtcConfiguration(assignment),
       remoteVideo: $("remote-video"),
@@ -260,10 +276,12 @@
     forCall.attach(stream);
     forCall.setMicrophone($("mute").getAttribute("aria-pressed") !== "true");
     forCall.setCamera($("camera").getAttribute("aria-pressed") !== "true");
+    guest.attach(stream);
     BB.play($("local-video"), stream);
   }
 
   function endCall() {
+    guest.close();
     if (call) call.close();
     call = null;
     verification.callEnded();
@@ -272,13 +290,16 @@
     document.title = pageTitle;
   }
 
-  socket.on("peer_left", () => {
+  socket.on("peer_left", ({ role }) => {
+    if (role !== "clerk") return; // a guest who leaves closes their tile (GuestSeat)
     peerAway = true;
     BB.say($("call-status"), texts.call_peer_left);
   });
   // Registered before any Call's own peer_joined listener, so this runs first and the
   // Call's reset then reports "connecting".
-  socket.on("peer_joined", () => (peerAway = false));
+  socket.on("peer_joined", ({ role }) => {
+    if (role === "clerk") peerAway = false;
+  });
 
   socket.on("returned_to_queue", ({ reason }) => {
     endCall();

@@ -25,6 +25,7 @@
   let busy = false; // a take is on its way: no second one
   const verification = new BB.ClerkVerification(socket); // verification.js
   const cases = new BB.CasePanel(socket); // cases.js
+  const guests = new BB.GuestPanel(socket, texts.guest); // guests.js
 
   // -- connection -------------------------------------------------------------------
 
@@ -251,7 +252,17 @@
   }
   socket.on("cases_updated", () => tabs.news("cases"));
 
-  const resetToggles = BB.mediaToggles(() => call, $("mute"), $("camera"), $("own-media"), {
+  // An interpreter or companion the clerk invited: a tile of their own on the stage.
+  const guest = new BB.GuestSeat(socket, {
+    tile: $("guest-tile"),
+    video: $("guest-video"),
+    note: $("guest-note"),
+    peerMedia: $("guest-media"),
+    texts: texts.guest,
+    main: () => call,
+    onPresence: (present) => guests.guestPresent(present),
+  });
+  const resetToggles = BB.mediaToggles(() => [call, guest.call], $("mute"), $("camera"), $("own-media"), {
     muted: texts.own_muted,
     camera_off: texts.own_camera_off,
   });
@@ -273,6 +284,7 @@
   function startCall(assignment) {
     if (call) call.close();
     call = new BB.Call(socket, {
+      peer: "citizen",
       polite: assignment.polite,
       configuration: BB.rtcConfiguration(assignment),
       remoteVideo: $("remote-video"),
@@ -360,10 +372,13 @@
       return;
     }
     forCall.attach(stream);
+    guest.attach(stream);
     BB.play($("local-video"), stream);
   }
 
   function endCall(message) {
+    guest.close();
+    guests.callEnded();
     if (call) call.close();
     call = null;
     verification.callEnded();
@@ -395,7 +410,9 @@
     showState("after_call");
   });
 
-  socket.on("peer_left", () => BB.say($("call-status"), texts.peer_left));
+  socket.on("peer_left", ({ role }) => {
+    if (role === "citizen") BB.say($("call-status"), texts.peer_left);
+  });
 
   $("play").addEventListener("click", () => {
     $("play").hidden = true;

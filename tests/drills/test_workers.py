@@ -125,9 +125,15 @@ async def test_a_citizen_and_a_clerk_on_different_workers_hold_a_call(
 
     # Both directions of the call's signalling and chat cross from worker to worker.
     assert (await clerk.call("rtc_description", OFFER))["ok"]
-    await eventually(lambda: citizen.events.get("rtc_description") == [OFFER], what="the offer")
+    await eventually(
+        lambda: citizen.events.get("rtc_description") == [{**OFFER, "from": "clerk"}],
+        what="the offer",
+    )
     assert (await citizen.call("rtc_description", ANSWER))["ok"]
-    await eventually(lambda: clerk.events.get("rtc_description") == [ANSWER], what="the answer")
+    await eventually(
+        lambda: clerk.events.get("rtc_description") == [{**ANSWER, "from": "citizen"}],
+        what="the answer",
+    )
     said = await citizen.call("chat_send", {"text": "Guten Tag"})
     await eventually(
         lambda: [m["text"] for m in clerk.events.get("chat_received", [])] == ["Guten Tag"],

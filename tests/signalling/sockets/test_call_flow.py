@@ -48,10 +48,10 @@ async def test_citizen_waits_clerk_takes_and_they_signal(
     assert assigned["polite"] is True and assigned["call_id"] == taken["data"]["call_id"]
 
     assert (await citizen.call("rtc_description", OFFER)) == {"ok": True, "data": None}
-    assert await anna.next("rtc_description") == OFFER
+    assert await anna.next("rtc_description") == {**OFFER, "from": "citizen"}
     answer = {**OFFER, "type": "answer"}
     assert (await anna.call("rtc_description", answer))["ok"] is True
-    assert await citizen.next("rtc_description") == answer
+    assert await citizen.next("rtc_description") == {**answer, "from": "clerk"}
 
     ended = await anna.call("call_end")
     assert ended == {"ok": True, "data": {"state": "after_call"}}

@@ -96,9 +96,9 @@ async def test_only_members_of_a_call_can_relay_and_only_to_each_other(
 
     # The members themselves do reach each other, and only each other.
     assert await c.call("rtc_candidate", CANDIDATE) == {"ok": True, "data": None}
-    assert await anna.next("rtc_candidate") == CANDIDATE
+    assert await anna.next("rtc_candidate") == {**CANDIDATE, "from": "citizen"}
     assert (await anna.call("rtc_description", ANSWER))["ok"] is True
-    assert await c.next("rtc_description") == ANSWER
+    assert await c.next("rtc_description") == {**ANSWER, "from": "clerk"}
     chat = await c.call("chat_send", {"text": "  Guten Tag  "})
     assert chat["ok"] is True and chat["data"]["text"] == "Guten Tag"
     assert (await anna.next("chat_received"))["from"] == "citizen"
@@ -146,7 +146,7 @@ async def test_clerk_back_within_the_grace_rejoins_the_same_call(
     assert call is not None and call.call_id == call_id
     assert await store.waiting() == []
     assert (await back.call("rtc_description", OFFER))["ok"] is True
-    assert await c.next("rtc_description") == OFFER
+    assert await c.next("rtc_description") == {**OFFER, "from": "clerk"}
     assert (await back.call("call_end"))["ok"] is True
     assert (await c.next("call_ended"))["reason"] == "completed"
 
@@ -205,17 +205,17 @@ async def test_each_side_hears_whether_the_other_muted_and_the_clerk_has_the_pho
 
     muted = {"microphone": False, "camera": True}
     assert await c.call("media_state", muted) == {"ok": True, "data": None}
-    assert await anna.next("media_state") == muted
+    assert await anna.next("media_state") == {**muted, "from": "citizen"}
     dark = {"microphone": True, "camera": False}
     assert (await anna.call("media_state", dark))["ok"] is True
-    assert await c.next("media_state") == dark
+    assert await c.next("media_state") == {**dark, "from": "clerk"}
     for wrong in ({"microphone": "no", "camera": True}, {"microphone": False}, {}):
         ack = await c.call("media_state", wrong)
         assert ack["error"]["code"] == "invalid_payload", wrong
     ack = await w.call("media_state", muted)  # not in the call
     assert ack["error"]["code"] == "not_in_call"
     await asyncio.sleep(0.3)
-    assert anna.events["media_state"] == [muted]
+    assert anna.events["media_state"] == [{**muted, "from": "citizen"}]
 
     # Without a number given at booking, the clerk is told there is none.
     assert (await anna.call("call_end"))["ok"] is True

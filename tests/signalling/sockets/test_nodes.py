@@ -104,9 +104,9 @@ async def test_a_flushed_redis_is_rebuilt_with_the_same_order_and_calls(
 
     # The call still relays, both ways, and still binds its clerk.
     assert (await c.call("rtc_description", OFFER))["ok"] is True
-    assert await anna.next("rtc_description") == OFFER
+    assert await anna.next("rtc_description") == {**OFFER, "from": "citizen"}
     assert (await anna.call("rtc_candidate", CANDIDATE))["ok"] is True
-    assert await c.next("rtc_candidate") == CANDIDATE
+    assert await c.next("rtc_candidate") == {**CANDIDATE, "from": "clerk"}
     assert (await anna.call("queue_next"))["error"]["code"] == "clerk_busy"
 
     # A clerk takes the next citizen: the first in the original order.
@@ -151,9 +151,9 @@ async def test_citizen_on_one_node_and_clerk_on_another(
     assert assigned["clerk_name"] == "Anna A."
 
     assert (await c.call("rtc_description", OFFER))["ok"] is True
-    assert await anna.next("rtc_description") == OFFER
+    assert await anna.next("rtc_description") == {**OFFER, "from": "citizen"}
     assert (await anna.call("rtc_description", ANSWER))["ok"] is True
-    assert await c.next("rtc_description") == ANSWER
+    assert await c.next("rtc_description") == {**ANSWER, "from": "clerk"}
     assert (await anna.call("chat_send", {"text": "Hallo"}))["ok"] is True
     assert (await c.next("chat_received"))["text"] == "Hallo"
     assert (await anna.call("call_end"))["ok"] is True
@@ -225,10 +225,10 @@ async def test_a_call_across_two_nodes_opens_and_closes_in_step_with_its_message
         assert (await anna.call("rtc_description", OFFER))["ok"] is True  # no waiting
         appointment_id = taken["data"]["citizen"]["appointment_id"]
         c = citizens[appointment_id]
-        assert await c.next("rtc_description") == OFFER
+        assert await c.next("rtc_description") == {**OFFER, "from": "clerk"}
         assert (await c.next("call_assigned"))["call_id"] == taken["data"]["call_id"]
         assert (await c.call("rtc_candidate", CANDIDATE))["ok"] is True
-        assert await anna.next("rtc_candidate", count=n) == CANDIDATE
+        assert await anna.next("rtc_candidate", count=n) == {**CANDIDATE, "from": "citizen"}
         if n == len(booked):  # the citizen's page reloads on the clerk's node
             await c.disconnect()
             back = new_peer("/citizen")
@@ -237,9 +237,9 @@ async def test_a_call_across_two_nodes_opens_and_closes_in_step_with_its_message
             assert (await back.next("call_assigned"))["call_id"] == taken["data"]["call_id"]
             assert await anna.next("peer_joined") == {"role": "citizen"}
             assert (await back.call("rtc_description", ANSWER))["ok"] is True
-            assert await anna.next("rtc_description") == ANSWER
+            assert await anna.next("rtc_description") == {**ANSWER, "from": "citizen"}
             assert (await anna.call("rtc_candidate", CANDIDATE))["ok"] is True
-            assert await back.next("rtc_candidate") == CANDIDATE
+            assert await back.next("rtc_candidate") == {**CANDIDATE, "from": "clerk"}
             citizens[appointment_id] = c = back
         assert (await anna.call("call_end"))["ok"] is True
         assert (await c.next("call_ended"))["reason"] == "completed"
@@ -289,7 +289,7 @@ async def test_a_call_on_one_node_relays_without_redis_and_across_nodes_through_
         await c.next("call_assigned")
         for n in range(1, 4):
             assert (await c.call("rtc_candidate", CANDIDATE))["ok"] is True
-            assert await anna.next("rtc_candidate", count=n) == CANDIDATE
+            assert await anna.next("rtc_candidate", count=n) == {**CANDIDATE, "from": "citizen"}
         assert (await anna.call("chat_send", {"text": "Hallo"}))["ok"] is True
         assert (await c.next("chat_received"))["text"] == "Hallo"
         assert await relayed_through_redis() == []
@@ -300,7 +300,7 @@ async def test_a_call_on_one_node_relays_without_redis_and_across_nodes_through_
         await back.next("call_assigned")
         await anna.next("peer_joined")
         assert (await anna.call("rtc_candidate", CANDIDATE))["ok"] is True
-        assert await back.next("rtc_candidate") == CANDIDATE
+        assert await back.next("rtc_candidate") == {**CANDIDATE, "from": "clerk"}
         assert (await back.call("chat_send", {"text": "Wieder da"}))["ok"] is True
         assert (await anna.next("chat_received"))["text"] == "Wieder da"
         assert await relayed_through_redis() == ["rtc_candidate", "chat_received"]
