@@ -40,6 +40,8 @@ from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from media.copies import Image
 from media.document_number import DOCUMENT_TYPES, DocumentType
@@ -187,16 +189,9 @@ class CaptureVault:
         readings finishing at once, on any node, are judged one after the other."""
         async with self.office.sessions() as session, session.begin():
             await session.get(VerificationRecord, verification_id, with_for_update=True)
-            rows = (
-                await session.scalars(
-                    select(Capture)
-                    .where(Capture.verification_id == verification_id)
-                    .where(Capture.read_seq.is_not(None))
-                    .order_by(Capture.read_seq)
-                )
-            ).all()
+            rows = await _listed(session, verification_id)
             reading = judge(self._readings(rows))
-            capture = await session.get(Capture, capture_id)
+            capture = next((row for row in rows if row.id == capture_id), None)
             if capture is not None:  # gone meanwhile (its case ended): nothing to keep
                 kept = {
                     "analysed": self._keepable(reading.analysed),
@@ -234,13 +229,7 @@ class CaptureVault:
         """A check's captures in the order they were taken, and their readings in the
         order they were judged, as the console was told them."""
         async with self.office.sessions() as session:
-            rows = (
-                await session.scalars(
-                    select(Capture)
-                    .where(Capture.verification_id == verification_id)
-                    .order_by(Capture.created_at, Capture.id)
-                )
-            ).all()
+            rows = await _listed(session, verification_id)
         captures = [
             KeptCapture(
                 row.id,
@@ -359,6 +348,21 @@ class CaptureVault:
                 count=count,
             )
         return count
+
+
+_WHAT_WAS_TOLD = (Capture.shot, Capture.reading, Capture.read_seq)
+
+
+async def _listed(session: AsyncSession, verification_id: str) -> Sequence[Capture]:
+    """A check's captures in the order they were taken, without their images (a
+    check may have dozens, each a large ciphertext)."""
+    listed = (
+        select(Capture)
+        .options(load_only(Capture.id, Capture.kind, Capture.created_at, *_WHAT_WAS_TOLD))
+        .where(Capture.verification_id == verification_id)
+        .order_by(Capture.created_at, Capture.id)
+    )
+    return (await session.scalars(listed)).all()
 
 
 def _read_seq(row: Capture) -> int:
