@@ -12,10 +12,16 @@ photo uploaded over HTTP is kept the same way. The worker seals the lawful copy 
 the frame is, the vault records it, and the MRZ reading follows as
 ``capture_analysed``; it counts once two captures of the same check agree.
 
+What the clerk is told of each capture and reading is kept with the capture in the
+database (:class:`~media.vault.CaptureVault`), and the agreement is judged from there:
+a console that reloads gets it all back from any node (:meth:`CaptureDesk.shown`), and
+readings that finish on different nodes (a photo uploaded to one, the camera on
+another) count together. The rest the desk keeps per check here, in the signalling
+process, so a session that moves to another worker loses nothing.
+
 The desk knows no sockets: it reaches the call through a narrow :class:`CallPort`
 (who serves the citizen, tell the citizen, tell the clerk) that the signalling layer
-provides, and it keeps what it remembers per check here, in the signalling process,
-so a session that moves to another worker loses nothing.
+provides.
 """
 
 from __future__ import annotations
@@ -31,18 +37,26 @@ from aiortc import RTCIceServer
 
 from common.i18n import catalogue
 from common.outgoing import Outgoing
-from media.capture_events import CaptureAnalysed, CaptureGuidance, CapturePrompt, CaptureTaken
+from media.capture_events import (
+    CaptureAnalysed,
+    CaptureGuidance,
+    CapturePrompt,
+    CaptureTaken,
+    TakenBy,
+    taken_by,
+)
 from media.capture_peer import CaptureError, CloseReason
 from media.capture_station import NO_FRAME, KeepOrder, Kept, Look, Source
 from media.capture_workers import CaptureWorkers, WorkerSettings
 from media.copies import Image
 from media.mrz import MrzResult
 from media.mrz_names import compare_with_mrz
-from media.vault import DOCUMENT_KINDS, CaptureVault
-from media.vision.analysis import MrzConsensus
+from media.vault import DOCUMENT_KINDS, CaptureVault, KeptCapture, Reading
+from media.vision.analysis import Consensus
 from media.vision.tilt import Tilt
 from media.worker_channel import Event
 from office.errors import Conflict
+from office.models import Clerk
 from office.staff import Staff
 from office.verification import CaptureKind, Verifications
 from office.visits import Visits
@@ -125,9 +139,7 @@ class CaptureDesk:
         self._observe_closed = observe_closed  # why sessions end, for the node's metrics
         self._records = records
         self.workers = CaptureWorkers(workers, worker_count, self._worker_event)
-        # Per check: an MRZ counts only when two captures read the same valid lines;
-        # the tilt sequence's second angle must turn the other way than the first.
-        self._consensus: dict[str, MrzConsensus] = {}
+        # Per check: the tilt sequence's second angle must turn the other way than the first.
         self._first_tilt: dict[str, Tilt] = {}
         self._readings: dict[str, _Reading] = {}  # per capture id
         self._guiding: dict[str, asyncio.Task[None]] = {}
@@ -160,6 +172,9 @@ class CaptureDesk:
         )
         self._guiding[appointment_id] = task
         task.add_done_callback(lambda done: _forget(self._guiding, appointment_id, done))
+        if (armed := self._armed.get(appointment_id)) is not None:
+            # A page that reloaded while a capture was asked for: tell it again.
+            await self._call.tell_citizen(appointment_id, CapturePrompt(armed.kind))
         return answer
 
     async def _guide(self, appointment_id: str, lang: str) -> None:
@@ -177,7 +192,6 @@ class CaptureDesk:
             await asyncio.sleep(GUIDANCE_SECONDS)
         if verification_id is not None and await self._ended(appointment_id, verification_id):
             # The check is over: what the desk remembered of it goes too.
-            self._consensus.pop(verification_id, None)
             self._first_tilt.pop(verification_id, None)
 
     async def _ended(self, appointment_id: str, verification_id: str | None) -> CloseReason | None:
@@ -286,7 +300,15 @@ class CaptureDesk:
             self._readings[seal.capture_id] = reading  # its MRZ may come back at once
         try:
             kept = await self._kept(appointment_id, source, order)
-            stored = await self._vault.keep(verification_id, seal, kept.ciphertext)
+            shot = {
+                "width": kept.width,
+                "height": kept.height,
+                "flattened": kept.flattened,
+                **kept.details,
+            }
+            how: TakenBy = "still" if not isinstance(source, str) else _TAKEN_BY[source]
+            kept_shot = {**shot, "taken_by": how}
+            stored = await self._vault.keep(verification_id, seal, kept.ciphertext, kept_shot)
         except BaseException:
             self._readings.pop(seal.capture_id, None)
             reading.stored.cancel()  # a reading that already came back is dropped
@@ -301,12 +323,12 @@ class CaptureDesk:
         return {
             "capture_id": stored.capture_id,
             "kind": stored.kind,
-            "view_url": f"/erfassungen/{await self._vault.link(stored.capture_id, viewer)}",
-            "width": kept.width,
-            "height": kept.height,
-            "flattened": kept.flattened,
-            **kept.details,
+            "view_url": await self._view_url(stored.capture_id, viewer),
+            **shot,
         }
+
+    async def _view_url(self, capture_id: str, viewer: Clerk) -> str:
+        return f"/erfassungen/{await self._vault.link(capture_id, viewer)}"
 
     def _forget_lost_readings(self) -> None:
         """Readings whose worker died before it answered never come back."""
@@ -332,36 +354,85 @@ class CaptureDesk:
             await self._analysed(event.args)
 
     async def _analysed(self, args: dict[str, Any]) -> None:
-        reading = self._readings.pop(args["capture_id"], None)
+        capture_id: str = args["capture_id"]
+        reading = self._readings.pop(capture_id, None)
         if reading is None:
             return  # not kept after all (the check ended while it was stored)
         await reading.stored
         if "analysis" not in args:  # the reading failed: the side is to be taken again
             failed = {**args["quick"], "mrz": {"read_lines": [], "error": MRZ_FAILED}}
-            analysed = CaptureAnalysed(args["capture_id"], failed, False, None, None)
+            analysed = CaptureAnalysed(capture_id, failed, False, None, None)
+            await self._vault.record_reading(
+                reading.verification_id,
+                capture_id,
+                lambda _earlier: Reading(capture_id, analysed.payload(), None),
+            )
             await self._call.tell_clerk(reading.clerk_id, analysed)
             return
         analysis: dict[str, Any] = args["analysis"]
         self._observe_analysis(analysis["timings_ms"])
-        consensus = self._consensus.setdefault(reading.verification_id, MrzConsensus())
-        agreed: MrzResult | None = consensus.offer(args["mrz"])
-        name_check = expired = None
-        if agreed is not None:
-            # A suggestion for the clerk's "name matches the booking" step.
-            booked = await self._visits.names([reading.appointment_id])
-            name, _reference = booked.get(reading.appointment_id, ("", ""))
-            name_check = compare_with_mrz(name, agreed).to_json()
-            today = self._visits.now().astimezone(self._visits.office.town.tz).date()
-            expired = agreed.expired(today)
-        analysed = CaptureAnalysed(
-            args["capture_id"],
-            analysis,
-            mrz_accepted=agreed is not None,
-            mrz_fields=agreed.fields() if agreed else None,
-            name_check=name_check,
-            mrz_expired=expired,
-        )
-        await self._call.tell_clerk(reading.clerk_id, analysed)
+        result: MrzResult | None = args["mrz"]
+        booked = await self._visits.names([reading.appointment_id])
+        name, _reference = booked.get(reading.appointment_id, ("", ""))
+        today = self._visits.now().astimezone(self._visits.office.town.tz).date()
+        agreement = self._vault.agreement(result)
+
+        def judge(earlier: Sequence[Reading]) -> Reading:
+            """This reading against the check's earlier ones (stored, so from any node)."""
+            votes: Consensus[Reading] = Consensus()
+            for previous in earlier:
+                votes.offer(previous.agreement, previous)
+            this = Reading(capture_id, {}, agreement)
+            accepted = votes.offer(agreement, this)
+            if accepted is this and result is not None:
+                # This reading made two agree. The name: a suggestion for the clerk's
+                # "name matches the booking" step.
+                name_check = compare_with_mrz(name, result).to_json()
+                fields, expired = result.fields(), result.expired(today)
+                analysed = CaptureAnalysed(capture_id, analysis, True, fields, name_check, expired)
+            elif accepted is not None:  # settled before: as it was said then
+                said = {**accepted.analysed, "capture_id": capture_id, "analysis": analysis}
+                analysed = CaptureAnalysed(**said)
+            else:
+                analysed = CaptureAnalysed(capture_id, analysis, False, None, None)
+            return Reading(capture_id, analysed.payload(), agreement)
+
+        judged = await self._vault.record_reading(reading.verification_id, capture_id, judge)
+        await self._call.tell_clerk(reading.clerk_id, CaptureAnalysed(**judged.analysed))
+
+    # -- a console that shows the check again ------------------------------------------
+
+    async def shown(self, clerk_id: int, appointment_id: str) -> dict[str, Any] | None:
+        """What the clerk's console has been shown of the check in progress: its
+        captures (as ``capture_take`` acked them, with fresh links) in the order they
+        were taken, and their readings (as ``capture_analysed`` said them) in the order
+        they were judged; None when no check runs. From the database, not from this
+        desk: the captures may have been taken on another node, whose desk holds the
+        capture peer or has long closed it."""
+        verification_id = await self._checks.current(appointment_id)
+        if verification_id is None:
+            return None
+        captures, readings = await self._vault.kept(verification_id)
+        viewer = await self._staff.get(clerk_id)
+        return {
+            "captures": [await self._shown_capture(capture, viewer) for capture in captures],
+            "readings": [reading.analysed for reading in readings],
+        }
+
+    async def _shown_capture(self, capture: KeptCapture, viewer: Clerk) -> dict[str, Any]:
+        shot = dict(capture.shot or {})
+        how: TakenBy = shot.pop("taken_by", "take")
+        return {
+            "capture_id": capture.capture_id,
+            "kind": capture.kind,
+            "view_url": await self._view_url(capture.capture_id, viewer),
+            **shot,
+            **taken_by(how),
+            "taken_at": capture.taken_at.isoformat(),
+        }
+
+
+_TAKEN_BY: dict[Source, TakenBy] = {"best": "take", "looked": "auto"}
 
 
 def guidance(look: Look, lang: str) -> CaptureGuidance:

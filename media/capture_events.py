@@ -38,6 +38,21 @@ class CapturePrompt:
         return {"kind": self.kind, "taken": self.taken}
 
 
+# How a capture was taken: by the clerk's capture_take, armed (capture_auto), or an
+# uploaded photo (capture_still).
+TakenBy = Literal["take", "auto", "still"]
+
+
+def taken_by(how: TakenBy) -> dict[str, Any]:
+    """What a capture's data says of how it was taken (the ack of ``capture_take``
+    says nothing; ``capture_taken`` says "auto" or "still")."""
+    if how == "auto":
+        return {"auto": True}
+    if how == "still":
+        return {"auto": False, "source": "still"}
+    return {}
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureTaken:
     """To the clerk: a capture kept without her ``capture_take``: armed, or a photo upload."""
@@ -47,9 +62,7 @@ class CaptureTaken:
     source: Literal["auto", "still"]
 
     def payload(self) -> Any:
-        if self.source == "auto":
-            return {**self.shot, "auto": True}
-        return {**self.shot, "auto": False, "source": "still"}
+        return {**self.shot, **taken_by(self.source)}
 
 
 @dataclass(frozen=True, slots=True)

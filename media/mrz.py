@@ -328,6 +328,31 @@ def _expiry_date(text: str, today: date) -> date | None:
     return _date(year, mm, dd)
 
 
+WITHHELD = "*"  # no character of the MRZ: a cell left out on purpose
+
+
+def without_number(fmt: MrzFormat, lines: Sequence[str]) -> tuple[str, ...]:
+    """Parsed ``lines`` with the document number's cells replaced by ``*``: its field,
+    its check digit and, where the number overflows (a '<' as its check digit, ICAO
+    9303-5 §4.2.2), the optional data up to the first filler. For keeping an MRZ where
+    the town does not keep document numbers."""
+    cells = [list(line) for line in lines]
+    fields = {field.name: field for field in _LAYOUTS[fmt]}
+    spans = [fields["document_number"], fields["document_number_check"]]
+    check = fields["document_number_check"].read(lines)
+    if fmt != "TD3" and check == "<":
+        optional = fields["optional_data"]
+        overflow = optional.read(lines).split("<", 1)[0]
+        spans.append(
+            _Field(
+                "overflow", optional.line, optional.start, optional.start + len(overflow), "alnum"
+            )
+        )
+    for span in spans:
+        cells[span.line][span.start : span.end] = WITHHELD * (span.end - span.start)
+    return tuple("".join(line) for line in cells)
+
+
 def _date(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)

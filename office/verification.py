@@ -92,6 +92,16 @@ class Checklist:
     missing: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class CitizensPart:
+    """What the citizen's page shows of a check: the document asked for, whether they
+    consented to its capture, and whether a mailed code waits to be typed."""
+
+    document_type: str | None
+    consented: bool
+    code_requested: bool
+
+
 class Verifications:
     def __init__(self, office: Office, code_secret: str) -> None:
         self.office = office
@@ -122,6 +132,18 @@ class Verifications:
             steps=steps,
             missing=tuple(step for step, passed in steps.items() if passed is not True),
         )
+
+    async def citizens_part(self, verification_id: str) -> CitizensPart:
+        record = await self._record(verification_id)
+        consented = any(s.step == Step.CONSENT and s.passed for s in record.steps)
+        # A code can still be typed while it is unused, unexpired and has tries left.
+        open_code = (
+            record.otp_hash is not None
+            and record.otp_expires_at is not None
+            and record.otp_expires_at > self.office.now()
+            and record.otp_attempts < MAX_CODE_ATTEMPTS
+        )
+        return CitizensPart(record.document_type, consented, open_code)
 
     async def is_verified(self, appointment_id: str) -> bool:
         async with self.office.sessions() as session:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import cv2
 import numpy.typing as npt
@@ -28,6 +28,7 @@ from media.vision.quality import Quality
 Image = npt.NDArray[Any]  # what cv2 returns (its stubs: integer or floating dtype)
 QuadSource = Literal["outline", "frame", "none"]
 _FORMAT_KIND: dict[str, DocumentKind] = {"TD1": "id1", "TD3": "passport"}
+T = TypeVar("T")
 # A scan or render of the document alone has the document's shape (ID-1 1.59, TD2 1.42,
 # passport page 1.42); a 16:9 or 4:3 camera frame does not count as one.
 _DOCUMENT_ASPECT = (1.38, 1.65)
@@ -277,6 +278,34 @@ def analyse(  # noqa: PLR0915
     )
 
 
+class Consensus(Generic[T]):
+    """Accepts a value once ``required`` offers have come with the same key.
+
+    An offer without a key (a reading that is not fully valid) does not count, offers
+    with other keys in between do not reset the count, and the first value accepted
+    stays. Not thread-safe: :class:`MrzConsensus` is, and the capture desk replays a
+    check's stored readings through one of these.
+    """
+
+    def __init__(self, required: int = 2) -> None:
+        self._required = required
+        self._seen: dict[Hashable, int] = {}
+        self._accepted: T | None = None
+
+    @property
+    def accepted(self) -> T | None:
+        return self._accepted
+
+    def offer(self, key: Hashable | None, value: T) -> T | None:
+        """Count one offer; returns the accepted value once there is one."""
+        if self._accepted is None and key is not None:
+            count = self._seen.get(key, 0) + 1
+            self._seen[key] = count
+            if count >= self._required:
+                self._accepted = value
+        return self._accepted
+
+
 class MrzConsensus:
     """Accepts an MRZ only once two frames have given the same, fully valid lines.
 
@@ -286,21 +315,16 @@ class MrzConsensus:
     """
 
     def __init__(self, required: int = 2) -> None:
-        self._required = required
-        self._seen: dict[tuple[str, ...], int] = {}
-        self._accepted: MrzResult | None = None
+        self._votes: Consensus[MrzResult] = Consensus(required)
         self._lock = threading.Lock()
 
     @property
     def accepted(self) -> MrzResult | None:
-        return self._accepted
+        return self._votes.accepted
 
     def offer(self, result: MrzResult | None) -> MrzResult | None:
         """Count one frame's reading; returns the accepted MRZ once there is one."""
         with self._lock:
-            if self._accepted is None and result is not None and result.valid:
-                count = self._seen.get(result.lines, 0) + 1
-                self._seen[result.lines] = count
-                if count >= self._required:
-                    self._accepted = result
-            return self._accepted
+            if result is None or not result.valid:
+                return self._votes.accepted
+            return self._votes.offer(result.lines, result)

@@ -69,7 +69,10 @@ class Capture(Base):
     """An ID-document or face capture of a verification, encrypted (AES-GCM).
 
     Only ciphertext is stored; the image inside is already marked "KOPIE" (and the
-    card access number blacked out), as the law on ID-card copies asks.
+    card access number blacked out), as the law on ID-card copies asks. What the
+    clerk's console was told of it (``shot``: size, quality, tilt, face; ``reading``:
+    its MRZ and what the check's captures agreed on by then) is sealed beside it with
+    the same key, so a console that reloads shows it again; it goes with the capture.
     """
 
     __tablename__ = "captures"
@@ -83,3 +86,8 @@ class Capture(Base):
     nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    shot: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed JSON (media.sealing)
+    reading: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed JSON, once read
+    # The order in which the check's readings were judged: the MRZ agreement counts
+    # them in this order on whichever node a reading finishes (a clock may tie).
+    read_seq: Mapped[int | None] = mapped_column(Integer)

@@ -2,7 +2,8 @@
 
 The citizen's browser sends ``capture_offer`` (a receive-only offer for the server,
 made after its ICE gathering completed) and gets the answer in the ack; the clerk
-sends ``capture_take``, ``capture_auto`` and ``capture_stop``. What they do, and what
+sends ``capture_take``, ``capture_auto`` and ``capture_stop``, and a console that
+reloaded or reconnected asks ``verification_captures``. What they do, and what
 the citizen and the clerk are told meanwhile (``capture_guidance``,
 ``capture_prompt``, ``capture_taken``, ``capture_analysed``), is the desk's
 (:mod:`media.capture_desk`); this module validates the payloads, finds the call,
@@ -80,7 +81,17 @@ def register_capture(
     async def stop(_clerk_id: int, appointment_id: str, _: Empty) -> Any:
         return await desk.stop(appointment_id)
 
+    async def shown(sid: str, _: Empty) -> Any:
+        # Answered here, from the database, not routed to the node that holds the
+        # capture peer: every node records its captures and readings there (a photo
+        # may be uploaded to a third node), and the owner is gone once the peer closed
+        # (the citizen's page reloaded, capture_stop) or its node died, while what the
+        # console was shown must still come back.
+        clerk_id, appointment_id = await clerks.in_call(sid)
+        return await desk.shown(clerk_id, appointment_id)
+
     router = CaptureRouter(clerks.in_call, owners, bus)
+    clerks.command("verification_captures", Empty, shown)
     citizens.command("capture_offer", Offer, offer)
     clerks.command("capture_take", Take, router.command("capture_take", Take, take))
     clerks.command("capture_auto", Take, router.command("capture_auto", Take, arm))

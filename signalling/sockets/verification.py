@@ -124,16 +124,35 @@ def register_verification(
         await tell_clerk(clerk_id, await checks.checklist(verification_id))
         return {"passed": passed}
 
-    async def resume(sid: str, _: Empty) -> Any:
-        """The check in progress, for a console that reloaded mid-call (or null)."""
-        _clerk, appointment_id = await clerk_call(sid)
-        verification_id = await checks.current(appointment_id)
-        return None if verification_id is None else as_json(await checks.checklist(verification_id))
-
-    clerks.command("verification_current", Empty, resume)
+    register_resume(citizens, clerks, calls, checks)
     clerks.command("verification_start", Start, start)
     clerks.command("verification_record", RecordStep, record)
     clerks.command("verification_send_code", Empty, send_code)
     clerks.command("verification_finish", Finish, finish)
     citizens.command("verification_consent", Empty, consent)
     citizens.command("verification_code", Code, code)
+
+
+def register_resume(
+    citizens: CitizenNamespace, clerks: ClerkNamespace, calls: Calls, checks: Verifications
+) -> None:
+    """``verification_current`` on either side: the check in progress as that side's
+    page shows it, for a page that reloaded or reconnected mid-call (what was pushed
+    meanwhile never reached it), or null. The clerk's captures come back through
+    ``verification_captures`` (:mod:`signalling.sockets.capture_commands`)."""
+
+    async def clerk_side(sid: str, _: Empty) -> Any:
+        _clerk, appointment_id = await clerks.in_call(sid)
+        verification_id = await checks.current(appointment_id)
+        return None if verification_id is None else as_json(await checks.checklist(verification_id))
+
+    async def citizen_side(sid: str, _: Empty) -> Any:
+        appointment_id: str = citizens.members[sid]
+        await calls.clerk_serving(appointment_id)  # not_in_call when in none
+        verification_id = await checks.current(appointment_id)
+        if verification_id is None:
+            return None
+        return dataclasses.asdict(await checks.citizens_part(verification_id))
+
+    clerks.command("verification_current", Empty, clerk_side)
+    citizens.command("verification_current", Empty, citizen_side)

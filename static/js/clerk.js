@@ -278,6 +278,7 @@
     if (call && call.id === assignment.call_id) {
       call.reset(BB.rtcConfiguration(assignment));
       chat.load(); // what was said while this socket was away
+      verification.resume(); // and what the check got meanwhile
     } else startCall(assignment);
   });
 

@@ -10,6 +10,9 @@
  *
  * The MRZ's name line has no check digit: it counts as read only once two captures
  * read the same lines (the server's consensus, `mrz_accepted`), and the panel says so.
+ *
+ * A console that reloaded or reconnected gets what it had been shown again
+ * (verification_captures) and replays it here, as it came then (`restore`).
  */
 "use strict";
 
@@ -119,9 +122,18 @@
       return (this.texts.kinds || {})[kind] || kind;
     }
 
+    /** What the console had been shown of the check (verification_captures): the
+     * captures in the order they were taken, then their readings in the order they
+     * were judged, each as it came then. */
+    restore({ captures, readings }) {
+      for (const shot of captures) this.capture(shot);
+      for (const result of readings) this.analysed(result);
+    }
+
     /** A capture kept (by hand, automatically or as a photo): its side's picture and
      * state, its raw data in the details, and the portrait or face for the comparison. */
     capture(shot) {
+      if (this.captures.has(shot.capture_id)) return; // pushed while it was restored
       const name = this.kindName(shot.kind);
       const image = element("img", {
         src: shot.view_url,
@@ -173,6 +185,8 @@
     analysed(result) {
       const capture = this.captures.get(result.capture_id);
       if (!capture) return; // from a check this page no longer shows
+      if (capture.read) return; // pushed while it was restored
+      capture.read = true;
       const mrz = (result.analysis && result.analysis.mrz) || null;
       capture.analysis = result.analysis || capture.analysis;
       this.judgeSide(capture.kind, result.capture_id, mrz || false);
@@ -205,7 +219,10 @@
       this.row("birth_date", germanDate(fields.birth_date), v.not_asked, "none");
       this.row("expiry_date", germanDate(fields.expiry_date) || v.unreadable, "–",
         expired === true ? "expired" : expired === false ? "valid" : "unknown");
-      this.row("document_number", fields.document_number, "–", "none");
+      // null: read, but not kept where the town blacks the number out of the copies
+      // (a console that reloaded gets the reading from the database).
+      const number = fields.document_number === null ? v.number_not_kept : fields.document_number;
+      this.row("document_number", number, "–", "none");
       this.row("nationality", fields.nationality, "–", "none");
 
       const failed = Object.entries(checks).filter(([, ok]) => !ok)
@@ -234,13 +251,15 @@
 
     /** One capture's raw data, newest first; only the last few are kept. */
     addDetail(shot, name) {
-      const time = new Date().toLocaleTimeString("de-DE");
+      // A restored capture says when it was taken; a new one was taken just now.
+      const time = (shot.taken_at ? new Date(shot.taken_at) : new Date()).toLocaleTimeString("de-DE");
+      const size = shot.width ? `${shot.width} × ${shot.height} px` : null;
       const detail = element("section", { className: "bb-verdict__detail" });
       detail.dataset.kind = shot.kind;
       detail.dataset.captureId = shot.capture_id;
       detail.append(element("h4", {
         className: "kern-heading-small",
-        textContent: `${name} · ${shot.width} × ${shot.height} px · ${time}`,
+        textContent: [name, size, time].filter(Boolean).join(" · "),
       }));
       const raw = {};
       if (shot.source || shot.auto !== undefined) raw.source = shot.source || (shot.auto ? "auto" : "take");

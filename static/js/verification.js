@@ -42,6 +42,7 @@
       this.checklist = null;
       this.citizen = null; // the booking, as call_assigned brought it
       this.inCall = false;
+      this.round = 0; // bumped by each resume and start: an older answer is dropped
 
       $("verification-start").addEventListener("submit", (event) => {
         event.preventDefault();
@@ -89,20 +90,29 @@
     callStarted(citizen) {
       this.citizen = citizen || null;
       this.inCall = true;
-      this.reset();
       this.resume();
     }
 
+    /** Show the check in progress as the server has it: on a new call, after a reload,
+     * and when this socket reconnected (what was pushed meanwhile never came here):
+     * the checklist, then the captures taken so far with their analyses and what the
+     * MRZ readings agreed on, each as it was shown then. */
     async resume() {
+      const round = ++this.round;
+      const current = () => this.inCall && round === this.round;
+      this.reset();
       try {
         const checklist = await BB.request(this.socket, "verification_current", {});
-        if (checklist && this.inCall) {
-          $("verification-body").hidden = false;
-          this.verdict.reset(checklist.document_type, this.citizen);
-          this.render(checklist);
-        }
+        if (!checklist || !current()) return;
+        $("verification-body").hidden = false;
+        this.verdict.reset(checklist.document_type, this.citizen);
+        this.render(checklist);
+        // Captures pushed from here on show at once; the answer has those stored
+        // before it, and the panel skips what it already shows.
+        const shown = await BB.request(this.socket, "verification_captures", {});
+        if (shown && current()) this.verdict.restore(shown);
       } catch (error) {
-        this.error(error);
+        if (current()) this.error(error);
       }
     }
 
@@ -125,6 +135,7 @@
     }
 
     async start(documentType) {
+      this.round += 1; // a resume still under way would show the check this replaces
       try {
         const checklist = await BB.request(this.socket, "verification_start", {
           document_type: documentType,
@@ -450,16 +461,7 @@
       });
 
       socket.on("verification_consent_requested", ({ document_type: type }) => {
-        this.closePeer();
-        $("verification-panel").hidden = false;
-        $("consent-panel").hidden = false;
-        $("consent-document").textContent = (this.texts.documents || {})[type] || type;
-        $("capture-hint").hidden = true;
-        BB.say($("capture-guidance"), "");
-        $("code-form").hidden = true;
-        BB.say($("verification-outcome"), "");
-        BB.say($("verification-status"), "");
-        $("consent-heading").focus();
+        this.askConsent(type);
       });
       $("consent-accept").addEventListener("click", () => this.consent());
       // The server looks at the capture camera about twice a second and says what to
@@ -478,13 +480,7 @@
       socket.on("capture_still_requested", ({ kind, upload_url: uploadUrl }) => {
         if (!$("capture-hint").hidden) this.sendStill(kind, uploadUrl);
       });
-      socket.on("verification_code_requested", () => {
-        $("verification-panel").hidden = false;
-        $("code-form").hidden = false;
-        BB.say($("code-result"), "");
-        $("code-input").value = "";
-        $("code-input").focus();
-      });
+      socket.on("verification_code_requested", () => this.askCode());
       $("code-form").addEventListener("submit", (event) => {
         event.preventDefault();
         this.sendCode();
@@ -502,6 +498,49 @@
 
     callStarted(assignment) {
       this.configuration = BB.rtcConfiguration(assignment);
+      this.resume();
+    }
+
+    /** The check as this page showed it, after a reload or a lost connection (what
+     * was pushed meanwhile never came here): the consent asked for; once given, the
+     * camera connected for the capture again (the consent holds for the check, not
+     * for one page); the code form while a mailed code waits to be typed. */
+    async resume() {
+      let state;
+      try {
+        state = await BB.request(this.socket, "verification_current", {});
+      } catch (error) {
+        return; // the call is over already: nothing to show
+      }
+      if (!state) return;
+      if (!state.consented) {
+        if ($("consent-panel").hidden) this.askConsent(state.document_type);
+      } else if (!this.peer || this.peer.closed) {
+        $("verification-panel").hidden = false;
+        this.openCapture();
+      }
+      if (state.code_requested && $("code-form").hidden) this.askCode();
+    }
+
+    askConsent(documentType) {
+      this.closePeer();
+      $("verification-panel").hidden = false;
+      $("consent-panel").hidden = false;
+      $("consent-document").textContent = (this.texts.documents || {})[documentType] || documentType;
+      $("capture-hint").hidden = true;
+      BB.say($("capture-guidance"), "");
+      $("code-form").hidden = true;
+      BB.say($("verification-outcome"), "");
+      BB.say($("verification-status"), "");
+      $("consent-heading").focus();
+    }
+
+    askCode() {
+      $("verification-panel").hidden = false;
+      $("code-form").hidden = false;
+      BB.say($("code-result"), "");
+      $("code-input").value = "";
+      $("code-input").focus();
     }
 
     callEnded() {
@@ -527,13 +566,18 @@
     }
 
     async consent() {
-      const status = $("verification-status");
       try {
         await BB.request(this.socket, "verification_consent");
       } catch (error) {
-        BB.say(status, error.message || this.texts.failed);
+        BB.say($("verification-status"), error.message || this.texts.failed);
         return;
       }
+      await this.openCapture();
+    }
+
+    /** The camera to the server's capture peer, once the citizen has consented. */
+    async openCapture() {
+      const status = $("verification-status");
       $("consent-panel").hidden = true;
       $("capture-hint").textContent = this.defaultHint;
       $("capture-hint").hidden = false;

@@ -18,6 +18,7 @@ from media.mrz import (
     correct_lookalikes,
     normalise_line,
     parse,
+    without_number,
 )
 from tests.helpers.constants import SAMPLES
 from tests.helpers.specimens import CHECK_NAMES, NO_DATA, TODAY, manifest, specimen
@@ -363,6 +364,37 @@ def test_td3_has_no_overflow_so_a_filler_check_digit_fails() -> None:
     assert r.checks["personal_number"]
     assert not r.checks["document_number"]
     assert r.document_number == "D23145890"
+
+
+# --- an MRZ kept without its document number -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        (  # the German ID card: the number and its check digit
+            DEU_TD1,
+            ["IDD<<**********<<<<<<<<<<<<<<<", DEU_TD1[1], DEU_TD1[2]],
+        ),
+        (  # a passport: the number's field on the second line
+            UTO_TD3,
+            [UTO_TD3[0], "**********UTO7408122F1204159ZE184226B<<<<<10"],
+        ),
+        (  # a long number runs on into the optional data, up to its check digit
+            ICAO_TD1_LONG,
+            ["I<UTO" + "*" * 14 + "<" * 11, *ICAO_TD1_LONG[1:]],
+        ),
+    ],
+    ids=["TD1", "TD3", "TD1 overflow"],
+)
+def test_the_document_number_can_be_left_out_of_the_lines(
+    lines: list[str], kept: list[str]
+) -> None:
+    result = parse(lines, today=TODAY)
+    assert result.valid
+    masked = without_number(result.format, result.lines)
+    assert masked == tuple(kept)
+    assert all(result.document_number not in line for line in masked)
 
 
 def test_rows_of_fillers_are_no_valid_mrz() -> None:

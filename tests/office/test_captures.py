@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, update
 
 from media.copies import CAN_REGION, decode_image
-from media.vault import CaptureForbidden, CaptureVault, load_key
+from media.mrz import MrzResult, parse
+from media.vault import CaptureForbidden, CaptureVault, Reading, load_key
 from media.vision import mrz_reader
 from media.vision.geometry import DocumentKind, Quad, warp
 from office.appointments import Appointments
@@ -264,3 +267,144 @@ async def test_the_hourly_purge_deletes_old_captures(
     await client.app[JOBS].purge.run()
     async with desk.office.sessions() as session:
         assert (await session.scalars(select(Capture.id))).all() == []
+
+
+# -- what the console was told of each capture, kept beside it -------------------------
+
+DEU_TD1 = [
+    "IDD<<L01X00T471<<<<<<<<<<<<<<<",
+    "8308126<3108011D<<2108<<<<<<<7",
+    "MUSTERMANN<<ERIKA<<<<<<<<<<<<<",
+]
+
+
+def mrz_result() -> MrzResult:
+    return parse(DEU_TD1, today=TODAY)
+
+
+def analysed(capture_id: str, accepted: bool) -> dict[str, Any]:
+    """A capture_analysed payload as the desk sends it (the parts the vault looks at)."""
+    result = mrz_result()
+    mrz = {
+        "read_lines": list(DEU_TD1),
+        "error": None,
+        "lines": list(result.lines),
+        "format": result.format,
+        "valid": result.valid,
+        # one look-alike fixed in the number, one in the name
+        "corrections": [
+            {"line": 0, "column": 7, "found": "O", "replaced_by": "0"},
+            {"line": 2, "column": 1, "found": "0", "replaced_by": "U"},
+        ],
+        "fields": {**result.fields(), "sex": None},
+    }
+    return {
+        "capture_id": capture_id,
+        "analysis": {"found": True, "quality": {"verdict": "ok"}, "mrz": mrz},
+        "mrz_accepted": accepted,
+        "mrz_fields": result.fields() if accepted else None,
+        "name_check": None,
+        "mrz_expired": False if accepted else None,
+    }
+
+
+async def keep(vault: CaptureVault, verification: str, shot: dict[str, Any]) -> str:
+    """A capture of the back recorded with ``shot`` (its image does not matter here)."""
+    order = await vault.prepare(verification, "back")
+    stored = await vault.keep(verification, order, b"sealed elsewhere", shot)
+    return stored.capture_id
+
+
+async def test_what_the_console_was_told_comes_back_sealed_and_in_order(
+    vault: CaptureVault, verification: str, desk: Appointments, clock: Clock
+) -> None:
+    first_shot = {"width": 1200, "height": 757, "flattened": True, "taken_by": "take"}
+    first = await keep(vault, verification, first_shot)
+    clock.advance(seconds=2)
+    second = await keep(vault, verification, {**first_shot, "taken_by": "auto"})
+    key = vault.agreement(mrz_result())
+    assert key is not None and "L01X00T47" not in key
+
+    # The second capture is read first: it is judged against nothing, the first against it.
+    seen: list[list[Reading]] = []
+
+    def judge(capture_id: str, accepted: bool) -> Callable[[Sequence[Reading]], Reading]:
+        def judged(earlier: Sequence[Reading]) -> Reading:
+            seen.append(list(earlier))
+            return Reading(capture_id, analysed(capture_id, accepted), key)
+
+        return judged
+
+    told = await vault.record_reading(verification, second, judge(second, False))
+    assert told.analysed == analysed(second, False)  # as judged: the clerk is told all
+    await vault.record_reading(verification, first, judge(first, True))
+    assert seen[0] == []
+    [earlier] = seen[1]
+    assert (earlier.capture_id, earlier.agreement) == (second, key)
+
+    captures, readings = await vault.kept(verification)
+    assert [(c.capture_id, c.shot) for c in captures] == [
+        (first, first_shot),
+        (second, {**first_shot, "taken_by": "auto"}),
+    ]
+    assert captures[0].taken_at < captures[1].taken_at
+    assert [r.capture_id for r in readings] == [second, first]  # the order they were judged
+    kept = readings[1].analysed
+    # The town blacks the document number out of its copies: the reading is kept without it.
+    mrz = kept["analysis"]["mrz"]
+    assert (
+        mrz["fields"]["document_number"] is None and kept["mrz_fields"]["document_number"] is None
+    )
+    assert mrz["lines"] == ["IDD<<" + "*" * 10 + "<" * 15, DEU_TD1[1], DEU_TD1[2]]
+    assert "read_lines" not in mrz
+    assert mrz["corrections"] == [{"line": 2, "column": 1, "found": "0", "replaced_by": "U"}]
+    assert mrz["fields"]["surname"] == "MUSTERMANN" and kept["mrz_accepted"] is True
+    assert not any("L01X00T47" in str(r.analysed) for r in readings)
+
+    # At rest it is all ciphertext.
+    async with desk.office.sessions() as session:
+        rows = (await session.scalars(select(Capture))).all()
+    for row in rows:
+        assert row.shot is not None and row.reading is not None
+        assert b"width" not in row.shot and b"MUSTERMANN" not in row.reading
+
+
+async def test_a_reading_moved_to_another_capture_does_not_open(
+    vault: CaptureVault, verification: str, desk: Appointments
+) -> None:
+    first = await keep(vault, verification, {"width": 1})
+    second = await keep(vault, verification, {"width": 2})
+    await vault.record_reading(
+        verification, first, lambda _: Reading(first, analysed(first, False), None)
+    )
+    async with desk.office.sessions() as session, session.begin():
+        row = await session.get(Capture, first)
+        assert row is not None
+        await session.execute(
+            update(Capture).where(Capture.id == second).values(reading=row.reading, read_seq=2)
+        )
+    with pytest.raises(InvalidTag):
+        await vault.kept(verification)
+
+
+@pytest.mark.parametrize("town", [town_keeping_numbers()], ids=["redact_serial_number=false"])
+async def test_a_town_that_keeps_document_numbers_keeps_the_reading_whole(
+    vault: CaptureVault, desk: Appointments, clerk: int, clock: Clock, town: Town
+) -> None:
+    check = await start_check(desk, clerk, clock, "id_card")
+    capture = await keep(vault, check, {"width": 1})
+    await vault.record_reading(
+        check, capture, lambda _: Reading(capture, analysed(capture, True), None)
+    )
+    _captures, [reading] = await vault.kept(check)
+    assert reading.analysed == analysed(capture, True)
+
+
+def test_readings_agree_by_their_lines_and_only_when_valid(vault: CaptureVault) -> None:
+    result = mrz_result()
+    assert vault.agreement(result) == vault.agreement(parse(DEU_TD1, today=TODAY))
+    invalid = parse([DEU_TD1[0], DEU_TD1[1][:-1] + "3", DEU_TD1[2]], today=TODAY)
+    assert not invalid.valid and vault.agreement(invalid) is None
+    assert vault.agreement(None) is None
+    other_key = CaptureVault(vault.office, secrets.token_bytes(32), vault.signer)
+    assert other_key.agreement(result) != vault.agreement(result)  # keyed: not the lines' hash

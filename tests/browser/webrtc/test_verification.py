@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -27,8 +28,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from office.models import Appointment
 from office.verification import CLERK_STEPS, Step, Verifications
 from signalling.keys import APPOINTMENTS, JOBS
 from signalling.settings import Settings
@@ -37,6 +39,7 @@ from tests.helpers.call_pages import (
     LAPTOP,
     MEDIA_MS,
     WAIT_MS,
+    Watched,
     book_soon,
     clerk_console,
     open_all_day,
@@ -136,28 +139,76 @@ def mailed_code(outbox: Path) -> str:
     raise AssertionError(f"no confirmation-code mail in {outbox}")
 
 
+FRONT_STATE = "#verification-sides tr[data-side=front] [data-side-state]"
+DETAILS = "#verification-details-list > section"  # one entry per capture, newest first
+AGREED = "Zwei Aufnahmen stimmen überein."
+
+
+async def capture_until_two_agree(console: Page) -> None:
+    """The clerk captures the data page until two captures agree on the MRZ
+    (time-boxed; the first tries may come before the server's peer has a frame), each
+    time until its MRZ has been read."""
+    front = console.locator("#verification").get_by_role(
+        "button", name="Vorderseite aufnehmen", exact=True
+    )
+    front_state = console.locator(FRONT_STATE)
+    entries = console.locator(DETAILS)
+    mrz_status = console.locator("#verification-mrz-status")
+    for _ in range(20):
+        kept = await entries.count()
+        await front.click()
+        await expect(console.locator("#verification-status")).not_to_have_text(
+            "Aufnahme läuft …", timeout=MEDIA_MS
+        )
+        if await entries.count() == kept:  # refused: no frame from the camera yet
+            await console.wait_for_timeout(700)
+            continue
+        if "kein Dokument erkannt" not in (await front_state.text_content() or ""):
+            # Its reading has arrived (the details list it under the capture).
+            await expect(entries.first.locator("h5")).to_have_text("MRZ", timeout=READ_MS)
+        if await mrz_status.text_content() == AGREED:
+            break
+    await expect(mrz_status).to_have_text(AGREED)
+
+
 async def assert_accessible(page: Page, where: str) -> None:
     assert await accessibility_violations(page) == [], where
+
+
+@dataclass
+class InCall:
+    """A citizen in a call with the clerk, whose console is on a laptop's screen."""
+
+    appointment: Appointment
+    citizen_context: BrowserContext
+    citizen: Watched
+    clerk_context: BrowserContext
+    clerk: Watched
+
+
+async def in_call(app: web.Application, server: str, browser: Browser) -> InCall:
+    desk = app[APPOINTMENTS]
+    clerk_id = await open_all_day(app)
+    appointment = await book_soon(desk)  # Meldebescheinigung: verification required
+    citizen_context, citizen = await waiting_citizen(browser, server, desk, appointment)
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
+    console = clerk.page
+    await console.set_viewport_size(LAPTOP)
+    await console.get_by_role("button", name="Erika Mustermann aufrufen").click()
+    await expect(citizen.page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    await expect(console.locator("#stage")).to_have_attribute(
+        "data-call-state", "connected", timeout=MEDIA_MS
+    )
+    return InCall(appointment, citizen_context, citizen, clerk_context, clerk)
 
 
 async def test_clerk_verifies_the_citizens_passport(
     app: web.Application, server: str, browser: Browser, settings: Settings
 ) -> None:
     desk = app[APPOINTMENTS]
-    clerk_id = await open_all_day(app)
-    appointment = await book_soon(desk)  # Meldebescheinigung: verification required
-
-    citizen_context, citizen = await waiting_citizen(browser, server, desk, appointment)
-    page = citizen.page
-
-    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id)
-    console = clerk.page
-    await console.set_viewport_size(LAPTOP)
-    await console.get_by_role("button", name="Erika Mustermann aufrufen").click()
-    await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
-    await expect(console.locator("#stage")).to_have_attribute(
-        "data-call-state", "connected", timeout=MEDIA_MS
-    )
+    call = await in_call(app, server, browser)
+    appointment, citizen, clerk = call.appointment, call.citizen, call.clerk
+    page, console = citizen.page, clerk.page
 
     # The clerk starts the check for a passport, in its tab beside the video.
     await console.get_by_role("tab", name="Identitätsprüfung").click()
@@ -204,30 +255,13 @@ async def test_clerk_verifies_the_citizens_passport(
     )
     await expect(console.locator("#verification-status")).to_contain_text("Das erste gute Bild")
 
-    # The clerk captures the data page until two captures agree on the MRZ (time-boxed;
-    # the first tries may come before the server's peer has a frame), each time until
-    # its MRZ has been read. What the MRZ part said after each reading is noted: the
-    # first valid reading is only provisional (the name line has no check digit).
+    # The clerk captures the data page until two captures agree on the MRZ. What the
+    # MRZ part said after each reading is noted: the first valid reading is only
+    # provisional (the name line has no check digit).
     await console.evaluate(SNAPSHOTS_OF_THE_MRZ)
-    front = panel.get_by_role("button", name="Vorderseite aufnehmen", exact=True)
-    front_state = console.locator("#verification-sides tr[data-side=front] [data-side-state]")
-    entries = console.locator("#verification-details-list > section")
-    mrz_status = console.locator("#verification-mrz-status")
-    for _ in range(20):
-        kept = await entries.count()
-        await front.click()
-        await expect(console.locator("#verification-status")).not_to_have_text(
-            "Aufnahme läuft …", timeout=MEDIA_MS
-        )
-        if await entries.count() == kept:  # refused: no frame from the camera yet
-            await console.wait_for_timeout(700)
-            continue
-        if "kein Dokument erkannt" not in (await front_state.text_content() or ""):
-            # Its reading has arrived (the details list it under the capture).
-            await expect(entries.first.locator("h5")).to_have_text("MRZ", timeout=READ_MS)
-        if await mrz_status.text_content() == "Zwei Aufnahmen stimmen überein.":
-            break
-    await expect(mrz_status).to_have_text("Zwei Aufnahmen stimmen überein.")
+    await capture_until_two_agree(console)
+    front_state = console.locator(FRONT_STATE)
+    entries = console.locator(DETAILS)
     captured = await entries.count()
     assert captured >= 2
     seen = await console.evaluate("() => window.mrzSeen")
@@ -351,5 +385,85 @@ async def test_clerk_verifies_the_citizens_passport(
     assert await Verifications(desk.office, SECRET).is_verified(appointment.id)
 
     assert citizen.problems == [] and clerk.problems == []
-    await citizen_context.close()
-    await clerk_context.close()
+    await call.citizen_context.close()
+    await call.clerk_context.close()
+
+
+# What the clerk's verification panel shows, to compare before and after a reload
+# (not the links: a reloaded console gets fresh ones).
+PANEL_NOW = """() => {
+  const text = (selector) => document.querySelector(selector).textContent;
+  const table = document.getElementById("verification-mrz-table");
+  return {
+    sides: [...document.querySelectorAll("#verification-sides tr[data-side]")].map((row) => ({
+      side: row.dataset.side,
+      state: row.querySelector("[data-side-state]").dataset.state,
+      text: row.querySelector("[data-side-state]").textContent,
+      pictures: row.querySelectorAll("img").length,
+    })),
+    mrz_status: text("#verification-mrz-status"),
+    accepted: table.dataset.accepted,
+    hidden: table.hidden,
+    rows: Object.fromEntries([...table.querySelectorAll("tr[data-field]")].map((row) =>
+      [row.dataset.field, [...row.querySelectorAll("[data-value]")].map((c) => c.textContent)])),
+    checks: text("#verification-checks"),
+    name_line: text("#verification-name-line"),
+    details: [...document.querySelectorAll("#verification-details-list > section")].map(
+      (entry) => [entry.dataset.captureId, entry.querySelectorAll("h5").length]),
+    portrait: document.getElementById("verification-portrait").dataset.drawn || null,
+  };
+}"""
+
+
+async def test_a_reloaded_page_and_console_show_the_check_as_before(
+    app: web.Application, server: str, browser: Browser
+) -> None:
+    call = await in_call(app, server, browser)
+    citizen, clerk = call.citizen, call.clerk
+    page, console = citizen.page, clerk.page
+    await console.get_by_role("tab", name="Identitätsprüfung").click()
+    panel = console.locator("#verification")
+    await panel.get_by_role("radio", name="Reisepass").check()
+    await panel.get_by_role("button", name="Prüfung starten").click()
+
+    # The citizen's page reloads before the consent: it is asked again.
+    await expect(page.locator("#consent-panel")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    await expect(page.locator("#consent-panel")).to_contain_text("Reisepass")
+    await page.get_by_role("button", name="Einverstanden").click()
+    ready = page.locator("#verification-status")
+    await expect(ready).to_have_text("Die Kamera ist für die Aufnahme verbunden.", timeout=MEDIA_MS)
+    # And after it: the camera connects for the capture again by itself (the captures
+    # below come from this connection).
+    await page.reload()
+    await expect(page.locator("#capture-hint")).to_be_visible()
+    await expect(page.locator("#consent-panel")).to_be_hidden()
+    await expect(ready).to_have_text("Die Kamera ist für die Aufnahme verbunden.", timeout=MEDIA_MS)
+
+    await capture_until_two_agree(console)
+    before = await console.evaluate(PANEL_NOW)
+    assert before["accepted"] == "true" and before["hidden"] is False
+    assert before["rows"]["document_number"][0] == "CZ6311T47"  # read from the frame
+    assert len(before["details"]) >= 2 and before["portrait"] == "true"
+
+    # The console reloads: the captures, their analyses and the agreement come back.
+    await console.reload()
+    await console.get_by_role("tab", name="Identitätsprüfung").click()
+    await expect(console.locator("#verification-mrz-status")).to_have_text(AGREED)
+    await expect(console.locator("#verification-portrait")).to_have_attribute("data-drawn", "true")
+    after = await console.evaluate(PANEL_NOW)
+    # The document number was read and shown, but the town does not keep it.
+    assert after["rows"]["document_number"][0] == "gelesen, nicht gespeichert"
+    after["rows"]["document_number"][0] = before["rows"]["document_number"][0]
+    assert after == before
+    # The picture is the capture again, through a fresh link.
+    await console.wait_for_function(
+        "() => { const i = document.querySelector('#verification-sides tr[data-side=front] img');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=WAIT_MS,
+    )
+
+    assert citizen.problems == [] and clerk.problems == []
+    await call.citizen_context.close()
+    await call.clerk_context.close()

@@ -36,7 +36,7 @@ from tests.helpers.cameras import (
 )
 from tests.helpers.clock import Clock
 from tests.helpers.constants import SAMPLES, SLOT
-from tests.helpers.peers import Peer, connected_pair, start_call
+from tests.helpers.peers import Peer, clerk_peer, connected_pair, start_call
 from tests.helpers.polling import eventually
 
 
@@ -281,3 +281,95 @@ async def test_the_capture_session_ends_with_the_check_or_the_call(
         await eventually(lambda: closed(expected) is not None, within=5)
         for reason in CloseReason:
             assert closed(reason) == (1 if reason is expected else None), reason
+
+
+# -- a console or a page that reloads mid-check --------------------------------------
+
+
+async def test_a_console_that_reloads_gets_the_captures_and_the_mrz_agreement_back(
+    client: TestClient[Any, Any],
+    base: str,
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+) -> None:
+    if not BACK.exists():
+        pytest.skip(f"the shared specimen {BACK} is not there")
+    async with capturing(client, desk, staff, clerk, clock, CardCamera(BACK)) as (
+        citizen,
+        anna,
+        _,
+    ):
+        shots, told = [], []
+        for count in (1, 2):  # two captures of the back, until they agree on the MRZ
+            clock.advance(seconds=1)  # the fake clock: taken one after the other
+            taken = await anna.call("capture_take", {"kind": "back"}, within=15)
+            assert taken["ok"] is True, taken
+            shots.append(taken["data"])
+            told.append(await anna.next("capture_analysed", within=45, count=count))
+        assert [t["mrz_accepted"] for t in told] == [False, True]
+        assert told[1]["mrz_fields"]["document_number"] == "L01X00T47"  # live: all of it
+
+        # The capture peer closes (on its node or another, it makes no difference):
+        # what the console was shown comes from the database.
+        assert (await anna.call("capture_stop"))["data"] == {"closed": True}
+        cookie = await staff_cookie(staff, clerk)
+        reloaded = await clerk_peer(base, staff, clerk)
+        answer = await reloaded.call("verification_captures")
+        assert answer["ok"] is True, answer
+        shown = answer["data"]
+
+        # The captures as capture_take acked them, in the order taken, with fresh links.
+        assert [c["capture_id"] for c in shown["captures"]] == [s["capture_id"] for s in shots]
+        for again, shot in zip(shown["captures"], shots, strict=True):
+            assert again.pop("taken_at")
+            view_url = again.pop("view_url")
+            assert again == {key: value for key, value in shot.items() if key != "view_url"}
+            seen = await client.get(view_url, headers={"Cookie": cookie})
+            assert seen.status == 200 and (await seen.read())[:3] == b"\xff\xd8\xff"
+
+        # The readings as capture_analysed said them, the agreement with them; the
+        # document number, blacked out of the copies, was not kept.
+        readings = shown["readings"]
+        assert [r["capture_id"] for r in readings] == [t["capture_id"] for t in told]
+        for again, said in zip(readings, told, strict=True):
+            for key in ("mrz_accepted", "name_check", "mrz_expired"):
+                assert again[key] == said[key], key
+            assert again["analysis"]["mrz"]["valid"] is True
+            assert again["analysis"]["mrz"]["fields"]["surname"] == "MUSTERMANN"
+        assert readings[1]["mrz_fields"] == {**told[1]["mrz_fields"], "document_number": None}
+        assert readings[1]["name_check"]["matches"] is True
+        assert "L01X00T47" not in str(shown)
+
+        # The citizen's page, reloaded, learns it has consented: it reconnects its camera.
+        current = await citizen.call("verification_current")
+        assert current["data"] == {
+            "document_type": "id_card",
+            "consented": True,
+            "code_requested": False,
+        }
+
+        # Once the check is over there is nothing to show again.
+        finished = await anna.call("verification_finish", {"outcome": "failed", "reason": "T"})
+        assert finished["ok"] is True
+        assert await reloaded.call("verification_captures") == {"ok": True, "data": None}
+
+
+async def test_a_citizen_page_that_offers_its_camera_again_is_asked_again(
+    client: TestClient[Any, Any], desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    """A page that reloaded while an automatic capture waits shows its prompt again."""
+    async with capturing(client, desk, staff, clerk, clock, SceneCamera()) as (citizen, anna, _):
+        assert (await anna.call("capture_auto", {"kind": "front"}))["ok"] is True
+        assert await citizen.next("capture_prompt") == {"kind": "front"}
+        again = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        again.addTransceiver(SceneCamera(), direction="sendonly")
+        try:
+            await again.setLocalDescription(await again.createOffer())
+            assert again.localDescription is not None
+            offer = {"sdp": again.localDescription.sdp}
+            assert (await citizen.call("capture_offer", offer, within=15))["ok"] is True
+            assert await citizen.next("capture_prompt", count=2) == {"kind": "front"}
+        finally:
+            await close_peer(again)

@@ -30,7 +30,7 @@ from signalling.keys import CAPTURES, NODE_BUS
 from signalling.node_bus import NodeBus, NodeUnreachable
 from signalling.settings import Settings
 from signalling.sockets.capture_routing import FORWARD_SECONDS
-from tests.helpers.booking import book_at
+from tests.helpers.booking import book_at, citizen_cookie
 from tests.helpers.cameras import (
     BACK,
     CardCamera,
@@ -42,6 +42,7 @@ from tests.helpers.cameras import (
 from tests.helpers.clock import Clock
 from tests.helpers.constants import SLOT
 from tests.helpers.peers import Peer, citizen_peer, clerk_peer, url_of
+from tests.helpers.photo_uploads import photo_of, upload
 from tests.helpers.polling import eventually
 
 pytestmark = [
@@ -165,6 +166,48 @@ async def test_a_clerk_on_another_node_takes_a_capture_from_the_owner(
         refused = await c.anna.call("capture_take", {"kind": "tilt_b"}, within=15)
         assert refused["ok"] is False and refused["error"]["code"] == "conflict"
         assert "zuerst die erste Kippbewegung" in refused["error"]["message"]
+
+
+async def test_readings_on_two_nodes_agree_and_come_back_to_a_console_on_either(
+    client: TestClient[Any, Any],
+    node_b: TestClient[Any, Any],
+    desk: Appointments,
+    staff: Staff,
+    clerk: int,
+    clock: Clock,
+    across: CaptureAcross,
+) -> None:
+    """A frame read on the capture peer's node (A) and a photo uploaded to another (B)
+    agree on the MRZ: the agreement is judged from the database, not per node. A
+    console that comes back on either node, after the peer closed, gets both."""
+    async with across(CardCamera(BACK)) as c:
+        taken = await c.anna.call("capture_take", {"kind": "back"}, within=15)
+        assert taken["ok"] is True, taken
+        first = await c.anna.next("capture_analysed", within=45)  # read on A
+        assert first["analysis"]["mrz"]["valid"] is True and first["mrz_accepted"] is False
+
+        clock.advance(seconds=1)  # the fake clock: the photo comes after the frame
+        asked = await c.anna.call("capture_still", {"kind": "back", "german_id": False})
+        assert asked["ok"] is True, asked
+        link = (await c.citizen.next("capture_still_requested"))["upload_url"]
+        cookie = citizen_cookie(desk, c.appointment)
+        assert (await upload(node_b, link, cookie, photo_of(BACK)))[0] == 201
+        second = await c.anna.next("capture_analysed", within=45, count=2)  # read on B
+        assert second["analysis"]["mrz"]["valid"] is True
+        assert second["mrz_accepted"] is True and second["name_check"]["matches"] is True
+        still = (await c.anna.next("capture_taken"))["capture_id"]
+
+        assert (await c.anna.call("capture_stop"))["data"] == {"closed": True}
+        for base in (url_of(node_b), url_of(client)):
+            console = await clerk_peer(base, staff, clerk)
+            answer = await console.call("verification_captures")
+            assert answer["ok"] is True, answer
+            shown = answer["data"]
+            taken_by = [(s["capture_id"], s.get("source")) for s in shown["captures"]]
+            assert taken_by == [(taken["data"]["capture_id"], None), (still, "still")]
+            readings = [(r["capture_id"], r["mrz_accepted"]) for r in shown["readings"]]
+            assert readings == [(first["capture_id"], False), (second["capture_id"], True)]
+            await console.disconnect()
 
 
 async def test_an_automatic_capture_armed_on_another_node_reaches_the_clerk(

@@ -49,6 +49,12 @@ async def test_clerk_checks_citizen_consents_and_types_the_code(
     resumed = await reloaded.call("verification_current")
     assert resumed["data"]["verification_id"] == started["data"]["verification_id"]
     await reloaded.disconnect()
+    # So does the citizen's page: it asks for the consent again.
+    assert await citizen_sees(citizen) == {
+        "document_type": "id_card",
+        "consented": False,
+        "code_requested": False,
+    }
 
     early = await anna.call("verification_record", {"step": "front_captured", "passed": True})
     assert early["ok"] is False and early["error"]["code"] == "conflict"
@@ -60,6 +66,12 @@ async def test_clerk_checks_citizen_consents_and_types_the_code(
         assert answer["ok"] is True, answer
     assert (await anna.call("verification_send_code"))["ok"] is True
     await citizen.next("verification_code_requested")
+    # A page reloaded now shows the code form again.
+    assert await citizen_sees(citizen) == {
+        "document_type": "id_card",
+        "consented": True,
+        "code_requested": True,
+    }
     await deliver_mail(client)
     [mail] = smtp.inbox.of_kind("Bestätigungscode")
     match = re.search(r"^\s+(\d{6})\s*$", body(mail), re.MULTILINE)
@@ -68,10 +80,12 @@ async def test_clerk_checks_citizen_consents_and_types_the_code(
     assert typed == {"ok": True, "data": {"passed": True}}
     updated = await anna.next("verification_updated", count=2)
     assert updated["steps"][Step.ONE_TIME_CODE.value] is True and updated["missing"] == []
+    assert (await citizen_sees(citizen))["code_requested"] is False  # used: no form any more
 
     finished = await anna.call("verification_finish", {"outcome": "verified"})
     assert finished["ok"] is True and finished["data"]["outcome"] == "verified"
     assert (await citizen.next("verification_finished"))["outcome"] == "verified"
+    assert await citizen_sees(citizen) is None  # no check in progress
 
     # Malformed input changes nothing.
     bad = await anna.call("verification_record", {"step": "consent", "passed": True})
@@ -79,3 +93,22 @@ async def test_clerk_checks_citizen_consents_and_types_the_code(
     assert (await citizen.call("verification_code", {"code": "12ab56"}))["ok"] is False
     await citizen.disconnect()
     await anna.disconnect()
+
+
+async def citizen_sees(citizen: Peer) -> Any:
+    """What a citizen's page that reloaded is told of the check (``verification_current``)."""
+    answer = await citizen.call("verification_current")
+    assert answer["ok"] is True, answer
+    return answer["data"]
+
+
+async def test_a_citizens_page_outside_a_call_is_told_so(
+    client: TestClient[Any, Any], desk: Appointments, clerk: int, clock: Clock
+) -> None:
+    appointment = await book_at(desk, SLOT)
+    clock.set(datetime(2026, 6, 1, 10, 25, tzinfo=UTC))
+    citizen = Peer("/citizen")
+    await citizen.connect(str(client.make_url("/")), citizen_cookie(desk, appointment))
+    answer = await citizen.call("verification_current")
+    assert answer["ok"] is False and answer["error"]["code"] == "not_in_call"
+    await citizen.disconnect()
