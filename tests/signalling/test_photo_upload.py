@@ -8,7 +8,6 @@ cookie of the appointment).
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from office.models import Appointment, Capture, SpentToken
 from office.photo_uploads import UPLOAD_TTL
 from office.staff import Staff
 from signalling.keys import PHOTO_UPLOADS
-from tests.helpers.booking import book_at, citizen_cookie, staff_cookie
+from tests.helpers.booking import book_at, citizen_cookie, csrf_for, staff_cookie
 from tests.helpers.clock import Clock
 from tests.helpers.constants import SAMPLES, SLOT
 from tests.helpers.peers import Peer
@@ -80,15 +79,6 @@ class Check:
     async def captures(self) -> int:
         async with self.desk.office.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(Capture)) or 0)
-
-
-async def csrf_for(client: TestClient[Any, Any], cookie: str) -> tuple[str, str]:
-    """The CSRF token the waiting-room page carries, and its cookie."""
-    page = await client.get("/termin/warteraum", headers={"Cookie": cookie})
-    assert page.status == 200
-    found = re.search(r'data-upload-csrf="([0-9a-f]+)"', await page.text())
-    assert found is not None
-    return found.group(1), page.cookies["bb_csrf"].value
 
 
 async def upload(
