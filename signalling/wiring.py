@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -56,6 +56,7 @@ from signalling.keys import (
     CAPTURES,
     CASE_ACTIONS,
     CASES,
+    CHECK_ICE,
     CLOCK,
     ENGINE,
     FEEDBACK,
@@ -81,6 +82,7 @@ from signalling.keys import (
 )
 from signalling.metrics import CountedMailer, Metrics
 from signalling.node_bus import LocalNodes, NodeBus, Nodes, new_node_id
+from signalling.pages.connection_check import CHECK_TURN_TTL
 from signalling.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from signalling.settings import Settings
 from signalling.sockets import codec
@@ -302,6 +304,8 @@ def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> 
     notifier = Notifier(sio)
     visits = Visits(office)
     ice = ice_config(settings)
+    # The waiting room's connection check: the same servers, credentials for minutes.
+    app[CHECK_ICE] = replace(ice, turn_ttl_seconds=min(ice.turn_ttl_seconds, CHECK_TURN_TTL))
     lobby = app[LOBBY] = Lobby(
         notifier,
         shared.store,
