@@ -46,8 +46,9 @@ MAX_DOWNLOAD_KIB = 512
 MAX_UPLOAD_BYTES = 256 * 1024
 FIELD = "probe"
 
-# What connection_check.js shows the citizen, in the waiting room's text island beside
-# citizen.js's texts. The script fills in "{down}" and "{up}" itself.
+# What connection_check.js (the device check) and quality.js (the call's audio-only
+# mode) show the citizen, in the waiting room's text island beside citizen.js's texts.
+# The scripts fill in "{down}" and "{up}" themselves.
 SCRIPT_TEXTS = {
     "check_running": N_("Ihre Internetverbindung wird geprüft …"),
     "check_good": N_("Ihre Verbindung reicht für Video."),
@@ -63,6 +64,12 @@ SCRIPT_TEXTS = {
     "check_unmeasured": N_("Die Geschwindigkeit Ihrer Verbindung ließ sich nicht messen."),
     "check_speed": N_("Gemessen: Empfangen etwa %(down)s Mbit/s, Senden etwa %(up)s Mbit/s."),
     "check_join_anyway": N_("Sie können trotzdem in den Warteraum."),
+    "quality_audio_only": N_(
+        "Nur Ton: Ihre Verbindung ist zu schwach für Video. Wir versuchen es später von selbst "
+        "wieder."
+    ),
+    "quality_trying": N_("Video wird wieder versucht …"),
+    "quality_video_back": N_("Ihre Verbindung reicht wieder für Video."),
 }
 PLACEHOLDERS = {name: f"{{{name}}}" for name in ("down", "up")}
 
