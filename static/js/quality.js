@@ -274,7 +274,8 @@
 
     if (retry) {
       retry.onclick = () => {
-        if (!call.closed && watcher.audioOnly) act(judge.tryVideo(performance.now()));
+        if (call.closed || !watcher.audioOnly) return;
+        act(judge.tryVideo(performance.now())).catch((error) => console.warn("video", error));
       };
     }
     say(null);
