@@ -191,41 +191,67 @@
     );
   }
 
+  // The page's note and button speak for every connection it watches: a page may
+  // hold more than one Call (one per peer), each judged on its own.
+  const page = {
+    watchers: new Set(),
+    shown: null, // the latest passing message ("trying", "video back"), or null
+    clearing: 0,
+    texts: BB.texts ? BB.texts() : {}, // call.js's: the page's text island
+
+    /** Show `key` (null: nothing to say); sound only, while any connection is so,
+     * comes first. Without a key, show again what is there. */
+    say(key) {
+      if (key !== undefined) {
+        this.shown = key;
+        clearTimeout(this.clearing);
+        if (key === "quality_video_back") this.clearing = setTimeout(() => this.say(null), 10000);
+      }
+      const audioOnly = [...this.watchers].some((watcher) => watcher.audioOnly);
+      const showing = audioOnly ? "quality_audio_only" : this.shown;
+      BB.say($("call-quality"), showing ? this.texts[showing] || "" : "");
+      const retry = $("call-quality-retry");
+      if (retry) retry.hidden = !audioOnly;
+    },
+  };
+
+  const retryButton = $("call-quality-retry");
+  if (retryButton) {
+    retryButton.addEventListener("click", () => {
+      for (const watcher of page.watchers) watcher.retry();
+    });
+  }
+
   /**
    * Watch one call until it closes. Returns {audioOnly} (read by Call.announceMedia:
-   * while true this side says camera: false) and {judge}. Shows its notes in
-   * #call-quality and offers #call-quality-retry when those are on the page.
+   * while true this side says camera: false), {judge} and retry() (video again, on
+   * trial). Shows its notes in #call-quality and offers #call-quality-retry when
+   * those are on the page.
    */
   BB.watchQuality = function (call, limits) {
-    const texts = BB.texts();
-    const note = $("call-quality");
-    const retry = $("call-quality-retry");
     const judge = new QualityJudge(limits);
-    const watcher = { audioOnly: false, judge };
+    const watcher = { audioOnly: false, judge, retry };
     let pc = null;
-    let clearNote = 0;
-
-    function say(key) {
-      clearTimeout(clearNote);
-      BB.say(note, key ? texts[key] || "" : "");
-      if (key === "quality_video_back") clearNote = setTimeout(() => BB.say(note, ""), 10000);
-      if (retry) retry.hidden = !watcher.audioOnly;
-    }
 
     async function act(action) {
       if (action === "audio_only") {
         if (!(await sendVideo(call, false))) return judge.restart(); // nothing to switch
         watcher.audioOnly = true;
-        say("quality_audio_only");
+        page.say(null);
         call.announceMedia();
       } else if (action === "video") {
         await sendVideo(call, true);
         watcher.audioOnly = false;
-        say("quality_trying");
+        page.say("quality_trying");
         call.announceMedia();
       } else if (action === "recovered") {
-        say("quality_video_back");
+        page.say("quality_video_back");
       }
+    }
+
+    function retry() {
+      if (call.closed || !watcher.audioOnly) return;
+      act(judge.tryVideo(performance.now())).catch((error) => console.warn("video", error));
     }
 
     async function leaveAudioOnly() {
@@ -233,7 +259,7 @@
       if (!watcher.audioOnly) return;
       await sendVideo(call, true);
       watcher.audioOnly = false;
-      say(null);
+      page.say(null);
       call.announceMedia();
     }
 
@@ -244,7 +270,7 @@
         pc = call.pc;
         if (watcher.audioOnly) {
           watcher.audioOnly = false;
-          say(null);
+          page.say(null);
           call.announceMedia();
         }
         judge.restart();
@@ -260,8 +286,8 @@
 
     async function tick() {
       if (call.closed) {
-        say(null);
-        if (retry) retry.hidden = true;
+        page.watchers.delete(watcher);
+        page.say(page.watchers.size ? undefined : null); // what the others still say
         return;
       }
       try {
@@ -272,13 +298,7 @@
       setTimeout(tick, judge.limits.intervalMs);
     }
 
-    if (retry) {
-      retry.onclick = () => {
-        if (call.closed || !watcher.audioOnly) return;
-        act(judge.tryVideo(performance.now())).catch((error) => console.warn("video", error));
-      };
-    }
-    say(null);
+    page.watchers.add(watcher);
     setTimeout(tick, judge.limits.intervalMs);
     return watcher;
   };

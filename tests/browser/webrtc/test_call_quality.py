@@ -182,6 +182,57 @@ async def test_the_judge_switches_on_what_lasts_and_backs_off(
     await context.close()
 
 
+# Two connections on one page (a call with a third member has one per peer), stood in
+# for by objects with what the watcher reads of a Call: no peer connection yet, so
+# only the page's note and button act.
+TWO_CONNECTIONS = """
+async () => {
+  const standIn = () => ({closed: false, pc: null, media: {camera: true},
+                          localStream: null, announced: 0, announceMedia() { this.announced++; }});
+  const calls = [standIn(), standIn()];
+  const watchers = calls.map((call) => BB.watchQuality(call));
+  const note = () => document.getElementById("call-quality").textContent;
+  const button = document.getElementById("call-quality-retry");
+  const seen = {};
+  watchers[0].audioOnly = watchers[1].audioOnly = true;  // both went to sound only
+  button.click();  // the button tries video on both
+  await new Promise((done) => setTimeout(done, 0));
+  seen.retried = watchers.map((w) => w.audioOnly);
+  seen.afterRetry = [note(), button.hidden, calls.map((call) => call.announced)];
+  watchers[0].audioOnly = true;  // one is back to sound only, the other call ends
+  calls[1].closed = true;
+  await new Promise((done) => setTimeout(done, 2500));  // a watcher looks every 2 s
+  seen.oneLeft = [note(), button.hidden];
+  calls[0].closed = true;
+  await new Promise((done) => setTimeout(done, 2500));
+  seen.none = [note(), button.hidden];
+  return seen;
+}
+"""
+
+
+async def test_one_note_and_one_button_speak_for_every_connection_of_a_page(
+    app: web.Application, server: str, browser: Browser
+) -> None:
+    await open_all_day(app)
+    desk = app[APPOINTMENTS]
+    context, citizen = await citizen_with_cookie(browser, server, desk, await book_soon(desk))
+    await citizen.page.goto(f"{server}/termin/warteraum")
+    seen = await citizen.page.evaluate(TWO_CONNECTIONS)
+    assert seen == {
+        "retried": [False, False],
+        "afterRetry": ["Video wird wieder versucht …", True, [1, 1]],
+        "oneLeft": [
+            "Nur Ton: Ihre Verbindung ist zu schwach für Video. Wir versuchen es später von "
+            "selbst wieder.",
+            False,
+        ],
+        "none": ["", True],
+    }
+    assert citizen.problems == []
+    await context.close()
+
+
 async def frames_sent(page: Page) -> int:
     """Video frames the page's call connection has sent so far."""
     sent: int = await page.evaluate(
