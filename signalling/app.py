@@ -29,6 +29,7 @@ from signalling.pages import (
     booking,
     capture_images,
     casework,
+    connection_check,
     dev,
     feedback,
     guest,
@@ -103,6 +104,7 @@ def create_app(
     app.router.add_routes(casework.routes)
     app.router.add_routes(capture_images.routes)
     app.router.add_routes(photo_upload.routes)
+    app.router.add_routes(connection_check.routes)
     app.router.add_routes(status.routes)
     app.router.add_routes(feedback.routes)
     app.router.add_routes(walk_in.routes)

@@ -29,8 +29,8 @@ from signalling.access_log import AccessLogger
 from signalling.app import create_app, town_for
 from signalling.demo import announce, prepare_demo, seed_demo
 from signalling.keys import CAPTURES
+from signalling.office_parts import office_for, staff_for
 from signalling.settings import Settings
-from signalling.wiring import office_for, staff_for
 
 T = TypeVar("T")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -10,6 +10,9 @@ from signalling.ratelimit import Limit
 BOOKING = Limit(count=10, seconds=600)
 LOGIN = Limit(count=20, seconds=600)
 LINK = Limit(count=60, seconds=60)
+# The waiting room's connection check, per appointment: one check is four requests
+# (the ICE servers, two downloads, one upload), so this is five checks in ten minutes.
+CONNECTION_CHECK = Limit(count=20, seconds=600)
 
 
 def client_ip(request: web.Request) -> str:

@@ -72,6 +72,21 @@ class PhotoReceiver(Protocol):
 
 
 PHOTO_REQUESTS: web.AppKey[PhotoReceiver] = web.AppKey("stills")
+
+
+class IceServers(Protocol):
+    """STUN and TURN for a browser, with fresh TURN credentials (the socket layer's
+    ``IceConfig``)."""
+
+    @property
+    def transport_policy(self) -> str: ...
+
+    def servers(self, user: str, now: float) -> list[dict[str, Any]]: ...
+
+
+# The servers for the waiting room's connection check: their TURN credentials last
+# minutes, not the hours of a call's (signalling/pages/connection_check.py).
+CHECK_ICE: web.AppKey[IceServers] = web.AppKey("check_ice")
 # The case panel's actions with their payment hooks, for the after-call pages too.
 CASE_ACTIONS: web.AppKey[CaseActions] = web.AppKey("case_actions")
 PAYPAL = web.AppKey("paypal", PaypalPayments)  # .enabled: whether to offer PayPal

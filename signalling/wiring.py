@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from media.capture_desk import CaptureDesk
 from media.capture_workers import WorkerSettings
@@ -29,22 +28,15 @@ from office.appointments import Appointments
 from office.case_actions import CaseActions, forget_captures
 from office.cases import Cases
 from office.catalogue import Town
-from office.context import Office, utc_now
 from office.db import create_engine, session_factory
 from office.feedback import FeedbackDesk
 from office.guests import Guests
 from office.invoices import Invoices
-from office.mail import MailSettings
 from office.migrate import current_revision, head_revision, upgrade
-from office.outbox import FolderMailer, Mailer, SmtpMailer
+from office.outbox import Mailer
 from office.payment_requests import offer_paypal, send_invoice
-from office.paypal_client import PaypalClient
-from office.paypal_payments import PaypalConfig, PaypalPayments
 from office.photo_uploads import PhotoUploads
 from office.reconciliation import Reconciliation
-from office.sealed import Sealer
-from office.staff import Staff
-from office.tokens import Signer
 from office.verification import Verifications
 from office.visits import Visits
 from rooms.chat_log import ChatLog, MemoryChatLog, RedisChatLog
@@ -57,6 +49,7 @@ from signalling.keys import (
     CAPTURES,
     CASE_ACTIONS,
     CASES,
+    CHECK_ICE,
     CLOCK,
     ENGINE,
     FEEDBACK,
@@ -83,6 +76,8 @@ from signalling.keys import (
 )
 from signalling.metrics import CountedMailer, Metrics
 from signalling.node_bus import LocalNodes, NodeBus, Nodes, new_node_id
+from signalling.office_parts import mailer_for, office_for, paypal_for, staff_for
+from signalling.pages.connection_check import CHECK_TURN_TTL
 from signalling.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from signalling.settings import Settings
 from signalling.sockets import codec
@@ -110,63 +105,9 @@ from signalling.sockets.staff_sockets import StaffSockets
 from signalling.sockets.verification import register_verification
 
 log = logging.getLogger(__name__)
-Sessions = async_sessionmaker[AsyncSession]
 
 
 # -- the office -------------------------------------------------------------------------
-
-
-def office_for(
-    settings: Settings,
-    sessions: Sessions,
-    town: Town,
-    *,
-    now: Callable[[], datetime] = utc_now,
-    mail_queued: Callable[[], None] = lambda: None,
-) -> Office:
-    return Office(
-        town,
-        sessions,
-        Signer(settings.signing_key(), now),
-        MailSettings(settings.sender(), settings.public_url, settings.retention_days),
-        now=now,
-        mail_queued=mail_queued,
-    )
-
-
-def staff_for(
-    settings: Settings, sessions: Sessions, town: Town, *, now: Callable[[], datetime] = utc_now
-) -> Staff:
-    return Staff(
-        sessions,
-        require_second_factor=not settings.demo,
-        sealer=Sealer(settings.signing_key(), "totp"),
-        issuer=town.town.office_name,
-        now=now,
-    )
-
-
-def mailer_for(settings: Settings) -> Mailer:
-    if settings.smtp_host:
-        return SmtpMailer(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls={"starttls": True, "tls": False, "none": False}[settings.smtp_tls],
-            use_tls=settings.smtp_tls == "tls",
-        )
-    return FolderMailer(settings.outbox_dir())
-
-
-def paypal_for(settings: Settings, cases: Cases, town: Town) -> PaypalPayments:
-    """The PayPal desk; without a client id it is there but not enabled."""
-    client = None
-    if settings.paypal_enabled and settings.paypal_client_id:
-        secret = settings.paypal_secret.get_secret_value() if settings.paypal_secret else ""
-        client = PaypalClient(settings.paypal_base_url, settings.paypal_client_id, secret)
-    config = PaypalConfig(settings.public_url, settings.paypal_webhook_id, town.town.office_name)
-    return PaypalPayments(cases, client, config)
 
 
 def _build_office(
@@ -308,6 +249,8 @@ def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> 
     notifier = Notifier(sio)
     visits = Visits(office)
     ice = ice_config(settings)
+    # The waiting room's connection check: the same servers, credentials for minutes.
+    app[CHECK_ICE] = replace(ice, turn_ttl_seconds=min(ice.turn_ttl_seconds, CHECK_TURN_TTL))
     lobby = app[LOBBY] = Lobby(
         notifier,
         shared.store,

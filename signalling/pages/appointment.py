@@ -21,6 +21,7 @@ from office.tokens import Audience
 from signalling import cookies, i18n
 from signalling.clients import LINK, allow, secure_cookies
 from signalling.keys import APPOINTMENTS, CLOCK, OFFICE
+from signalling.pages import connection_check
 from signalling.pages.booking import parse_day, slot_picker
 from signalling.render import error_page, redirect, render, too_many_requests
 
@@ -304,6 +305,7 @@ async def waiting_room(request: web.Request) -> web.Response:
         key: messages.gettext(text) % SCRIPT_PLACEHOLDERS
         for key, text in WAITING_ROOM_SCRIPT_TEXTS.items()
     }
+    texts.update(connection_check.script_texts(messages))
     return render(
         request,
         "waiting_room.html",

@@ -250,6 +250,8 @@
       };
       for (const [event, listener] of Object.entries(this.listeners)) socket.on(event, listener);
       this.start();
+      // Sound only while the connection cannot carry video (quality.js, where loaded).
+      this.quality = BB.watchQuality ? BB.watchQuality(this) : null;
     }
 
     /** A new RTCPeerConnection with the local tracks, if there are any yet. */
@@ -423,7 +425,7 @@
         this.localStream.getTracks().some((t) => t.kind === kind && t.readyState === "live");
       this.send("media_state", {
         microphone: this.media.microphone && live("audio"),
-        camera: this.media.camera && live("video"),
+        camera: this.media.camera && live("video") && !(this.quality && this.quality.audioOnly),
       });
     }
 

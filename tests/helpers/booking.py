@@ -1,10 +1,15 @@
 """Appointments booked straight through the office, clerks added, and the cookies a
-citizen's link and a clerk's login would have left in the browser."""
+citizen's link and a clerk's login would have left in the browser (and the CSRF token
+the waiting-room page gives its scripts)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
+from typing import Any
+
+from aiohttp.test_utils import TestClient
 
 from office.appointments import Appointments
 from office.booking_request import parse_booking
@@ -63,3 +68,14 @@ async def verify(desk: Appointments, appointment_id: str) -> None:
                 otp_attempts=0,
             )
         )
+
+
+async def csrf_for(
+    client: TestClient[Any, Any], cookie: str, attribute: str = "data-upload-csrf"
+) -> tuple[str, str]:
+    """The CSRF token the waiting-room page carries in ``attribute``, and its cookie."""
+    page = await client.get("/termin/warteraum", headers={"Cookie": cookie})
+    assert page.status == 200
+    found = re.search(attribute + r'="([0-9a-f]+)"', await page.text())
+    assert found is not None, attribute
+    return found.group(1), page.cookies["bb_csrf"].value

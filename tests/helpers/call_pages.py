@@ -5,6 +5,7 @@ them."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from office.appointments import Appointments
 from office.models import Appointment, SpecialHours
 from office.staff import WorkingTime
 from office.tokens import Audience
-from signalling.keys import OFFICE, SESSIONS, STAFF
+from signalling.keys import APPOINTMENTS, OFFICE, SESSIONS, STAFF
 from tests.helpers.booking import book_at
 from tests.helpers.browser import accessibility_violations
 
@@ -82,6 +83,22 @@ async def book_soon(desk: Appointments) -> Appointment:
             if slot.starts_at - now <= timedelta(minutes=14):
                 return await book_at(desk, slot.starts_at, service=SERVICE)
     raise AssertionError("no slot within the check-in window")
+
+
+# Every RTCPeerConnection a page makes, in window.__peers, for the test to read its
+# stats: an init script (``init_script`` below), so the app's own code is untouched.
+RECORD_PEERS = """
+(() => {
+  const Original = window.RTCPeerConnection;
+  window.__peers = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__peers.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+})();
+"""
 
 
 class Watched:
@@ -160,6 +177,36 @@ async def clerk_console(
     clerk = await new_page(context)
     await clerk.page.goto(f"{server}/sachbearbeitung")
     return context, clerk
+
+
+@dataclass
+class RecordedCall:
+    """A citizen and a clerk whose pages record their peer connections; the clerk
+    has just taken the citizen."""
+
+    appointment: Any
+    citizen: Watched
+    clerk: Watched
+    contexts: tuple[BrowserContext, BrowserContext]
+
+    async def close(self) -> None:
+        for context in self.contexts:
+            await context.close()
+
+
+async def call_taken(app: web.Application, server: str, browser: Browser) -> RecordedCall:
+    """A clerk on duty takes a citizen who has just checked in; both pages record
+    their peer connections (RECORD_PEERS)."""
+    desk = app[APPOINTMENTS]
+    clerk_id = await open_all_day(app)
+    appointment = await book_soon(desk)
+    citizen_context, citizen = await waiting_citizen(
+        browser, server, desk, appointment, RECORD_PEERS
+    )
+    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id, RECORD_PEERS)
+    await clerk.page.get_by_role("button", name="Erika Mustermann aufrufen").click()
+    await expect(citizen.page.get_by_role("heading", name="Videogespräch")).to_be_visible()
+    return RecordedCall(appointment, citizen, clerk, (citizen_context, clerk_context))
 
 
 async def assert_accessible(page: Page, where: str) -> None:

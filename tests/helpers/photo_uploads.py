@@ -4,7 +4,6 @@ the one-time link of ``capture_still_requested``."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ import cv2
 import numpy as np
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
+
+from tests.helpers.booking import csrf_for
 
 DESK = (60, 90, 120)
 
@@ -29,15 +30,6 @@ def photo_of(card_file: Path) -> bytes:
     ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok
     return bytes(encoded.tobytes())
-
-
-async def csrf_for(client: TestClient[Any, Any], cookie: str) -> tuple[str, str]:
-    """The CSRF token the waiting-room page carries, and its cookie."""
-    page = await client.get("/termin/warteraum", headers={"Cookie": cookie})
-    assert page.status == 200
-    found = re.search(r'data-upload-csrf="([0-9a-f]+)"', await page.text())
-    assert found is not None
-    return found.group(1), page.cookies["bb_csrf"].value
 
 
 async def upload(

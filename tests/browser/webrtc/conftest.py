@@ -22,7 +22,8 @@ from signalling.app import create_app
 from signalling.settings import Mode, Settings
 from tests.helpers.browser import chromium_or_skip, serving
 from tests.helpers.call_pages import write_fake_camera
-from tests.helpers.constants import SECRET
+from tests.helpers.constants import SECRET as APP_SECRET
+from tests.helpers.coturn import SECRET, SHIPPED_CONFIG, TEST_CONFIG, Turn, coturn
 from tests.helpers.services import free_port
 
 
@@ -43,7 +44,7 @@ def settings(database_url: str, tmp_path: Path, port: int) -> Settings:
     return Settings(
         _env_file=None,
         mode=Mode.DEMO,
-        secret_key=SECRET,
+        secret_key=APP_SECRET,
         database_url=database_url,
         redis_url=None,
         public_url=f"http://127.0.0.1:{port}",
@@ -70,6 +71,21 @@ async def server(app: web.Application, port: int) -> AsyncIterator[str]:
 async def browser(fake_camera: Path) -> AsyncIterator[Browser]:
     async with chromium_or_skip(fake_camera) as launched:
         yield launched
+
+
+@pytest.fixture
+def turn_config() -> str:
+    """ "test": relays between loopback peers (all there is in the namespace);
+    "shipped": deploy/turnserver.conf, which refuses to relay into local networks."""
+    return "test"
+
+
+@pytest.fixture
+def turn(tmp_path: Path, turn_config: str) -> Iterator[Turn]:
+    """The town's coturn on loopback (tests/helpers/coturn.py), for a test that asks."""
+    config = ["-c", str(SHIPPED_CONFIG)] if turn_config == "shipped" else TEST_CONFIG
+    with coturn(tmp_path, SECRET, config) as started:
+        yield started
 
 
 @pytest.fixture

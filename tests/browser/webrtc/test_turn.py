@@ -11,51 +11,23 @@ relay, so no call.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 from pydantic import SecretStr
 
-from signalling.keys import APPOINTMENTS, CAPTURES
+from signalling.keys import CAPTURES
 from signalling.settings import Settings
 from signalling.sockets.ice import turn_credentials
 from tests.helpers.call_pages import (
     MEDIA_MS,
-    Watched,
+    RecordedCall,
     assert_remote_video_plays,
-    book_soon,
-    clerk_console,
-    open_all_day,
-    waiting_citizen,
+    call_taken,
 )
-from tests.helpers.constants import ROOT
-from tests.helpers.services import REQUIRE_SERVICES, free_port
-
-SECRET = "turn-test-secret-0123456789abcdef"
-REALM = "buergerbuero.test"
-
-# Every RTCPeerConnection a page makes, for the test to read its stats (an init script:
-# the app's own code is untouched).
-RECORD_PEERS = """
-(() => {
-  const Original = window.RTCPeerConnection;
-  window.__peers = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Original(...args);
-    window.__peers.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Original.prototype;
-})();
-"""
+from tests.helpers.coturn import SECRET, Turn
 
 # The selected path of the newest peer connection that has one: the types of its two
 # ends ("relay" when through TURN), and the connection's policy.
@@ -98,79 +70,6 @@ async ({url, username, credential}) => {
 """
 
 
-@dataclass(frozen=True)
-class Turn:
-    url: str
-    secret: str
-
-
-def turnserver() -> str:
-    path = shutil.which("turnserver")
-    if path is None:
-        message = "coturn is not installed (apt-get install coturn)"
-        if REQUIRE_SERVICES:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return path
-
-
-SHIPPED_CONFIG = ROOT / "deploy" / "turnserver.conf"
-
-
-@pytest.fixture
-def turn_config() -> str:
-    """ "test": relays between loopback peers (all there is in the namespace);
-    "shipped": deploy/turnserver.conf, which refuses to relay into local networks."""
-    return "test"
-
-
-@pytest.fixture
-def turn(tmp_path: Path, turn_config: str) -> Iterator[Turn]:
-    """coturn on loopback, started as a town would (use-auth-secret), on free ports."""
-    port = free_port()
-    relay = free_port()
-    log = tmp_path / "turn.log"
-    if turn_config == "shipped":
-        config = ["-c", str(SHIPPED_CONFIG)]
-    else:
-        config = ["-n", "--use-auth-secret", "--fingerprint", "--allow-loopback-peers"]
-    process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
-        [
-            turnserver(),
-            *config,
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            f"--listening-port={port}",
-            f"--min-port={relay}",
-            f"--max-port={relay + 40}",
-            f"--static-auth-secret={SECRET}",
-            f"--realm={REALM}",
-            "--no-tls",
-            "--no-dtls",
-            "--no-cli",
-            f"--userdb={tmp_path / 'turndb'}",
-            f"--pidfile={tmp_path / 'turn.pid'}",
-            f"--log-file={log}",
-            "--simple-log",
-        ],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while "Total General servers" not in (log.read_text() if log.exists() else ""):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"coturn did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.05)
-        yield Turn(f"turn:127.0.0.1:{port}?transport=udp", SECRET)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 @pytest.fixture
 def app_secret() -> str:
     """The secret the app mints credentials with (coturn's, unless a test says not)."""
@@ -191,34 +90,6 @@ def settings(settings: Settings, turn: Turn, app_secret: str) -> Settings:
 async def selected_path(page: Page) -> dict[str, str] | None:
     path: dict[str, str] | None = await page.evaluate(SELECTED_PATH)
     return path
-
-
-@dataclass
-class RecordedCall:
-    """A citizen and a clerk whose pages record their peer connections; the clerk
-    has just taken the citizen."""
-
-    appointment: Any
-    citizen: Watched
-    clerk: Watched
-    contexts: tuple[BrowserContext, BrowserContext]
-
-    async def close(self) -> None:
-        for context in self.contexts:
-            await context.close()
-
-
-async def call_taken(app: web.Application, server: str, browser: Browser) -> RecordedCall:
-    desk = app[APPOINTMENTS]
-    clerk_id = await open_all_day(app)
-    appointment = await book_soon(desk)
-    citizen_context, citizen = await waiting_citizen(
-        browser, server, desk, appointment, RECORD_PEERS
-    )
-    clerk_context, clerk = await clerk_console(browser, server, app, clerk_id, RECORD_PEERS)
-    await clerk.page.get_by_role("button", name="Erika Mustermann aufrufen").click()
-    await expect(citizen.page.get_by_role("heading", name="Videogespräch")).to_be_visible()
-    return RecordedCall(appointment, citizen, clerk, (citizen_context, clerk_context))
 
 
 async def assert_no_path(call: RecordedCall) -> None:
