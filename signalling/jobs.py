@@ -8,12 +8,13 @@ SMTP server must not stop reminders, nor the purge.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from common import wakeups
+from common.wakeups import woken
 from office import outbox, reminders, retention
 from office.context import Office
 from office.outbox import Mailer
@@ -71,8 +72,7 @@ class Jobs:
             except Exception:
                 log.exception("job %s failed; retrying in %.0f s", job.name, job.interval)
             job.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(job.wake.wait(), job.interval)
+            await woken(job.wake, job.interval)
 
     def start(self) -> None:
         self._tasks = [
@@ -80,7 +80,5 @@ class Jobs:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await wakeups.stop(self._tasks)
         self._tasks = []

@@ -35,6 +35,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from common import wakeups
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[Any]]
@@ -152,12 +154,9 @@ class NodeBus:
         """Stop listening: requests to this node fail from now on, and so do the
         requests this node still waits for."""
         if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            await wakeups.stop([self._listener])
             self._listener = None
-        for task in list(self._serving):
-            task.cancel()
-        await asyncio.gather(*self._serving, return_exceptions=True)
+        await wakeups.stop(list(self._serving))
         if self._pubsub is not None:
             with contextlib.suppress(RedisError):  # Redis gone: so is the subscription
                 await self._pubsub.unsubscribe()

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from common import wakeups
 from common.errors import UserError
 from media.capture_peer import CaptureUnavailable
 from signalling.node_bus import NodeBus, NodeUnreachable
@@ -121,8 +122,7 @@ class CaptureOwners:
     async def stop(self) -> None:
         """After the desk closed every session: wait until their records are gone."""
         if self._refresher is not None:
-            self._refresher.cancel()
-            await asyncio.gather(self._refresher, return_exceptions=True)
+            await wakeups.stop([self._refresher])
         await asyncio.gather(*self._releasing, return_exceptions=True)
 
     async def _keep_fresh(self) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from common import wakeups
+from common.wakeups import woken
 from office.catalogue import Town
 from office.models import Appointment, Clerk
 from office.visits import Visits
@@ -292,8 +294,7 @@ class Lobby:
             except Exception:
                 log.exception("lobby watch failed; retrying")
             self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), POLL_SECONDS)
+            await woken(self._changed, POLL_SECONDS)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -327,7 +328,5 @@ class Lobby:
 
     async def stop(self) -> None:
         tasks = self._tasks + [c.grace for c in self.clerks.values() if c.grace is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await wakeups.stop(tasks)
         self._tasks = []

@@ -11,11 +11,11 @@ found by a sweep over all staff sockets every minute.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from common import wakeups
 from office.models import Clerk
 from office.staff import Staff
 from signalling.node_bus import Nodes
@@ -97,7 +97,5 @@ class StaffSockets:
 
     async def stop(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await wakeups.stop([self._sweeper])
             self._sweeper = None
