@@ -54,6 +54,13 @@ class UnknownSkill(RoomError):
     message = "Für dieses Anliegen gibt es keine Zuständigkeit."
 
 
+class ColleagueUnavailable(RoomError):
+    """A transfer by name to someone who is not a colleague on duty."""
+
+    code = "colleague_unavailable"
+    message = "Diese Kollegin oder dieser Kollege ist gerade nicht im Dienst."
+
+
 class NoSuchMember(RoomError):
     """A relayed message names no other member of a call (or none at all, from a guest)."""
 

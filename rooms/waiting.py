@@ -38,6 +38,15 @@ def _standing(ahead: int, minutes_ahead: int, clerks: int) -> Standing:
     return Standing(ahead + 1, estimate, clerks)
 
 
+PERSONAL = "@"  # a queue of one clerk: never a town's skill (those are slugs)
+
+
+def personal_queue(clerk_id: int) -> str:
+    """The queue of citizens handed to one clerk by name: she alone serves it, as if
+    it were a skill only she has."""
+    return f"{PERSONAL}{clerk_id}"
+
+
 def on_duty(clerks: Iterable[ClerkPresence]) -> Counter[str]:
     """Clerks on duty per skill: all but those who are away."""
     online: Counter[str] = Counter()

@@ -20,7 +20,7 @@ from office.models import Appointment, Clerk
 from office.visits import Visits
 from rooms import waiting as rules
 from rooms.chat_log import ChatLog
-from rooms.errors import NoSuchMember, NotInCall, NotWaiting, UnknownSkill
+from rooms.errors import ColleagueUnavailable, NoSuchMember, NotInCall, NotWaiting, UnknownSkill
 from rooms.state import Call, ClerkState, Handover, Ticket, stored_moment
 from rooms.store import RoomStore
 from signalling.metrics import Metrics
@@ -317,17 +317,25 @@ class Calls:
         await self._over(call)
         return await self._after_call(clerk_id)
 
-    async def transfer(self, clerk_id: int, skill: str, note: str) -> dict[str, Any]:
-        """Hand the citizen to a colleague with ``skill``: first in that queue, with the
-        note (and the identity check so far, which belongs to the appointment)."""
-        if skill not in {service.skill for service in self.lobby.town.services}:
+    async def transfer(
+        self, clerk_id: int, note: str, *, skill: str | None = None, colleague: int | None = None
+    ) -> dict[str, Any]:
+        """Hand the citizen to whoever has ``skill`` or to one ``colleague`` on duty:
+        first in that queue, with the note (and the identity check so far, which
+        belongs to the appointment)."""
+        if colleague is not None:
+            presence = await self.store.clerk(colleague)
+            if colleague == clerk_id or presence is None or presence.state == ClerkState.AWAY:
+                raise ColleagueUnavailable()
+            skill = rules.personal_queue(colleague)
+        elif skill not in {service.skill for service in self.lobby.town.services}:
             raise UnknownSkill()
         call = await self.store.call_of_clerk(clerk_id)
         if call is None:
             raise NotInCall()
         link = self.lobby.clerks[clerk_id]
         handover = Handover(note, link.name)
-        if await self.store.requeue(call.call_id, skill=skill, handover=handover) is None:
+        if await self.store.requeue(call.call_id, skill=str(skill), handover=handover) is None:
             raise NotInCall()
         self.lobby.changed()
         await self.visits.call_returned(call.appointment_id)

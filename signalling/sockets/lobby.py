@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -129,7 +130,8 @@ class Lobby:
             link = self.clerks[clerk.id] = ClerkLink(
                 clerk.id,
                 clerk.display_name,
-                frozenset(s.skill for s in clerk.skills),
+                # Her skills, and the queue of citizens handed to her by name.
+                frozenset(s.skill for s in clerk.skills) | {rules.personal_queue(clerk.id)},
                 known.state if known else ClerkState.AVAILABLE,
             )
         link.sids.add(sid)
@@ -146,9 +148,16 @@ class Lobby:
         return None if link.sids else link
 
     async def clerk_gone(self, link: ClerkLink) -> None:
+        """Her presence goes; citizens handed to her by name go back, first, to the
+        queues of their services (kept from before: appointment time, check-in)."""
         if self.clerks.get(link.clerk_id) is link:
             del self.clerks[link.clerk_id]
             await self.store.remove_clerk(link.clerk_id)
+            for ticket in await self.store.waiting([rules.personal_queue(link.clerk_id)]):
+                service = self.town.service(ticket.service_id)
+                if service is not None and await self.store.leave(ticket.appointment_id):
+                    await self.store.check_in(replace(ticket, skill=service.skill))
+            self.changed()
 
     async def publish(self, link: ClerkLink, state: ClerkState) -> None:
         """The clerk's state, here and in the store (for every node and dashboard)."""

@@ -199,6 +199,7 @@ class ClerkNamespace(RealtimeNamespace):
         self.command("call_requeue", Empty, self._requeue)
         self.command("call_transfer", Transfer, self._transfer)
         self.command("day_refresh", Empty, self._day)
+        self.command("colleagues", Empty, self._colleagues)
 
     async def in_call(self, sid: str) -> tuple[int, str]:
         """The clerk behind this socket and the appointment of her call (from the room
@@ -253,7 +254,18 @@ class ClerkNamespace(RealtimeNamespace):
         return await self.calls.finish(self.members[sid], requeue=True)
 
     async def _transfer(self, sid: str, payload: Transfer) -> Any:
-        return await self.calls.transfer(self.members[sid], payload.skill, payload.note)
+        return await self.calls.transfer(
+            self.members[sid], payload.note, skill=payload.skill, colleague=payload.clerk_id
+        )
+
+    async def _colleagues(self, sid: str, _: Empty) -> Any:
+        """Who could take a citizen handed over by name: colleagues on duty."""
+        on_duty = [c for c in await self.calls.store.clerks() if c.state != ClerkState.AWAY]
+        return [
+            {"clerk_id": c.clerk_id, "name": c.name, "state": c.state.value}
+            for c in sorted(on_duty, key=lambda c: c.name)
+            if c.clerk_id != self.members[sid]
+        ]
 
     async def _day(self, sid: str, _: Empty) -> None:
         await self.lobby.push_day(self.members[sid])

@@ -16,7 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from common.errors import UserError
 from rooms.waiting import Standing
@@ -76,10 +83,18 @@ class Candidate(Addressed):
 
 
 class Transfer(Payload):
-    """Hand the citizen to a colleague with another (or the same) skill."""
+    """Hand the citizen to whoever of a skill is free first, or to one colleague by
+    name (``clerk_id``): exactly one of the two."""
 
-    skill: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")]
+    skill: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")] | None = None
+    clerk_id: Annotated[int, Field(ge=1)] | None = None
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Transfer:
+        if (self.skill is None) == (self.clerk_id is None):
+            raise ValueError("skill or clerk_id")
+        return self
 
 
 class GuestInvite(Payload):

@@ -320,6 +320,7 @@
     chat.load(); // a console reloaded during the call shows what was said
     verification.callStarted(citizen);
     cases.callStarted(citizen);
+    loadColleagues();
     showState("in_call");
     BB.showView("call");
     attachCamera(call);
@@ -340,10 +341,34 @@
     cell.replaceChildren(link, document.createTextNode(" (" + texts.phone_hint + ")"));
   }
 
-  // Handing the citizen to a colleague of a skill, with a note for her.
+  // Handing the citizen to a colleague of a skill, or to one by name, with a note.
+  async function loadColleagues() {
+    let colleagues;
+    try {
+      colleagues = await BB.request(socket, "colleagues");
+    } catch (error) {
+      return; // the list stays as it was
+    }
+    const select = $("transfer-to");
+    const chosen = select.value;
+    const anyone = select.options[0];
+    select.replaceChildren(
+      anyone,
+      ...colleagues.map((colleague) => new Option(colleague.name, String(colleague.clerk_id))),
+    );
+    select.value = colleagues.some((c) => String(c.clerk_id) === chosen) ? chosen : "";
+    $("transfer-skill").disabled = Boolean(select.value);
+  }
+  $("transfer-to").addEventListener("focus", loadColleagues);
+  $("transfer-to").addEventListener("change", () => {
+    // A colleague by name serves whatever the citizen came for: no skill to choose.
+    $("transfer-skill").disabled = Boolean($("transfer-to").value);
+  });
+
   $("transfer-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const skill = $("transfer-skill").value;
+    const colleague = $("transfer-to").value;
     const note = $("transfer-note").value.trim();
     if (!note) {
       BB.say($("transfer-status"), texts.transfer_note_missing);
@@ -351,7 +376,8 @@
       return;
     }
     try {
-      await BB.request(socket, "call_transfer", { skill, note });
+      const target = colleague ? { clerk_id: Number(colleague) } : { skill };
+      await BB.request(socket, "call_transfer", { ...target, note });
       $("transfer-note").value = "";
       BB.say($("transfer-status"), "");
       endCall(texts.transferred);

@@ -312,3 +312,62 @@ async def test_a_clerk_hands_the_citizen_to_a_colleague_with_a_note_and_the_chec
     check = await bert_peer.call("verification_current")
     assert check["ok"] is True and check["data"]["document_type"] == "passport"
     await disconnect_all(c, call.waiting, anna, bert_peer)
+
+
+async def test_a_clerk_hands_the_citizen_to_a_colleague_by_name(
+    base: str, desk: Appointments, staff: Staff, clerk: int, clock: Clock
+) -> None:
+    bert = await add_clerk(staff, "bert", "meldewesen")
+    carl = await add_clerk(staff, "carl", "meldewesen")
+    call = await in_a_call_beside_a_waiting_citizen(base, desk, staff, clerk, clock)
+    c, anna = call.citizen, call.clerk
+    await c.next("call_assigned")
+    bert_peer = await clerk_peer(base, staff, bert)
+    carl_peer = await clerk_peer(base, staff, carl)
+    assert (await carl_peer.call("clerk_state", {"state": "away"}))["ok"] is True
+
+    # Colleagues on duty, by name; she is not among them, nor is one on a break.
+    listed = await anna.call("colleagues")
+    assert listed == {
+        "ok": True,
+        "data": [{"clerk_id": bert, "name": "Bert", "state": "available"}],
+    }
+    note = "Kennt den Fall von letzter Woche."
+    for wrong, code in [
+        ({"clerk_id": clerk, "note": note}, "colleague_unavailable"),  # herself
+        ({"clerk_id": carl, "note": note}, "colleague_unavailable"),  # away
+        ({"clerk_id": 9999, "note": note}, "colleague_unavailable"),
+        ({"clerk_id": bert, "skill": "meldewesen", "note": note}, "invalid_payload"),
+        ({"note": note}, "invalid_payload"),
+        ({"clerk_id": "2", "note": note}, "invalid_payload"),
+    ]:
+        ack = await anna.call("call_transfer", wrong)
+        assert ack["error"]["code"] == code, wrong
+    assert (await anna.call("rtc_candidate", CANDIDATE))["ok"] is True  # still in the call
+
+    ack = await anna.call("call_transfer", {"clerk_id": bert, "note": note})
+    assert ack == {"ok": True, "data": {"state": "after_call"}}
+    assert await c.next("returned_to_queue") == {"reason": "transferred"}
+    queue = await bert_peer.until("queue_updated", lambda q: q["total"] == 2)
+    assert [e["appointment_id"] for e in queue["waiting"]] == [call.caller.id, call.bystander.id]
+    assert queue["waiting"][0]["handover"] == {"note": note, "by": "Anna A."}
+
+    # Only Bert serves her: a colleague of the same skill takes the next one instead.
+    assert (await carl_peer.call("clerk_state", {"state": "available"}))["ok"] is True
+    taken = await carl_peer.call("queue_next")
+    assert taken["data"]["citizen"]["appointment_id"] == call.bystander.id
+    assert (await carl_peer.call("call_end"))["ok"] is True
+    assert (await carl_peer.call("queue_next"))["error"]["code"] == "queue_empty"
+    taken = await carl_peer.call("queue_take", {"appointment_id": call.caller.id})
+    assert taken["error"]["code"] == "skill_missing"
+
+    # Bert leaves before taking her: she goes back, first, to her service's queue.
+    await bert_peer.disconnect()
+    queue = await carl_peer.until("queue_updated", lambda q: q["total"] == 1)
+    [entry] = queue["waiting"]
+    assert entry["appointment_id"] == call.caller.id and entry["returned"] is True
+    assert entry["handover"] == {"note": note, "by": "Anna A."}
+    taken = await carl_peer.call("queue_next")
+    assert taken["data"]["citizen"]["appointment_id"] == call.caller.id
+    await c.next("call_assigned", count=2)
+    await disconnect_all(c, call.waiting, anna, carl_peer)
