@@ -228,67 +228,63 @@ class QueueStanding(_Fields):
 
 
 @dataclass(frozen=True, slots=True)
-class CitizenCall:
-    """``call_assigned`` for the citizen: the citizen yields on glare (perfect
-    negotiation's polite peer)."""
+class _Assignment:
+    """What a member needs to connect to the call: its id, whether it yields on glare
+    (perfect negotiation's polite peer), and the STUN/TURN servers to use."""
 
-    name: ClassVar[str] = "call_assigned"
+    polite: ClassVar[bool] = True
     call_id: str
     ice_servers: list[dict[str, Any]]
     ice_transport_policy: str
-    clerk_name: str
 
     def payload(self) -> Any:
         return {
             "call_id": self.call_id,
-            "polite": True,
+            "polite": self.polite,
             "ice_servers": self.ice_servers,
             "ice_transport_policy": self.ice_transport_policy,
-            "clerk_name": self.clerk_name,
+            **self.details(),
         }
+
+    def details(self) -> dict[str, Any]:
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
-class GuestCall:
+class CitizenCall(_Assignment):
+    """``call_assigned`` for the citizen, who yields to the clerk."""
+
+    name: ClassVar[str] = "call_assigned"
+    clerk_name: str
+
+    def details(self) -> dict[str, Any]:
+        return {"clerk_name": self.clerk_name}
+
+
+@dataclass(frozen=True, slots=True)
+class GuestCall(_Assignment):
     """``guest_admitted``: what an interpreter's or companion's page needs to join the
-    call. The guest yields on glare towards both others."""
+    call. The guest yields to both others."""
 
     name: ClassVar[str] = "guest_admitted"
-    call_id: str
-    ice_servers: list[dict[str, Any]]
-    ice_transport_policy: str
     kind: str
     clerk_name: str
 
-    def payload(self) -> Any:
-        return {
-            "call_id": self.call_id,
-            "polite": True,
-            "ice_servers": self.ice_servers,
-            "ice_transport_policy": self.ice_transport_policy,
-            "kind": self.kind,
-            "clerk_name": self.clerk_name,
-        }
+    def details(self) -> dict[str, Any]:
+        return {"kind": self.kind, "clerk_name": self.clerk_name}
 
 
 @dataclass(frozen=True, slots=True)
-class ClerkCall:
-    """``call_assigned`` for the clerk (also the ack of ``queue_next``/``queue_take``)."""
+class ClerkCall(_Assignment):
+    """``call_assigned`` for the clerk (also the ack of ``queue_next``/``queue_take``),
+    who yields to nobody."""
 
+    polite: ClassVar[bool] = False
     name: ClassVar[str] = "call_assigned"
-    call_id: str
-    ice_servers: list[dict[str, Any]]
-    ice_transport_policy: str
     citizen: dict[str, Any]
 
-    def payload(self) -> Any:
-        return {
-            "call_id": self.call_id,
-            "polite": False,
-            "ice_servers": self.ice_servers,
-            "ice_transport_policy": self.ice_transport_policy,
-            "citizen": self.citizen,
-        }
+    def details(self) -> dict[str, Any]:
+        return {"citizen": self.citizen}
 
 
 @dataclass(frozen=True, slots=True)
