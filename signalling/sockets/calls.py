@@ -391,15 +391,19 @@ class Calls:
 
     # -- what each side is told of the call ----------------------------------------------
 
+    async def clerk_name(self, clerk_id: int) -> str:
+        """The clerk's name, from this node or else her presence in the store."""
+        if (clerk := self.lobby.clerks.get(clerk_id)) is not None:
+            return clerk.name
+        presence = await self.store.clerk(clerk_id)
+        return presence.name if presence else ""
+
     async def _citizen_call(self, call: Call) -> CitizenCall:
-        clerk = self.lobby.clerks.get(call.clerk_id)
-        presence = await self.store.clerk(call.clerk_id) if clerk is None else None
-        name = clerk.name if clerk else presence.name if presence else ""
         return CitizenCall(
             call.call_id,
             self.ice.servers(f"a-{call.appointment_id[:8]}", self.now()),
             self.ice.transport_policy,
-            name,
+            await self.clerk_name(call.clerk_id),
         )
 
     async def _clerk_call(self, call: Call) -> ClerkCall:

@@ -104,14 +104,12 @@ class CallGuests:
             raise GuestLinkInvalid()
         self._here.setdefault(guest.id, set()).add(sid)
         await self.notifier.enter_call(sid, call.call_id, "guest")
-        clerk = self.calls.lobby.clerks.get(call.clerk_id)
-        presence = await self.store.clerk(call.clerk_id) if clerk is None else None
         admitted = GuestCall(
             call.call_id,
             self.calls.ice.servers(f"g-{guest.id[:8]}", self.calls.now()),
             self.calls.ice.transport_policy,
             guest.kind,
-            clerk.name if clerk else presence.name if presence else "",
+            await self.calls.clerk_name(call.clerk_id),
         )
         await self.notifier.socket(sid, GUEST_NS, admitted)
         for side in OTHERS:

@@ -30,6 +30,7 @@ from signalling.ratelimit import Limit
 from signalling.sockets import protocol
 from signalling.sockets.calls import Calls
 from signalling.sockets.guests import CallGuests
+from signalling.sockets.managers import Side
 from signalling.sockets.protocol import (
     CITIZEN_NS,
     CLERK_NS,
@@ -69,6 +70,14 @@ async def _check_handshake(environ: dict[str, Any], auth: Any) -> None:
     version = auth.get("v") if isinstance(auth, dict) else None
     if version != protocol.PROTOCOL_VERSION:
         raise refusal("protocol_version", "Bitte laden Sie die Seite neu.")
+
+
+# The commands every member of a call sends to another (its ``to``), relayed as given.
+RELAYED_COMMANDS: tuple[tuple[str, type[Payload]], ...] = (
+    ("rtc_description", Description),
+    ("rtc_candidate", Candidate),
+    ("media_state", MediaState),
+)
 
 
 class RealtimeNamespace(socketio.AsyncNamespace):
@@ -115,6 +124,20 @@ class RealtimeNamespace(socketio.AsyncNamespace):
                 "internal_error", "Interner Fehler. Bitte versuchen Sie es erneut."
             )
 
+    def relays(self, side: Side) -> None:
+        """The call's relayed commands, sent as ``side`` (``Calls.relay``)."""
+        for event, model in RELAYED_COMMANDS:
+
+            async def relay(sid: str, payload: Payload, event: str = event) -> None:
+                data = {**payload.model_dump(exclude_none=True), **self.signed(sid)}
+                await self.calls.relay(sid, side, event, data)
+
+            self.command(event, model, relay)
+
+    def signed(self, sid: str) -> dict[str, Any]:
+        """What the namespace adds to every message its socket relays."""
+        return {}
+
     def _admit(self, sid: str, member: Any) -> None:
         self.members[sid] = member
         self.buckets[sid] = TokenBucket()
@@ -134,9 +157,7 @@ class CitizenNamespace(RealtimeNamespace):
         self.appointments = appointments
         self.command("queue_join", Empty, self._join)
         self.command("queue_leave", Empty, self._leave)
-        self.command("rtc_description", Description, self._relay("rtc_description"))
-        self.command("rtc_candidate", Candidate, self._relay("rtc_candidate"))
-        self.command("media_state", MediaState, self._relay("media_state"))
+        self.relays("citizen")
         self.command("chat_send", Chat, self._chat)
         self.command("chat_history", Empty, self._chat_history)
         self.command("call_hangup", Empty, self._hang_up)
@@ -164,12 +185,6 @@ class CitizenNamespace(RealtimeNamespace):
     async def _leave(self, sid: str, _: Empty) -> Any:
         return {"left": await self.calls.queue_leave(self.members[sid])}
 
-    def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
-        async def relay(sid: str, payload: Payload) -> None:
-            await self.calls.relay(sid, "citizen", event, payload.model_dump(exclude_none=True))
-
-        return relay
-
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("citizen", payload)
         await self.calls.say(sid, "citizen", message)
@@ -190,9 +205,7 @@ class ClerkNamespace(RealtimeNamespace):
         self.command("clerk_state", ClerkStateChange, self._state)
         self.command("queue_next", Empty, self._next)
         self.command("queue_take", Take, self._take)
-        self.command("rtc_description", Description, self._relay("rtc_description"))
-        self.command("rtc_candidate", Candidate, self._relay("rtc_candidate"))
-        self.command("media_state", MediaState, self._relay("media_state"))
+        self.relays("clerk")
         self.command("chat_send", Chat, self._chat)
         self.command("chat_history", Empty, self._chat_history)
         self.command("call_end", Empty, self._end)
@@ -232,12 +245,6 @@ class ClerkNamespace(RealtimeNamespace):
 
     async def _take(self, sid: str, payload: Take) -> Any:
         return await self.calls.take(self.members[sid], payload.appointment_id)
-
-    def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
-        async def relay(sid: str, payload: Payload) -> None:
-            await self.calls.relay(sid, "clerk", event, payload.model_dump(exclude_none=True))
-
-        return relay
 
     async def _chat(self, sid: str, payload: Chat) -> Any:
         message = _chat("clerk", payload)
@@ -305,12 +312,7 @@ class GuestNamespace(RealtimeNamespace):
         super().__init__(GUEST_NS, calls)
         self.guests = guests
         self.connections: dict[str, str] = {}  # sid -> the page's name for the others
-        for event, model in (
-            ("rtc_description", Description),
-            ("rtc_candidate", Candidate),
-            ("media_state", MediaState),
-        ):
-            self.command(event, model, self._relay(event))
+        self.relays("guest")
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await _check_handshake(environ, auth)
@@ -331,14 +333,8 @@ class GuestNamespace(RealtimeNamespace):
         if guest is not None:
             await self.guests.disconnected(sid, guest)
 
-    def _relay(self, event: str) -> Callable[[str, Any], Awaitable[Any]]:
-        async def relay(sid: str, payload: Payload) -> None:
-            data = payload.model_dump(exclude_none=True)
-            await self.calls.relay(
-                sid, "guest", event, {**data, "connection": self.connections[sid]}
-            )
-
-        return relay
+    def signed(self, sid: str) -> dict[str, Any]:
+        return {"connection": self.connections[sid]}
 
 
 def forbid_other_roles(namespaces: list[RealtimeNamespace]) -> None:
