@@ -21,6 +21,8 @@ from office.models.base import Base
 class Role(StrEnum):
     CLERK = "clerk"
     ADMIN = "admin"
+    # The data-protection officer: reads the audit log, nothing else.
+    DPO = "dpo"
 
 
 class Clerk(Base):
