@@ -31,10 +31,9 @@ from office.errors import (
     TokenExpired,
     TokenInvalid,
 )
-from office.hours import office_windows
 from office.mail import MailKind
 from office.models import Appointment, AppointmentStatus, BookedUnit
-from office.schedule import day_slots, special_hours_on
+from office.schedule import day_slots, open_windows
 from office.slots import Slot, slot_starts, unit_starts
 from office.tokens import Audience
 
@@ -186,8 +185,7 @@ class Appointments:
             days=self.office.town.booking.horizon_days
         ):
             return False
-        special = await special_hours_on(session, local_day)
-        windows = office_windows(self.office.town, local_day, special)
+        windows = await open_windows(session, self.office.town, local_day)
         return start in slot_starts(windows, timedelta(minutes=service.duration_minutes))
 
     async def book(self, request: BookingRequest) -> Booked:
@@ -289,6 +287,7 @@ class Appointments:
             appointment.token_id = secrets.token_hex(8)
             appointment.reminder_queued_at = None
             appointment.checked_in_at = None  # a check-in was for the old time
+            appointment.rebooking_requested_at = None  # chosen: off the staff's list
             audit.record(
                 session,
                 now,

@@ -111,3 +111,21 @@ def merge(windows: Sequence[Window]) -> list[Window]:
         else:
             merged.append(current)
     return merged
+
+
+def subtract(windows: Sequence[Window], cuts: Sequence[Window]) -> list[Window]:
+    """What is left of ``windows`` once every ``cuts`` window is taken out of them
+    (an absence out of a clerk's hours, a closure out of the office's)."""
+    left = list(windows)
+    for cut in cuts:
+        kept: list[Window] = []
+        for w in left:
+            if cut.end <= w.start or w.end <= cut.start:
+                kept.append(w)
+                continue
+            if w.start < cut.start:
+                kept.append(Window(w.start, cut.start))
+            if cut.end < w.end:
+                kept.append(Window(cut.end, w.end))
+        left = kept
+    return left

@@ -45,6 +45,8 @@ class MailKind(StrEnum):
     CASE_STATUS = "case_status"
     BARRIER_REPORT = "barrier_report"  # to the town's staff, in German
     GUEST_INVITATION = "guest_invitation"  # to an interpreter or companion, German and English
+    REBOOKING = "rebooking"  # the clerk is absent or the office closed: choose a new time
+    STAFF_INVITATION = "staff_invitation"  # a new staff account's enrolment link, in German
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,40 @@ def compose_guest_invitation(
     message["Message-ID"] = make_msgid(MailKind.GUEST_INVITATION.value, settings.domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(f"{parts[0][1].rstrip()}\n\n-- English --\n\n{parts[1][1]}")
+    return message
+
+
+def compose_staff_invitation(
+    *,
+    town: Town,
+    settings: MailSettings,
+    to: str,
+    display_name: str,
+    username: str,
+    link: str,
+    expires_at: datetime,
+    now: datetime,
+) -> EmailMessage:
+    """A new staff account's enrolment link (``office/enrolment.py``), in German."""
+    subject, body = _render(
+        MailKind.STAFF_INVITATION,
+        {
+            "lang": i18n.SOURCE_LANGUAGE,
+            "town": town,
+            "display_name": display_name,
+            "username": username,
+            "link": link,
+            "until": format_datetime(expires_at, town.tz, i18n.SOURCE_LANGUAGE),
+        },
+    )
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = f"{town.town.office_name} <{settings.sender}>"
+    message["To"] = to
+    message["Date"] = rfc2822_date(now)
+    message["Message-ID"] = make_msgid(MailKind.STAFF_INVITATION.value, settings.domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
     return message
 
 

@@ -11,18 +11,43 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from office.catalogue import Service, Town
-from office.hours import local_day_bounds, merge, office_windows, window
-from office.models import BookedUnit, Clerk, SpecialHours
+from office.hours import (
+    Window,
+    local_day_bounds,
+    merge,
+    office_windows,
+    subtract,
+    window,
+)
+from office.models import Absence, BookedUnit, Clerk, Closure, SpecialHours
 from office.slots import Seat, Slot, free_slots
 
 
+async def absences_between(session: AsyncSession, bounds: Window) -> dict[int, list[Window]]:
+    """Each clerk's absences that overlap ``bounds``."""
+    rows = await session.execute(
+        select(Absence.clerk_id, Absence.starts_at, Absence.ends_at).where(
+            Absence.starts_at < bounds.end, Absence.ends_at > bounds.start
+        )
+    )
+    absent: dict[int, list[Window]] = {}
+    for clerk_id, starts_at, ends_at in rows.all():
+        absent.setdefault(clerk_id, []).append(Window(starts_at, ends_at))
+    return absent
+
+
 async def seats_on(session: AsyncSession, town: Town, day: date) -> list[Seat]:
+    """Who works on a local day, with which skills, when: weekly hours less absences."""
     clerks = (await session.scalars(select(Clerk).where(Clerk.active.is_(True)))).all()
+    absent = await absences_between(session, local_day_bounds(day, town.tz))
     weekday = day.weekday()
     seats = []
     for clerk in clerks:
-        windows = merge(
-            [window(day, h.start, h.end, town.tz) for h in clerk.hours if h.weekday == weekday]
+        windows = subtract(
+            merge(
+                [window(day, h.start, h.end, town.tz) for h in clerk.hours if h.weekday == weekday]
+            ),
+            absent.get(clerk.id, []),
         )
         if windows:
             seats.append(Seat(clerk.id, frozenset(s.skill for s in clerk.skills), tuple(windows)))
@@ -34,6 +59,23 @@ async def special_hours_on(session: AsyncSession, day: date) -> list[tuple[time,
         select(SpecialHours.start, SpecialHours.end).where(SpecialHours.day == day)
     )
     return [(start, end) for start, end in rows.all()]
+
+
+def closure_window(town: Town, closure: Closure) -> Window:
+    """The UTC time a closure takes out of its day: the whole day without times."""
+    if closure.start is None or closure.end is None:
+        return local_day_bounds(closure.day, town.tz)
+    return window(closure.day, closure.start, closure.end, town.tz)
+
+
+async def open_windows(session: AsyncSession, town: Town, day: date) -> list[Window]:
+    """The virtual office's hours on a local day: the town file's rules and the special
+    hours entered for the day, less the closures entered for it."""
+    closures = (await session.scalars(select(Closure).where(Closure.day == day))).all()
+    return subtract(
+        office_windows(town, day, await special_hours_on(session, day)),
+        [closure_window(town, c) for c in closures],
+    )
 
 
 async def occupied_between(
@@ -54,7 +96,7 @@ async def day_slots(
     today = now.astimezone(town.tz).date()
     if day < today or day > today + timedelta(days=town.booking.horizon_days):
         return []
-    windows = office_windows(town, day, await special_hours_on(session, day))
+    windows = await open_windows(session, town, day)
     if not windows:
         return []
     bounds = local_day_bounds(day, town.tz)

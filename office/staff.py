@@ -9,32 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from office import audit
+from office import audit, totp
 from office.errors import AccountLocked, AuthFailed, Conflict, InvalidInput, NotFound
 from office.models import Clerk, ClerkHours, ClerkSkill, Role, StaffSession
-from office.sealed import SealBroken, Sealer, is_sealed
+from office.sealed import Sealer, is_sealed
 
 log = logging.getLogger(__name__)
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128  # longer ones are refused, never cut short (ASVS 2.1.2, 2.1.3)
-TOTP_STEP = 30
-SECOND_FACTOR_UNREADABLE = (
-    "Ihr zweiter Faktor muss neu eingerichtet werden. Bitte wenden Sie sich an die Administration."
-)
 
 
 @dataclass(frozen=True)
@@ -49,6 +43,12 @@ class PasswordAccepted:
     clerk_id: int
     needs_enrolment: bool  # no second factor yet: enrol before the first session
     needs_code: bool  # a TOTP code must follow
+
+
+def _check_hours(hours: Sequence[WorkingTime]) -> None:
+    for h in hours:
+        if not (0 <= h.weekday <= 6 and h.start < h.end):
+            raise InvalidInput({"hours": "Arbeitszeit: Beginn muss vor dem Ende liegen."})
 
 
 def _hash_token(token: str) -> str:
@@ -88,16 +88,30 @@ class Staff:
 
     # -- accounts ----------------------------------------------------------------
 
+    def password_hash(self, password: str) -> str:
+        """The argon2 hash of an acceptable password, or :class:`InvalidInput`."""
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise InvalidInput(
+                {
+                    "password": f"Das Passwort braucht mindestens {PASSWORD_MIN} und höchstens "
+                    f"{PASSWORD_MAX} Zeichen."
+                }
+            )
+        return self._hasher.hash(password)
+
     async def create(
         self,
         username: str,
         display_name: str,
-        password: str,
+        password: str | None,
         *,
         role: Role = Role.CLERK,
         skills: Sequence[str] = (),
         hours: Sequence[WorkingTime] = (),
+        actor: str = audit.SYSTEM,
     ) -> Clerk:
+        """A new account. Without a password (an admin's invitation, ``office.enrolment``)
+        it cannot log in until its owner sets one through the enrolment link."""
         username = username.strip().lower()
         if (
             not (3 <= len(username) <= 64)
@@ -106,22 +120,14 @@ class Staff:
             raise InvalidInput(
                 {"username": "Benutzername: 3–64 Zeichen, Buchstaben, Ziffern, . und -."}
             )
-        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-            raise InvalidInput(
-                {
-                    "password": f"Das Passwort braucht mindestens {PASSWORD_MIN} und höchstens "
-                    f"{PASSWORD_MAX} Zeichen."
-                }
-            )
-        for h in hours:
-            if not (0 <= h.weekday <= 6 and h.start < h.end):
-                raise InvalidInput({"hours": "Arbeitszeit: Beginn muss vor dem Ende liegen."})
+        _check_hours(hours)
         now = self.now()
         clerk = Clerk(
             username=username,
-            display_name=display_name.strip() or username,
+            display_name=" ".join(display_name.split())[:120] or username,
             role=role,
-            password_hash=self._hasher.hash(password),
+            # No password yet: a hash of a secret nobody knows, so no password matches.
+            password_hash=self.password_hash(password or secrets.token_urlsafe(32)),
             created_at=now,
             failed_attempts=0,
             active=True,
@@ -134,7 +140,7 @@ class Staff:
                 session.add(clerk)
                 await session.flush()
                 audit.record(
-                    session, now, audit.SYSTEM, "staff.created", f"clerk:{clerk.id}", role=str(role)
+                    session, now, actor, "staff.created", f"clerk:{clerk.id}", role=str(role)
                 )
         except IntegrityError as exc:
             raise Conflict(f"Den Benutzernamen {username!r} gibt es schon.") from exc
@@ -151,7 +157,23 @@ class Staff:
             raise NotFound()
         return clerk
 
-    async def reset_second_factor(self, username: str) -> None:
+    async def edit(
+        self, clerk_id: int, *, display_name: str, hours: Sequence[WorkingTime], actor: str
+    ) -> None:
+        """Change the name shown and the weekly working time. No session ends: neither
+        changes what the account may do. New hours count for new bookings; what is
+        booked stays (an absence is the way to take booked time away)."""
+        _check_hours(hours)
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            clerk = await session.get(Clerk, clerk_id)
+            if clerk is None:
+                raise NotFound("Dieses Konto gibt es nicht.")
+            clerk.display_name = " ".join(display_name.split())[:120] or clerk.username
+            clerk.hours = [ClerkHours(weekday=h.weekday, start=h.start, end=h.end) for h in hours]
+            audit.record(session, now, actor, "staff.edited", f"clerk:{clerk_id}")
+
+    async def reset_second_factor(self, username: str, *, actor: str = audit.SYSTEM) -> None:
         """Forget the clerk's authenticator (lost phone); they enrol again at next login."""
         now = self.now()
         async with self.sessions() as session, session.begin():
@@ -162,9 +184,7 @@ class Staff:
             clerk.totp_enabled = False
             clerk.totp_last_step = None
             await session.execute(delete(StaffSession).where(StaffSession.clerk_id == clerk.id))
-            audit.record(
-                session, now, audit.SYSTEM, "staff.second_factor_reset", f"clerk:{clerk.id}"
-            )
+            audit.record(session, now, actor, "staff.second_factor_reset", f"clerk:{clerk.id}")
         await self._sessions_ended(clerk.id)
 
     async def set_access(
@@ -174,6 +194,7 @@ class Staff:
         role: Role | None = None,
         skills: Sequence[str] | None = None,
         active: bool | None = None,
+        actor: str = audit.SYSTEM,
     ) -> Clerk:
         """Change what an account may do. Every session of it ends: a privilege
         change takes effect at once, never on a session opened under the old one."""
@@ -199,7 +220,7 @@ class Staff:
                 changed["active"] = active
             await session.execute(delete(StaffSession).where(StaffSession.clerk_id == clerk.id))
             audit.record(
-                session, now, audit.SYSTEM, "staff.access_changed", f"clerk:{clerk.id}", **changed
+                session, now, actor, "staff.access_changed", f"clerk:{clerk.id}", **changed
             )
         await self._sessions_ended(clerk.id)
         return await self.get(clerk.id)
@@ -285,40 +306,13 @@ class Staff:
                 values["totp_last_step"] = totp_step
             await session.execute(update(Clerk).where(Clerk.id == clerk_id).values(**values))
 
-    def _matching_step(self, secret: str, code: str, last_step: int | None) -> int | None:
-        """The time step whose code matches (±1 step for clock drift), if not used yet."""
-        code = code.strip().replace(" ", "")
-        if not (code.isdigit() and len(code) == 6):
-            return None
-        totp = pyotp.TOTP(secret, interval=TOTP_STEP)
-        current = int(self.now().timestamp()) // TOTP_STEP
-        for step in (current - 1, current, current + 1):
-            if last_step is not None and step <= last_step:
-                continue  # replay of a code that was already accepted
-            if hmac.compare_digest(totp.at(step * TOTP_STEP), code):
-                return step
-        return None
-
-    def _sealed(self, secret: str, clerk_id: int) -> str:
-        return self._sealer.seal(secret, f"clerk:{clerk_id}") if self._sealer else secret
-
-    def _opened(self, stored: str, clerk_id: int) -> str:
-        if self._sealer is None:
-            if is_sealed(stored):
-                raise AuthFailed(SECOND_FACTOR_UNREADABLE)
-            return stored
-        try:
-            return self._sealer.open(stored, f"clerk:{clerk_id}")
-        except SealBroken:
-            raise AuthFailed(SECOND_FACTOR_UNREADABLE) from None
-
     async def check_code(self, clerk_id: int, code: str) -> None:
         clerk = await self.get(clerk_id)
         self._refuse_if_locked(clerk)
         if not clerk.totp_enabled or clerk.totp_secret is None:
             raise AuthFailed()
-        secret = self._opened(clerk.totp_secret, clerk.id)
-        step = self._matching_step(secret, code, clerk.totp_last_step)
+        secret = totp.unseal(self._sealer, clerk.totp_secret, clerk.id)
+        step = totp.matching_step(secret, code, clerk.totp_last_step, self.now())
         if step is None:
             await self._fail(clerk.id, "code")
             raise AuthFailed("Der Code stimmt nicht. Bitte geben Sie den aktuellen Code ein.")
@@ -329,7 +323,7 @@ class Staff:
                 await session.execute(
                     update(Clerk)
                     .where(Clerk.id == clerk.id)
-                    .values(totp_secret=self._sealed(secret, clerk.id))
+                    .values(totp_secret=totp.seal(self._sealer, secret, clerk.id))
                 )
 
     async def start_enrolment(self, clerk_id: int) -> str:
@@ -337,23 +331,23 @@ class Staff:
         clerk = await self.get(clerk_id)
         if clerk.totp_enabled:
             raise Conflict("Die Zwei-Faktor-Anmeldung ist bereits eingerichtet.")
-        secret = pyotp.random_base32()
+        secret = totp.new_secret()
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(Clerk)
                 .where(Clerk.id == clerk_id)
-                .values(totp_secret=self._sealed(secret, clerk_id))
+                .values(totp_secret=totp.seal(self._sealer, secret, clerk_id))
             )
-        return pyotp.TOTP(secret, interval=TOTP_STEP).provisioning_uri(
-            name=clerk.username, issuer_name=self.issuer
-        )
+        return totp.provisioning_uri(secret, name=clerk.username, issuer_name=self.issuer)
 
     async def confirm_enrolment(self, clerk_id: int, code: str) -> None:
         clerk = await self.get(clerk_id)
         self._refuse_if_locked(clerk)
         if clerk.totp_enabled or clerk.totp_secret is None:
             raise Conflict("Bitte starten Sie die Einrichtung neu.")
-        step = self._matching_step(self._opened(clerk.totp_secret, clerk.id), code, None)
+        step = totp.matching_step(
+            totp.unseal(self._sealer, clerk.totp_secret, clerk.id), code, None, self.now()
+        )
         if step is None:
             await self._fail(clerk.id, "code")
             raise AuthFailed("Der Code stimmt nicht. Bitte scannen Sie den QR-Code erneut.")

@@ -26,6 +26,7 @@ class Audience(StrEnum):
     CAPTURE_UPLOAD = "bb:capture-upload"  # one upload of a full-resolution photo (single use)
     GUEST_INVITE = "bb:guest-invite"  # an interpreter's or companion's link (single use)
     GUEST_SESSION = "bb:guest-session"  # the guest's cookie while the call lasts
+    STAFF_ENROLMENT = "bb:staff-enrolment"  # a new account's link to set its password
 
 
 class Signer:

@@ -23,7 +23,9 @@ from signalling.csrf import CsrfGuard
 from signalling.demo import demo_town
 from signalling.keys import API_CONTRACT, CSRF, TOWN
 from signalling.pages import (
+    absences,
     accessibility,
+    administration,
     appointment,
     bank,
     booking,
@@ -31,6 +33,7 @@ from signalling.pages import (
     casework,
     connection_check,
     dev,
+    enrolment,
     feedback,
     guest,
     operations,
@@ -100,6 +103,9 @@ def create_app(
     app.router.add_routes(booking.routes)
     app.router.add_routes(appointment.routes)
     app.router.add_routes(staff.routes)
+    app.router.add_routes(enrolment.routes)
+    app.router.add_routes(administration.routes)
+    app.router.add_routes(absences.routes)
     app.router.add_routes(bank.routes)
     app.router.add_routes(casework.routes)
     app.router.add_routes(capture_images.routes)

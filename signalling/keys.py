@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from media.capture_desk import CaptureDesk
 from media.copies import Image
 from media.vault import CaptureVault
+from office.absences import Absences
 from office.appointments import Appointments
 from office.case_actions import CaseActions
 from office.cases import Cases
 from office.catalogue import Town
 from office.context import Office
+from office.enrolment import Enrolment
 from office.feedback import FeedbackDesk
 from office.guests import Guests
 from office.invoices import Invoices
@@ -49,6 +51,8 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 OFFICE = web.AppKey("office", Office)
 APPOINTMENTS = web.AppKey("appointments", Appointments)
+ABSENCES = web.AppKey("absences", Absences)
+ENROLMENT = web.AppKey("enrolment", Enrolment)
 CASES = web.AppKey("cases", Cases)
 FEEDBACK = web.AppKey("feedback", FeedbackDesk)
 GUESTS = web.AppKey("guests", Guests)

@@ -24,11 +24,13 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from media.capture_desk import CaptureDesk
 from media.capture_workers import WorkerSettings
 from media.vault import CaptureVault
+from office.absences import Absences
 from office.appointments import Appointments
 from office.case_actions import CaseActions, forget_captures
 from office.cases import Cases
 from office.catalogue import Town
 from office.db import create_engine, session_factory
+from office.enrolment import Enrolment
 from office.feedback import FeedbackDesk
 from office.guests import Guests
 from office.invoices import Invoices
@@ -45,6 +47,7 @@ from rooms.redis_store import RedisStore
 from rooms.store import RoomStore
 from signalling.jobs import Jobs
 from signalling.keys import (
+    ABSENCES,
     APPOINTMENTS,
     CAPTURES,
     CASE_ACTIONS,
@@ -52,6 +55,7 @@ from signalling.keys import (
     CHECK_ICE,
     CLOCK,
     ENGINE,
+    ENROLMENT,
     FEEDBACK,
     GUESTS,
     INVOICES,
@@ -131,6 +135,8 @@ def _build_office(
     app[RECONCILIATION] = Reconciliation(cases)
     app[PAYPAL] = paypal_for(settings, cases, town)
     app[STAFF] = staff_for(settings, sessions, town, now=now)
+    app[ABSENCES] = Absences(office)
+    app[ENROLMENT] = Enrolment(office, app[STAFF])
     app[CASE_ACTIONS] = CaseActions(cases)
     reminder_lead = timedelta(hours=settings.reminder_hours)
     jobs.append(

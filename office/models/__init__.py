@@ -28,9 +28,19 @@ from office.models.cases import (
 )
 from office.models.feedback import Feedback
 from office.models.identity import Capture, VerificationRecord, VerificationStep
-from office.models.staff import Clerk, ClerkHours, ClerkSkill, Role, SpecialHours, StaffSession
+from office.models.staff import (
+    Absence,
+    Clerk,
+    ClerkHours,
+    ClerkSkill,
+    Closure,
+    Role,
+    SpecialHours,
+    StaffSession,
+)
 
 __all__ = [
+    "Absence",
     "Appointment",
     "AppointmentStatus",
     "AuditEntry",
@@ -45,6 +55,7 @@ __all__ = [
     "Clerk",
     "ClerkHours",
     "ClerkSkill",
+    "Closure",
     "Feedback",
     "Invoice",
     "InvoiceCounter",

@@ -59,6 +59,10 @@ class Appointment(Base):
     )
     # Whether the citizen gave feedback (once per appointment); not which one.
     feedback_given: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The clerk is absent or the office closed at this time and no colleague could take
+    # it over: the citizen was mailed a link to choose a new time (office.absences).
+    # Cleared when they do; until then the appointment is listed for the staff.
+    rebooking_requested_at: Mapped[datetime | None]
 
     units: Mapped[list[BookedUnit]] = relationship(
         back_populates="appointment", cascade="all, delete-orphan", passive_deletes=True

@@ -43,6 +43,9 @@ class Clerk(Base):
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # The nonce of the one enrolment link that works (office.enrolment): a new link,
+    # or setting the password, ends the older ones. NULL when none is open.
+    enrolment_nonce: Mapped[str | None] = mapped_column(String(32))
 
     skills: Mapped[list[ClerkSkill]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
@@ -82,6 +85,33 @@ class SpecialHours(Base):
     day: Mapped[date] = mapped_column(Date, index=True)
     start: Mapped[time] = mapped_column(Time)
     end: Mapped[time] = mapped_column(Time)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Absence(Base):
+    """A time a clerk does not work (leave, illness, training): their seat is gone."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("clerks.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    # Never the reason: a sick day is health data. Only what the admin needs to tell
+    # two entries apart ("Urlaub", "Fortbildung").
+    note: Mapped[str] = mapped_column(String(80), default="")
+
+
+class Closure(Base):
+    """The office closed on one date, all day (``start`` NULL) or from ``start`` to ``end``."""
+
+    __tablename__ = "closures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    start: Mapped[time | None] = mapped_column(Time)
+    end: Mapped[time | None] = mapped_column(Time)
     note: Mapped[str] = mapped_column(String(200), default="")
 
 

@@ -107,10 +107,23 @@ async def login(request: web.Request) -> web.StreamResponse:
         return render(request, "staff/login.html", {"error": exc.message}, status=401)
     if not accepted.needs_code and not accepted.needs_enrolment:
         return await _start_session(request, accepted.clerk_id)
-    pending = request.app[SIGNER].issue(
-        Audience.LOGIN_SECOND_FACTOR, str(accepted.clerk_id), request.app[CLOCK]() + PENDING_TTL
-    )
     target = "/anmelden/code" if accepted.needs_code else "/anmelden/einrichten"
+    return second_factor_next(request, accepted.clerk_id, target)
+
+
+async def after_new_password(request: web.Request, clerk_id: int) -> web.StreamResponse:
+    """A new account has just set its password (``pages/enrolment``): on to enrolling
+    the second factor, or straight in where none is required (the demo)."""
+    if not request.app[STAFF].require_second_factor:
+        return await _start_session(request, clerk_id)
+    return second_factor_next(request, clerk_id, "/anmelden/einrichten")
+
+
+def second_factor_next(request: web.Request, clerk_id: int, target: str) -> web.Response:
+    """The password was right: on to ``target`` with the short-lived cookie that says so."""
+    pending = request.app[SIGNER].issue(
+        Audience.LOGIN_SECOND_FACTOR, str(clerk_id), request.app[CLOCK]() + PENDING_TTL
+    )
     response = redirect(target)
     response.set_cookie(
         cookies.LOGIN_STEP,

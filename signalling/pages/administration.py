@@ -1,0 +1,268 @@
+"""Administration in the browser (admins only): staff accounts. Absences, closing days
+and the appointments to rebook are in ``pages/absences``.
+
+Every change goes through the office's staff desk, which audits it with the admin as
+actor. An admin cannot lock themselves out: their own account can be neither
+deactivated nor demoted here (another admin, or the command line, can).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import time
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from office import audit
+from office.enrolment import mail_address
+from office.errors import Conflict, InvalidInput, NotFound
+from office.models import Clerk, Role
+from office.staff import WorkingTime
+from signalling.keys import ENROLMENT, STAFF, TOWN
+from signalling.pages.staff import staff_page
+from signalling.render import error_page, redirect, render
+
+routes = web.RouteTableDef()
+HOME = "/verwaltung"
+STAFF_LIST = HOME + "/personal"
+WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+ROLE_NAMES = {
+    Role.CLERK: "Sachbearbeitung",
+    Role.ADMIN: "Administration",
+    Role.DPO: "Datenschutzbeauftragte:r",
+}
+NOTICES = {
+    "eingeladen": "Das Konto ist angelegt; der Link zum Festlegen des Passworts ist verschickt.",
+    "link": "Ein neuer Link ist verschickt; ältere Links gelten nicht mehr.",
+    "gespeichert": "Die Änderungen sind gespeichert.",
+    "deaktiviert": "Das Konto ist deaktiviert; alle seine Sitzungen sind beendet.",
+    "aktiviert": "Das Konto ist wieder aktiv.",
+    "faktor": "Der zweite Faktor ist zurückgesetzt; er wird bei der nächsten Anmeldung neu "
+    "eingerichtet.",
+}
+_SPAN = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
+
+
+def _text(form: MultiDictProxy[Any], name: str, limit: int = 200) -> str:
+    value = form.get(name, "")
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidInput({name: "Ungültige Eingabe."})
+    return value.strip()
+
+
+def parse_hours(form: MultiDictProxy[Any]) -> list[WorkingTime]:
+    """One field per weekday, e.g. ``08:00-12:00, 13:00-16:30``; empty: not working."""
+    hours = []
+    for weekday in range(7):
+        name = f"hours-{weekday}"
+        for part in filter(None, (p.strip() for p in _text(form, name).split(","))):
+            match = _SPAN.match(part)
+            try:
+                if match is None:
+                    raise ValueError(part)
+                h1, m1, h2, m2 = (int(g) for g in match.groups())
+                start, end = time(h1, m1), time(h2, m2)
+            except ValueError:
+                raise InvalidInput(
+                    {name: f"{WEEKDAYS[weekday]}: bitte als 08:00-12:00 angeben."}
+                ) from None
+            if end <= start:
+                raise InvalidInput(
+                    {name: f"{WEEKDAYS[weekday]}: das Ende muss nach dem Beginn liegen."}
+                )
+            hours.append(WorkingTime(weekday, start, end))
+    return hours
+
+
+def hours_fields(clerk: Clerk | None) -> dict[str, str]:
+    spans: dict[int, list[str]] = {}
+    for h in sorted(clerk.hours if clerk else [], key=lambda h: (h.weekday, h.start)):
+        spans.setdefault(h.weekday, []).append(f"{h.start:%H:%M}-{h.end:%H:%M}")
+    return {f"hours-{d}": ", ".join(spans.get(d, [])) for d in range(7)}
+
+
+def _role(form: MultiDictProxy[Any]) -> Role:
+    try:
+        return Role(_text(form, "role"))
+    except ValueError:
+        raise InvalidInput({"role": "Bitte eine Rolle wählen."}) from None
+
+
+def _skills(request: web.Request, form: MultiDictProxy[Any]) -> list[str]:
+    known = request.app[TOWN].skills
+    chosen = [s for s in form.getall("skills", []) if isinstance(s, str)]
+    if any(s not in known for s in chosen):
+        raise InvalidInput({"skills": "Unbekannte Zuständigkeit."})
+    return sorted(set(chosen))
+
+
+def _skill_names(request: web.Request) -> list[tuple[str, str]]:
+    names: dict[str, list[str]] = {}
+    for service in request.app[TOWN].services:
+        names.setdefault(service.skill, []).append(service.name)
+    return [(skill, ", ".join(served)) for skill, served in sorted(names.items())]
+
+
+def _context(request: web.Request, admin: Clerk, **extra: Any) -> dict[str, Any]:
+    return {
+        "clerk": admin,
+        "weekdays": WEEKDAYS,
+        "roles": ROLE_NAMES,
+        "skill_names": _skill_names(request),
+        "notice": NOTICES.get(request.query.get("hinweis", "")),
+        "errors": {},
+        "values": {},
+        **extra,
+    }
+
+
+@routes.get(HOME, name="administration")
+@staff_page(Role.ADMIN)
+async def home(request: web.Request, admin: Clerk) -> web.Response:
+    return render(request, "staff/admin_home.html", {"clerk": admin})
+
+
+async def _list_page(
+    request: web.Request,
+    admin: Clerk,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+) -> web.Response:
+    accounts: Sequence[Clerk] = await request.app[STAFF].all()
+    context = _context(request, admin, accounts=accounts, errors=errors or {}, values=values)
+    return render(request, "staff/admin_staff.html", context, status=400 if errors else 200)
+
+
+@routes.get(STAFF_LIST)
+@staff_page(Role.ADMIN)
+async def staff_list(request: web.Request, admin: Clerk) -> web.Response:
+    return await _list_page(request, admin, {"role": Role.CLERK.value, **hours_fields(None)})
+
+
+@routes.post(STAFF_LIST)
+@staff_page(Role.ADMIN)
+async def create(request: web.Request, admin: Clerk) -> web.StreamResponse:
+    """A new account without a password; its owner gets the link to set one."""
+    form = await request.post()
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    values["skills_list"] = form.getall("skills", [])
+    actor = audit.staff_actor(admin.id)
+    try:
+        hours, role, skills = parse_hours(form), _role(form), _skills(request, form)
+        email = mail_address(_text(form, "email", 254))
+        clerk = await request.app[STAFF].create(
+            _text(form, "username", 64),
+            _text(form, "display_name", 120),
+            None,
+            role=role,
+            skills=skills,
+            hours=hours,
+            actor=actor,
+        )
+    except InvalidInput as exc:
+        return await _list_page(request, admin, values, exc.fields)
+    except Conflict as exc:
+        return await _list_page(request, admin, values, {"username": exc.message})
+    try:
+        await request.app[ENROLMENT].send_link(clerk.id, email, actor=actor)
+    except InvalidInput as exc:
+        # The account stands; the admin corrects the address on its page.
+        return await _account_page(request, admin, clerk, exc.fields, status=400)
+    return redirect(f"{STAFF_LIST}/{clerk.id}?hinweis=eingeladen")
+
+
+async def _account(request: web.Request) -> Clerk:
+    try:
+        return await request.app[STAFF].get(int(request.match_info["clerk_id"]))
+    except NotFound:
+        raise web.HTTPNotFound() from None
+
+
+async def _account_page(
+    request: web.Request,
+    admin: Clerk,
+    account: Clerk,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+) -> web.Response:
+    shown = values or {"display_name": account.display_name, **hours_fields(account)}
+    context = _context(request, admin, account=account, errors=errors or {}, values=shown)
+    return render(request, "staff/admin_account.html", context, status=status)
+
+
+ACCOUNT = STAFF_LIST + r"/{clerk_id:\d{1,9}}"
+
+
+@routes.get(ACCOUNT)
+@staff_page(Role.ADMIN)
+async def account_page(request: web.Request, admin: Clerk) -> web.Response:
+    return await _account_page(request, admin, await _account(request))
+
+
+@routes.post(ACCOUNT)
+@staff_page(Role.ADMIN)
+async def edit(request: web.Request, admin: Clerk) -> web.StreamResponse:
+    """Name and hours; role and skills only when they change, because that ends the
+    account's sessions (a privilege change never rides on an old session)."""
+    account = await _account(request)
+    form = await request.post()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    actor = audit.staff_actor(admin.id)
+    staff = request.app[STAFF]
+    try:
+        hours, role, skills = parse_hours(form), _role(form), _skills(request, form)
+        if account.id == admin.id and role != Role.ADMIN:
+            raise InvalidInput({"role": "Die eigene Administrationsrolle kann man nicht abgeben."})
+        await staff.edit(
+            account.id, display_name=_text(form, "display_name", 120), hours=hours, actor=actor
+        )
+    except InvalidInput as exc:
+        return await _account_page(request, admin, account, exc.fields, 400, values)
+    if role != account.role or skills != sorted(s.skill for s in account.skills):
+        await staff.set_access(account.username, role=role, skills=skills, actor=actor)
+    return redirect(f"{STAFF_LIST}/{account.id}?hinweis=gespeichert")
+
+
+@routes.post(ACCOUNT + "/aktiv")
+@staff_page(Role.ADMIN)
+async def set_active(request: web.Request, admin: Clerk) -> web.StreamResponse:
+    """Deactivate (every session ends at once, open consoles are closed) or reactivate."""
+    account = await _account(request)
+    form = await request.post()
+    active = form.get("aktiv") == "1"
+    if account.id == admin.id:
+        return error_page(request, 409, "Das eigene Konto kann man nicht deaktivieren.")
+    await request.app[STAFF].set_access(
+        account.username, active=active, actor=audit.staff_actor(admin.id)
+    )
+    return redirect(f"{STAFF_LIST}/{account.id}?hinweis={'aktiviert' if active else 'deaktiviert'}")
+
+
+@routes.post(ACCOUNT + "/zweiter-faktor")
+@staff_page(Role.ADMIN)
+async def reset_second_factor(request: web.Request, admin: Clerk) -> web.StreamResponse:
+    account = await _account(request)
+    await request.app[STAFF].reset_second_factor(
+        account.username, actor=audit.staff_actor(admin.id)
+    )
+    return redirect(f"{STAFF_LIST}/{account.id}?hinweis=faktor")
+
+
+@routes.post(ACCOUNT + "/einladung")
+@staff_page(Role.ADMIN)
+async def resend_link(request: web.Request, admin: Clerk) -> web.StreamResponse:
+    """A new link (lost mail, expired link, forgotten password); older links end."""
+    account = await _account(request)
+    form = await request.post()
+    try:
+        await request.app[ENROLMENT].send_link(
+            account.id, _text(form, "email", 254), actor=audit.staff_actor(admin.id)
+        )
+    except (InvalidInput, NotFound) as exc:
+        fields = exc.fields if isinstance(exc, InvalidInput) else {"email": exc.message}
+        return await _account_page(request, admin, account, fields, 400)
+    return redirect(f"{STAFF_LIST}/{account.id}?hinweis=link")
