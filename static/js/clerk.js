@@ -30,12 +30,21 @@
   // -- connection -------------------------------------------------------------------
 
   socket.on("connect", () => BB.say($("connection"), ""));
+  // The server closes a staff socket only when its session ended (logged out elsewhere,
+  // account changed or deactivated): the console must not stay open on it. On to the
+  // login, after saying why.
+  function sessionOver() {
+    BB.say($("connection"), texts.connection_refused);
+    setTimeout(() => window.location.assign("/anmelden"), 1500);
+  }
   socket.on("disconnect", (reason) => {
-    if (reason !== "io client disconnect") BB.say($("connection"), texts.connection_lost);
+    if (reason === "io server disconnect") sessionOver();
+    else if (reason !== "io client disconnect") BB.say($("connection"), texts.connection_lost);
   });
   socket.on("connect_error", (error) => {
     const code = error.data && error.data.code;
     if (code === "protocol_version") BB.say($("connection"), texts.reload);
+    else if (code === "not_authorised") sessionOver();
     else if (code) BB.say($("connection"), texts.connection_refused);
     else BB.say($("connection"), texts.connection_lost);
   });

@@ -25,8 +25,18 @@
 
   const socket = window.io("/dashboard", { transports: ["websocket"], auth: { v: 1 } });
   socket.on("connect", () => ($("connection").textContent = ""));
-  socket.on("disconnect", () => ($("connection").textContent = "Verbindung unterbrochen …"));
+  // The server closes a staff socket only when its session ended: the live view must
+  // not stay open on it (as in clerk.js).
+  function sessionOver() {
+    $("connection").textContent = "Bitte melden Sie sich erneut an.";
+    setTimeout(() => window.location.assign("/anmelden"), 1500);
+  }
+  socket.on("disconnect", (reason) => {
+    if (reason === "io server disconnect") sessionOver();
+    else $("connection").textContent = "Verbindung unterbrochen …";
+  });
   socket.on("connect_error", (error) => {
+    if (error.data && error.data.code === "not_authorised") return sessionOver();
     $("connection").textContent =
       error.data && error.data.code ? error.data.message : "Verbindung unterbrochen …";
   });
