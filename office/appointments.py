@@ -83,13 +83,17 @@ class Appointments:
     # -- reading -----------------------------------------------------------------
 
     async def slots(self, service_id: str, day: date) -> list[Slot]:
+        """Free slots of a service offered for booking."""
         service = self.office.service(service_id)
+        return await self.slots_of(service, day) if service.bookable else []
+
+    async def slots_of(self, service: Service, day: date) -> list[Slot]:
+        """Free slots for this service's terms (a reschedule keeps the booked duration)."""
         async with self.office.sessions() as session:
             return await day_slots(session, self.office.town, service, day, self.office.now())
 
-    async def days_with_slots(self, service_id: str, first: date, count: int) -> list[date]:
+    async def days_with_slots(self, service: Service, first: date, count: int) -> list[date]:
         """Of ``count`` days from ``first``, those with at least one free slot."""
-        service = self.office.service(service_id)
         now = self.office.now()
         days = []
         async with self.office.sessions() as session:
@@ -190,7 +194,7 @@ class Appointments:
 
     async def book(self, request: BookingRequest) -> Booked:
         service = self.office.town.service(request.service_id)
-        if service is None:
+        if service is None or not service.bookable:
             raise InvalidInput({"service_id": "Dieses Anliegen gibt es nicht."})
         return await self._create(request, service, request.starts_at, walk_in=False)
 
@@ -201,7 +205,7 @@ class Appointments:
         on duty (the office does not know who is online). ``request.starts_at`` is
         ignored."""
         service = self.office.town.service(request.service_id)
-        if service is None or not service.walk_in:
+        if service is None or not service.walk_in or not service.bookable:
             raise NotFound(N_("Für dieses Anliegen gibt es keine Beratung ohne Termin."))
         now = self.office.now().replace(second=0, microsecond=0)
         return await self._create(request, service, now, walk_in=True)
@@ -276,7 +280,7 @@ class Appointments:
         now = self.office.now()
         async with self.office.sessions() as session, session.begin():
             appointment = await self._live(session, appointment_id)
-            service = self.office.service(appointment.service_id)
+            service = self.office.service_of(appointment)  # the duration it was booked with
             await session.execute(
                 delete(BookedUnit).where(BookedUnit.appointment_id == appointment.id)
             )

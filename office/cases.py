@@ -124,10 +124,16 @@ class Cases:
     async def open(
         self, appointment_id: str, service_id: str, clerk_id: int, quantity: int = 1
     ) -> CaseView:
-        """Open a case for a service handled in the appointment's call."""
-        service = self.office.town.service(service_id)
-        if service is None:
-            raise InvalidInput({"service_id": "Diese Leistung gibt es nicht."})
+        """Open a case for a service handled in the appointment's call, with the fee as
+        it was when the citizen booked (``Office.service_of``)."""
+        async with self.office.sessions() as session:
+            appointment = await session.get(Appointment, appointment_id)
+        if appointment is None:
+            raise NotFound()
+        try:
+            service = self.office.service(service_id, appointment.created_at)
+        except NotFound:
+            raise InvalidInput({"service_id": "Diese Leistung gibt es nicht."}) from None
         if not 1 <= quantity <= MAX_QUANTITY or (quantity > 1 and service.fee_cents == 0):
             raise InvalidInput({"quantity": f"Bitte eine Anzahl von 1 bis {MAX_QUANTITY} angeben."})
         now = self.office.now()

@@ -72,6 +72,9 @@ class Service(_Frozen):
     # Served without an appointment too ("Jetzt beraten lassen"), while a clerk with the
     # skill is on duty.
     walk_in: bool = False
+    # Offered for booking. An admin may switch a service off in the browser (and set its
+    # fee, duration and documents there: office.service_settings); the file is the default.
+    bookable: bool = True
 
     @model_validator(mode="after")
     def _documents_in_both_languages(self) -> Service:

@@ -23,6 +23,7 @@ from office.hours import Window
 from office.mail import Links, MailKind, MailSettings, compose
 from office.models import Appointment
 from office.outbox import enqueue
+from office.service_settings import ServiceSettings
 from office.tokens import Audience, Signer
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,11 @@ class Office:
         now: Callable[[], datetime] = utc_now,
         mail_queued: Callable[[], None] = lambda: None,
     ) -> None:
+        # The town as it is now: the file with the admins' service settings over it
+        # (office.service_settings keeps it current; ``service_of`` looks back).
         self.town = town
+        self.service_settings = ServiceSettings(town, sessions, lambda: self.now())
+        self.service_settings.loaded_hooks.append(self._use_town)
         self.sessions = sessions
         self.signer = signer
         self.mail = mail
@@ -74,11 +79,21 @@ class Office:
     def retention(self) -> timedelta:
         return timedelta(days=self.mail.retention_days)
 
-    def service(self, service_id: str) -> Service:
-        service = self.town.service(service_id)
+    def _use_town(self, town: Town) -> None:
+        self.town = town
+
+    def service(self, service_id: str, booked_at: datetime | None = None) -> Service:
+        """The service as it is now, or with the terms of a booking made at ``booked_at``."""
+        town = self.town if booked_at is None else self.service_settings.town(booked_at)
+        service = town.service(service_id)
         if service is None:
             raise NotFound("Dieses Anliegen gibt es nicht.")
         return service
+
+    def service_of(self, appointment: Appointment) -> Service:
+        """The appointment's service on the terms it was booked under (fee, duration,
+        documents): a later change applies to new bookings only."""
+        return self.service(appointment.service_id, appointment.created_at)
 
     def checkin_window(self, appointment: Appointment) -> Window:
         rules = self.town.booking
@@ -127,7 +142,7 @@ class Office:
             town=self.town,
             settings=self.mail,
             appointment=appointment,
-            service=self.service(appointment.service_id),
+            service=self.service_of(appointment),
             links=self.links(appointment),
             now=self.now(),
             extra=extra,

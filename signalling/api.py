@@ -20,7 +20,7 @@ from office.models import Appointment
 from office.tokens import Audience
 from signalling.clients import BOOKING, LINK, allow
 from signalling.errors import api_error
-from signalling.keys import API_CONTRACT, APPOINTMENTS, METRICS, OFFICE, TOWN
+from signalling.keys import API_CONTRACT, APPOINTMENTS, METRICS, OFFICE
 
 routes = web.RouteTableDef()
 MAX_BODY = 16 * 1024
@@ -81,7 +81,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/services")
 async def services(request: web.Request) -> web.Response:
-    return web.json_response([service_json(s) for s in request.app[TOWN].services])
+    offered = [s for s in request.app[OFFICE].town.services if s.bookable]
+    return web.json_response([service_json(s) for s in offered])
 
 
 @routes.get("/api/v1/services/{service_id}/slots")

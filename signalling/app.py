@@ -39,6 +39,7 @@ from signalling.pages import (
     operations,
     paypal,
     photo_upload,
+    service_admin,
     staff,
     status,
     walk_in,
@@ -106,6 +107,7 @@ def create_app(
     app.router.add_routes(enrolment.routes)
     app.router.add_routes(administration.routes)
     app.router.add_routes(absences.routes)
+    app.router.add_routes(service_admin.routes)
     app.router.add_routes(bank.routes)
     app.router.add_routes(casework.routes)
     app.router.add_routes(capture_images.routes)

@@ -12,14 +12,14 @@ from babel.dates import get_day_names
 from common.i18n import languages, native_name, translate
 from office.localtime import format_datetime, format_day, format_euros, format_time
 from signalling import i18n
-from signalling.keys import CSRF, SETTINGS, TOWN
+from signalling.keys import CSRF, OFFICE, SETTINGS
 
 
 def page_context(request: web.Request) -> dict[str, Any]:
     """What every template may use. Built per render, so error pages made by
     middlewares get it too."""
     lang = i18n.language(request)
-    town = request.app[TOWN]
+    town = request.app[OFFICE].town  # with the admins' service settings
     tz = town.tz
     return {
         "lang": lang,

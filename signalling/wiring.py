@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -29,6 +30,7 @@ from office.appointments import Appointments
 from office.case_actions import CaseActions, forget_captures
 from office.cases import Cases
 from office.catalogue import Town
+from office.context import Office
 from office.db import create_engine, session_factory
 from office.enrolment import Enrolment
 from office.feedback import FeedbackDesk
@@ -280,6 +282,7 @@ def _build_sockets(app: web.Application, settings: Settings, shared: Shared) -> 
     # Cancelled, moved, deleted, missed: out of the waiting room, on every node.
     office.closed_hooks.append(calls.appointment_closed)
     staff_sockets = app[STAFF_SOCKETS] = StaffSockets(notifier, app[STAFF], shared.nodes)
+    _share_service_settings(app[OFFICE], shared.nodes)
     citizens = CitizenNamespace(calls, app[APPOINTMENTS])
     clerks = ClerkNamespace(calls, app[STAFF], staff_sockets)
     checks = Verifications(office, settings.signing_key())
@@ -359,6 +362,20 @@ def build(
     app.on_shutdown.append(disconnect_sockets)
 
 
+def _share_service_settings(office: Office, nodes: Nodes) -> None:
+    """A change an admin saved on one node: every node reloads the services' settings."""
+    settings = office.service_settings
+
+    async def reload(_: Any) -> None:
+        await settings.load()
+
+    async def tell_all() -> None:
+        await nodes.tell_all("service_settings_changed", {})
+
+    nodes.serve("service_settings_changed", reload)
+    settings.changed_hooks.append(tell_all)
+
+
 def _lifetime(
     settings: Settings, shared: Shared, sockets: Sockets, run_jobs: bool
 ) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -371,6 +388,7 @@ def _lifetime(
         elif await current_revision(engine) != head_revision():
             await engine.dispose()
             raise SystemExit("The database schema is not current: run `buergerbuero migrate`.")
+        await app[OFFICE].service_settings.load()
         if shared.redis is not None:
             try:
                 await shared.redis.ping()

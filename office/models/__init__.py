@@ -28,6 +28,7 @@ from office.models.cases import (
 )
 from office.models.feedback import Feedback
 from office.models.identity import Capture, VerificationRecord, VerificationStep
+from office.models.settings import ServiceSetting
 from office.models.staff import (
     Absence,
     Clerk,
@@ -63,6 +64,7 @@ __all__ = [
     "Payment",
     "PaypalOrder",
     "Role",
+    "ServiceSetting",
     "SpecialHours",
     "SpentToken",
     "StaffSession",

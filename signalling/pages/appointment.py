@@ -85,7 +85,7 @@ def _page(request: web.Request, appointment: Appointment, **extra: object) -> di
     checkin = office.checkin_window(appointment)
     return {
         "appointment": appointment,
-        "service": office.service(appointment.service_id),
+        "service": office.service_of(appointment),
         "checkin": checkin,
         "checkin_open": checkin.start <= now < checkin.end,
         "checkin_over": now >= checkin.end,
@@ -143,7 +143,7 @@ async def delete_data(request: web.Request) -> web.Response:
 @routes.get("/termin/verschieben")
 async def reschedule_form(request: web.Request) -> web.Response:
     appointment = await current(request)
-    service = request.app[OFFICE].service(appointment.service_id)
+    service = request.app[OFFICE].service_of(appointment)
     picker = await slot_picker(request, service, parse_day(request.query.get("tag")))
     return render(request, "reschedule.html", {**_page(request, appointment), **picker})
 
@@ -299,7 +299,7 @@ async def waiting_room(request: web.Request) -> web.Response:
     """Device check, waiting room and call: one page that citizen.js switches between."""
     appointment = await current(request)
     page = _page(request, appointment)
-    service = request.app[OFFICE].service(appointment.service_id)
+    service = request.app[OFFICE].service_of(appointment)
     lang = i18n.language(request)
     messages = catalogue(lang)
     texts = {

@@ -43,10 +43,10 @@ async def slot_picker(
     last = today + timedelta(days=town.booking.horizon_days)
     first = parse_day(request.query.get("ab")) or today
     first = min(max(first, today), last)
-    days = await appointments.days_with_slots(service.id, first, DAYS_PER_PAGE)
+    days = await appointments.days_with_slots(service, first, DAYS_PER_PAGE)
     if chosen_day is None and days:
         chosen_day = days[0]
-    slots = await appointments.slots(service.id, chosen_day) if chosen_day else []
+    slots = await appointments.slots_of(service, chosen_day) if chosen_day else []
     return {
         "service": service,
         "days": days,
@@ -112,7 +112,7 @@ async def booked(request: web.Request) -> web.Response:
         appointment = await request.app[APPOINTMENTS].get(str(claims["sub"]))
     except OfficeError:
         raise web.HTTPSeeOther("/") from None
-    service = request.app[OFFICE].service(appointment.service_id)
+    service = request.app[OFFICE].service_of(appointment)
     return render(request, "booked.html", {"appointment": appointment, "service": service})
 
 

@@ -16,24 +16,30 @@ from office.errors import InvalidInput, NotFound, OfficeError
 from rooms import waiting as rules
 from signalling import i18n
 from signalling.clients import BOOKING, allow
-from signalling.keys import OFFICE, ROOM_STORE, TOWN
+from signalling.keys import OFFICE, ROOM_STORE
 from signalling.render import error_page, too_many_requests
 
 HONEYPOT = "website"  # a form field only bots fill in (hidden from people)
 
 
 def service_of(request: web.Request) -> Service:
+    """The path's service, if it is offered for booking (an admin may switch one off)."""
     try:
-        return request.app[OFFICE].service(request.match_info["service_id"])
+        service = request.app[OFFICE].service(request.match_info["service_id"])
     except NotFound:
         raise web.HTTPNotFound() from None
+    if not service.bookable:
+        raise web.HTTPNotFound()
+    return service
 
 
 async def walk_in_now(app: web.Application) -> set[str]:
     """The services a citizen can be served for now, without an appointment: marked
     ``walk_in`` in the town file, while a clerk with the skill is on duty."""
     on_duty = rules.on_duty(await app[ROOM_STORE].clerks())
-    return {s.id for s in app[TOWN].services if s.walk_in and on_duty[s.skill] > 0}
+    return {
+        s.id for s in app[OFFICE].town.services if s.walk_in and s.bookable and on_duty[s.skill] > 0
+    }
 
 
 def bot_refused(request: web.Request) -> web.Response:

@@ -49,7 +49,7 @@ async def audit_actions(client: TestClient[Any, Any]) -> list[tuple[str, str, st
         rows = await session.execute(
             select(AuditEntry.actor, AuditEntry.action, AuditEntry.subject).order_by(AuditEntry.id)
         )
-        return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+        return [(a, b, c) for a, b, c in rows.all()]
 
 
 async def test_an_invited_clerk_sets_a_password_by_the_mailed_link_and_enrols(

@@ -1,4 +1,5 @@
-"""the office runs itself: absences, closing days, enrolment links, rebooking requests
+"""the office runs itself: absences, closing days, enrolment links, rebooking requests,
+services' settings over the town file
 
 Revision ID: 0012
 Revises: 0011
@@ -43,6 +44,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("closures", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_closures_day"), ["day"], unique=False)
+    op.create_table(
+        "service_settings",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("service_id", sa.String(length=64), nullable=False),
+        sa.Column("effective_from", UTCDateTime(), nullable=False),
+        sa.Column("bookable", sa.Boolean(), nullable=True),
+        sa.Column("fee_cents", sa.Integer(), nullable=True),
+        sa.Column("duration_minutes", sa.Integer(), nullable=True),
+        sa.Column("documents", sa.JSON(), nullable=True),
+        sa.Column("documents_en", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("service_settings", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_service_settings_service_id"), ["service_id"], unique=False
+        )
     with op.batch_alter_table("clerks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("enrolment_nonce", sa.String(length=32), nullable=True))
     with op.batch_alter_table("appointments", schema=None) as batch_op:
@@ -54,6 +71,9 @@ def downgrade() -> None:
         batch_op.drop_column("rebooking_requested_at")
     with op.batch_alter_table("clerks", schema=None) as batch_op:
         batch_op.drop_column("enrolment_nonce")
+    with op.batch_alter_table("service_settings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_service_settings_service_id"))
+    op.drop_table("service_settings")
     with op.batch_alter_table("closures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_closures_day"))
     op.drop_table("closures")
