@@ -25,6 +25,7 @@ from signalling.keys import API_CONTRACT, CSRF, TOWN
 from signalling.pages import (
     accessibility,
     appointment,
+    audit_desk,
     bank,
     booking,
     capture_images,
@@ -102,6 +103,7 @@ def create_app(
     app.router.add_routes(staff.routes)
     app.router.add_routes(bank.routes)
     app.router.add_routes(casework.routes)
+    app.router.add_routes(audit_desk.routes)
     app.router.add_routes(capture_images.routes)
     app.router.add_routes(photo_upload.routes)
     app.router.add_routes(connection_check.routes)
