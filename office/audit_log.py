@@ -75,7 +75,7 @@ def _conditions(office: Office, chosen: AuditFilter) -> list[ColumnElement[bool]
     return found
 
 
-def _query(office: Office, chosen: AuditFilter) -> Select[tuple[AuditEntry]]:
+def _query(office: Office, chosen: AuditFilter) -> Select[AuditEntry]:
     return (
         select(AuditEntry)
         .where(*_conditions(office, chosen))
