@@ -185,6 +185,17 @@ class AccessibilitySettings(_Frozen):
     enforcement_url: str = ""
 
 
+class DataProtectionOfficer(_Frozen):
+    """The town's data-protection officer (Art. 37 GDPR), named on the privacy notice
+    (Art. 13 (1) b): the ``[dpo]`` section. A mail address is enough; an office's
+    address and phone may follow."""
+
+    name: str = Field(default="", max_length=120)  # a person or an office; may stay empty
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str = Field(default="", max_length=40)
+    address: tuple[str, ...] = Field(default=(), max_length=6)
+
+
 class Town(_Frozen):
     """Everything a town configures."""
 
@@ -197,6 +208,7 @@ class Town(_Frozen):
     services: tuple[Service, ...] = Field(min_length=1)
     payment: PaymentSettings | None = None  # needed to issue invoices
     accessibility: AccessibilitySettings = AccessibilitySettings()
+    dpo: DataProtectionOfficer | None = None  # without it the notice names the town's address
 
     @model_validator(mode="after")
     def _consistent(self) -> Town:

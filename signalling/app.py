@@ -27,6 +27,7 @@ from signalling.pages import (
     accessibility,
     administration,
     appointment,
+    audit_desk,
     bank,
     booking,
     capture_images,
@@ -110,6 +111,7 @@ def create_app(
     app.router.add_routes(service_admin.routes)
     app.router.add_routes(bank.routes)
     app.router.add_routes(casework.routes)
+    app.router.add_routes(audit_desk.routes)
     app.router.add_routes(capture_images.routes)
     app.router.add_routes(photo_upload.routes)
     app.router.add_routes(connection_check.routes)

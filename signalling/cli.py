@@ -23,6 +23,7 @@ from office.db import create_engine, session_factory
 from office.errors import OfficeError
 from office.migrate import upgrade
 from office.models import Role
+from office.record_retention import purge_records
 from office.staff import Staff, WorkingTime
 from signalling import logs, supervisor
 from signalling.access_log import AccessLogger
@@ -213,6 +214,9 @@ def cmd_clerk_set(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     count = _run(settings, lambda staff, office: retention.purge(office, settings.retention_days))
     print(f"erased personal data of {count} appointment(s)")
+    rules = settings.record_retention()
+    counts = _run(settings, lambda staff, office: purge_records(office, rules))
+    print(", ".join(f"{what}: {n}" for what, n in counts.items()) + " past their periods")
     return 0
 
 

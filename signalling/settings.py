@@ -18,6 +18,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from office.record_retention import RecordRetention
+
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -54,6 +56,16 @@ class Settings(BaseSettings):
     mail_from: str | None = None
 
     retention_days: int = Field(default=7, ge=1, le=365)
+    # Invoices and bank entries are Belege: GemHVO BW § 39 Abs. 2 keeps them six years
+    # from the January after the annual accounts are adopted, which GemO BW § 95b wants
+    # within a year (office.record_retention). A town whose accounts come later, or
+    # whose books do not name payer and reason (then ten years), raises these.
+    accounting_retention_years: int = Field(default=6, ge=1, le=30)
+    annual_accounts_adopted_within_years: int = Field(default=1, ge=0, le=10)
+    # The audit log: deleted at the end of this many calendar years after the year of
+    # writing (as § 40 Abs. 4 BMG and § 76 Abs. 4 BDSG do for access logs).
+    audit_retention_years: int = Field(default=1, ge=1, le=10)
+    feedback_comment_retention_days: int = Field(default=365, ge=1, le=3650)
     reminder_hours: float = Field(default=24, gt=0, le=24 * 14)
     redis_prefix: str = Field(default="bb", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     stun_urls: list[str] = []  # e.g. ["stun:turn.stadt.de:3478"]
@@ -154,6 +166,14 @@ class Settings(BaseSettings):
         if self.paypal_enabled and not (self.paypal_secret and self.paypal_webhook_id):
             found.append("BB_PAYPAL_SECRET and BB_PAYPAL_WEBHOOK_ID must be set with the client id")
         return found
+
+    def record_retention(self) -> RecordRetention:
+        return RecordRetention(
+            accounting_years=self.accounting_retention_years,
+            adoption_years=self.annual_accounts_adopted_within_years,
+            audit_years=self.audit_retention_years,
+            feedback_comment_days=self.feedback_comment_retention_days,
+        )
 
     def capture_worker_count(self) -> int:
         return self.capture_workers or os.cpu_count() or 1

@@ -41,6 +41,7 @@ from office.outbox import Mailer
 from office.payment_requests import offer_paypal, send_invoice
 from office.photo_uploads import PhotoUploads
 from office.reconciliation import Reconciliation
+from office.record_retention import purge_records
 from office.verification import Verifications
 from office.visits import Visits
 from rooms.chat_log import ChatLog, MemoryChatLog, RedisChatLog
@@ -149,6 +150,8 @@ def _build_office(
     app[JOBS] = jobs[0]
     app[JOBS].also_purge(app[PHOTO_UPLOADS].purge_spent)
     app[JOBS].also_purge(app[GUESTS].purge)
+    retention = settings.record_retention()
+    app[JOBS].also_purge(lambda: purge_records(office, retention))
 
 
 # -- what the nodes share ---------------------------------------------------------------

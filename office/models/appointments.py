@@ -126,8 +126,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(64), index=True)  # the DPO filters by
+    subject: Mapped[str] = mapped_column(String(80), index=True)  # kind and record
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from office import audit
+from office import audit, reads
 from office.bank_entries import REASON_LABELS, ImportSummary
 from office.camt import MAX_STATEMENT_BYTES, StatementInvalid
 from office.errors import InvalidInput, OfficeError
 from office.models import Clerk, Role
 from office.reconciliation import NOTE_LENGTH
 from signalling.errors import status_of
-from signalling.keys import RECONCILIATION
+from signalling.keys import OFFICE, RECONCILIATION
 from signalling.middleware import allow_large_body
 from signalling.pages.staff import login_required
 from signalling.render import error_page, redirect, render
@@ -49,10 +49,20 @@ async def _page(
     errors: dict[int, str] | None = None,
     status: int = 200,
 ) -> web.Response:
+    entries = await request.app[RECONCILIATION].open_entries()
+    # Payers' names and what they wrote: a read (office.reads), naming the entries shown.
+    await reads.record_read(
+        request.app[OFFICE],
+        audit.staff_actor(clerk.id),
+        reads.Read.BANK_STATEMENT,
+        reads.BANK_ENTRIES_SUBJECT,
+        records=reads.records("bank_entry", [entry.id for entry in entries]),
+        imported=len(summary.entries) if summary else 0,
+    )
     context: dict[str, Any] = {
         "clerk": clerk,
         "is_admin": clerk.role == Role.ADMIN,
-        "entries": await request.app[RECONCILIATION].open_entries(),
+        "entries": entries,
         "summary": summary,
         "error": error,
         "errors": errors or {},

@@ -118,12 +118,19 @@ async def booked(request: web.Request) -> web.Response:
 
 @routes.get("/datenschutz", name="privacy")
 async def privacy(request: web.Request) -> web.Response:
+    """The privacy notice, with the retention periods this office is configured with."""
     settings = request.app[SETTINGS]
-    return render(
-        request,
-        "privacy.html",
-        {
-            "retention_days": settings.retention_days,
-            "capture_retention_days": settings.capture_retention_days,
-        },
-    )
+    this_year = request.app[CLOCK]().astimezone(request.app[TOWN].tz).year
+    rules = settings.record_retention()
+    retention = {
+        "contact_days": settings.retention_days,
+        "capture_days": settings.capture_retention_days,
+        "accounting_years": rules.accounting_years,
+        "feedback_days": rules.feedback_comment_days,
+        "this_year": this_year,
+        # The first year whose 1 January no longer keeps this year's records.
+        "accounting_deleted": this_year + rules.adoption_years + rules.accounting_years + 1,
+        "audit_deleted": this_year + rules.audit_years + 1,
+    }
+    context = {"retention": retention, "paypal": settings.paypal_enabled}
+    return render(request, "privacy.html", context)

@@ -25,7 +25,7 @@ from aiohttp import web
 from multidict import MultiMapping
 from pydantic import ValidationError
 
-from office import audit
+from office import audit, reads
 from office.case_actions import CaseCommand
 from office.case_views import CaseView, PaymentMethod
 from office.cases import FINAL, LABELS, REASON_LENGTH, CaseState
@@ -33,7 +33,16 @@ from office.errors import InvalidInput, NotFound, OfficeError
 from office.invoices import ADDRESS_LINE_LENGTH, ADDRESS_LINES
 from office.models import Clerk
 from signalling.errors import status_of
-from signalling.keys import APPOINTMENTS, CASE_ACTIONS, CASES, CLOCK, INVOICES, STAFF, TOWN
+from signalling.keys import (
+    APPOINTMENTS,
+    CASE_ACTIONS,
+    CASES,
+    CLOCK,
+    INVOICES,
+    OFFICE,
+    STAFF,
+    TOWN,
+)
 from signalling.pages.staff import login_required
 from signalling.render import error_page, redirect, render
 
@@ -138,6 +147,10 @@ async def _case_page(
         except NotFound:
             booking = None
     notice = DONE.get(request.query.get("erledigt", "")) if failed is None else None
+    # The page shows the booking's name and the invoice's address: a read (office.reads).
+    await reads.record_read(
+        request.app[OFFICE], audit.staff_actor(clerk.id), reads.Read.CASE, f"case:{case.id}"
+    )
     return render(
         request,
         "staff/case.html",

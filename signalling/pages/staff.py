@@ -23,6 +23,9 @@ routes = web.RouteTableDef()
 PENDING_TTL = timedelta(minutes=5)
 STAFF_HOME = "/sachbearbeitung"
 DASHBOARD = "/dashboard"
+AUDIT_DESK = "/datenschutz/protokoll"
+# Where each role lands after logging in: the officer on her desk, the only page hers.
+HOME_OF = {Role.DPO: AUDIT_DESK}
 
 
 async def staff_member(request: web.Request) -> Clerk | None:
@@ -72,10 +75,10 @@ def _pending(request: web.Request) -> int | None:
 
 async def _start_session(request: web.Request, clerk_id: int) -> web.StreamResponse:
     # A new session id at every login; the browser's old one (if any) ends with it.
-    token = await request.app[STAFF].open_session(
-        clerk_id, replacing=request.cookies.get(cookies.STAFF)
-    )
-    response = redirect(STAFF_HOME)
+    staff = request.app[STAFF]
+    token = await staff.open_session(clerk_id, replacing=request.cookies.get(cookies.STAFF))
+    clerk = await staff.session_clerk(token)
+    response = redirect(HOME_OF.get(Role(clerk.role), STAFF_HOME) if clerk else STAFF_HOME)
     response.set_cookie(
         cookies.STAFF,
         token,

@@ -14,6 +14,7 @@ import logging
 import uuid
 from typing import Any
 
+from office import reads
 from office.context import Closed
 from office.errors import CheckinClosed, NotFound
 from office.models import Appointment, Clerk
@@ -224,7 +225,14 @@ class Calls:
             await self.notifier.socket(sid, CLERK_NS, await self._clerk_call(call))
             await self.notifier.citizen(call.appointment_id, PeerJoined("clerk"))
             await self.notifier.in_call(call.call_id, "guest", PeerJoined("clerk"))
-        await self.lobby.push_day(clerk.id)
+        day = await self.lobby.push_day(clerk.id)
+        # The console opened its two lists of citizens: one audit row each (office.reads).
+        await reads.console_opened(
+            self.visits.office,
+            clerk.id,
+            [s.skill for s in clerk.skills],
+            [entry.appointment_id for entry in day],
+        )
         return {"state": link.state.value, "in_call": call is not None}
 
     async def clerk_disconnected(self, sid: str, clerk_id: int) -> None:

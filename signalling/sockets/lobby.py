@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from common import wakeups
 from common.wakeups import woken
 from office.catalogue import Town
 from office.models import Appointment, Clerk
-from office.visits import Visits
+from office.visits import DayEntry, Visits
 from rooms import waiting as rules
 from rooms.board import Board
 from rooms.state import Call, ClerkState, Ticket
@@ -252,14 +252,15 @@ class Lobby:
             self._dashboard_last = snapshot
             await self.notifier.dashboards(snapshot)
 
-    async def push_day(self, clerk_id: int) -> None:
+    async def push_day(self, clerk_id: int) -> Sequence[DayEntry]:
         """The day's appointments for the clerk console (from the database), of the
-        services her skills cover."""
+        services her skills cover; returns what it sent."""
         link = self.clerks.get(clerk_id)
         if link is None:
-            return  # no socket of hers on this node
+            return ()  # no socket of hers on this node
         day = await self.visits.day(link.skills)
         await self.notifier.clerk(clerk_id, views.day_list(self.town, day))
+        return day
 
     # -- keeping the shared state alive ------------------------------------------------
 

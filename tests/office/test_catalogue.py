@@ -196,3 +196,21 @@ def test_every_problem_is_named(tmp_path: Path) -> None:
     message = refused(tmp_path, text)
     assert "services.0.duration_minutes" in message
     assert "services.0.delivery" in message
+
+
+# -- the data-protection officer -----------------------------------------------------
+
+
+def test_the_dpo_contact_is_optional_and_its_address_checked(tmp_path: Path) -> None:
+    assert load_town(write(tmp_path, VALID)).dpo is None
+    section = '\n[dpo]\nemail = "datenschutz@musterstadt.test"\naddress = ["Rathaus", "1 Ort"]\n'
+    dpo = load_town(write(tmp_path, VALID + section)).dpo
+    assert dpo is not None
+    assert (dpo.email, dpo.address, dpo.name) == (
+        "datenschutz@musterstadt.test",
+        ("Rathaus", "1 Ort"),
+        "",
+    )
+    message = refused(tmp_path, VALID + '\n[dpo]\nemail = "keine Adresse"\n')
+    assert "dpo.email" in message
+    assert load_town().dpo is not None  # the shipped town names one
