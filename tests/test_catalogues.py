@@ -244,7 +244,7 @@ MAIL_CONTEXT: dict[str, Any] = {
 
 
 # Mails to the town's staff are German only, as the staff's pages are.
-STAFF_MAILS = {MailKind.BARRIER_REPORT}
+STAFF_MAILS = {MailKind.BARRIER_REPORT, MailKind.STAFF_INVITATION}
 
 
 @pytest.mark.parametrize("kind", [kind for kind in MailKind if kind not in STAFF_MAILS])

@@ -29,7 +29,7 @@ routes = web.RouteTableDef()
 NEXT_PAGES = {
     "loeschen": "/termin/daten-loeschen",
     "absagen": "/termin/absagen",
-    "verschieben": "/termin/verschieben",  # the rebooking mail (office.absences)
+    "umbuchen": "/termin/verschieben",  # the rebooking mail (office.absences)
     "status": "/termin/status",
 }
 

@@ -109,6 +109,6 @@ async def test_an_absence_moves_one_booking_and_lists_the_other_with_its_mail(
 
     await app[JOBS].mail.run()
     asked = [m for m in smtp.inbox.to("b@example.org") if "neuen Termin" in str(m["Subject"])]
-    assert len(asked) == 1 and "?next=verschieben" in body(asked[0])
+    assert len(asked) == 1 and "?next=umbuchen" in body(asked[0])
     assert not [m for m in smtp.inbox.to("a@example.org") if "neuen Termin" in str(m["Subject"])]
     assert [a.id for a in await app[ABSENCES].to_rebook()] == [stuck.id]
