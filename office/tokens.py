@@ -26,6 +26,7 @@ class Audience(StrEnum):
     CAPTURE_UPLOAD = "bb:capture-upload"  # one upload of a full-resolution photo (single use)
     GUEST_INVITE = "bb:guest-invite"  # an interpreter's or companion's link (single use)
     GUEST_SESSION = "bb:guest-session"  # the guest's cookie while the call lasts
+    SSO_LOGIN = "bb:sso-login"  # a single sign-on under way: its state, nonce, PKCE verifier
 
 
 class Signer:

@@ -36,6 +36,7 @@ from signalling.pages import (
     operations,
     paypal,
     photo_upload,
+    sso,
     staff,
     status,
     walk_in,
@@ -100,6 +101,7 @@ def create_app(
     app.router.add_routes(booking.routes)
     app.router.add_routes(appointment.routes)
     app.router.add_routes(staff.routes)
+    app.router.add_routes(sso.routes)
     app.router.add_routes(bank.routes)
     app.router.add_routes(casework.routes)
     app.router.add_routes(capture_images.routes)

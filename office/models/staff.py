@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,6 +30,9 @@ class Clerk(Base):
     """A staff account: a clerk or an admin."""
 
     __tablename__ = "clerks"
+    # One account per person at the town's OpenID provider: the subject is unique
+    # only together with its issuer (OpenID Connect Core, 5.7).
+    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject", name="uq_clerks_sso"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -43,6 +47,9 @@ class Clerk(Base):
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Set for an account that signs in through single sign-on (office.sso_accounts).
+    sso_issuer: Mapped[str | None] = mapped_column(String(255))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
 
     skills: Mapped[list[ClerkSkill]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
