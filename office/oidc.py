@@ -142,7 +142,7 @@ class OidcClient:
 
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            response = await self._http.get(url, withhold_token=True)
+            response = await self._http.request("GET", url, withhold_token=True)
             response.raise_for_status()
             document = response.json()
         except (httpx2.HTTPError, ValueError) as exc:

@@ -1,12 +1,12 @@
 // A real OpenID provider for the single sign-on tests: panva's oidc-provider (an
 // OpenID Certified implementation) with its own login and consent pages
-// ("devInteractions": any login name of an account below, any password).
+// ("devInteractions": the subject of an account below as the login, any password).
 //
 //   node provider.mjs CONFIG.json
 //
 // CONFIG.json: {"issuer": "http://localhost:PORT", "port": PORT,
 //               "clients": [oidc-provider client metadata, ...],
-//               "accounts": [{"login": "...", "sub": "...", "claims": {...}}, ...]}
+//               "accounts": [{"sub": "...", "claims": {...}}, ...]}
 // It prints "ready" on stdout once it listens (tests/helpers/oidc_provider.py waits
 // for it). A fresh RSA key signs the ID tokens of each run.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -19,10 +19,12 @@ const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' };
 
-// An account is found by its login name (the login page) or its subject (later
-// lookups): the subject is an opaque id, unlike the name, as at a real provider.
+// An account is found by its subject, an opaque id unlike its username, as at a real
+// provider (the development login pages take it as the login). The accounts are read
+// afresh each time, so a test can move someone to another group between two logins.
 function account(id) {
-  return config.accounts.find((a) => a.login === id || a.sub === id);
+  const { accounts } = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+  return accounts.find((a) => a.sub === id);
 }
 
 const provider = new Provider(config.issuer, {
