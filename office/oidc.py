@@ -46,8 +46,10 @@ LEEWAY = 30  # seconds of clock difference tolerated in exp and iat
 TIMEOUT = 10.0
 # Signed with the provider's private key only: a shared-secret (HS*) token could be
 # made by anyone who knows the client secret, and "none" is no signature at all.
-ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
-ASYMMETRIC_EDDSA = ("EdDSA", "Ed25519")
+ASYMMETRIC = frozenset(
+    ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+    + ("ES256", "ES384", "ES512", "EdDSA", "Ed25519")
+)
 
 
 class SsoRefused(AuthFailed):
@@ -105,15 +107,9 @@ class Identity:
 
 
 class OidcClient:
-    def __init__(
-        self,
-        config: OidcConfig,
-        now: Callable[[], datetime],
-        transport: httpx2.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, config: OidcConfig, now: Callable[[], datetime]) -> None:
         self.config = config
         self._now = now
-        self._transport = transport
         # Shared and long-lived: the discovery document, the keys, and building the
         # authorization URL (which holds no per-login state on the client).
         self._http = self._client()
@@ -132,7 +128,6 @@ class OidcClient:
             redirect_uri=self.config.redirect_uri,
             code_challenge_method="S256",
             timeout=TIMEOUT,
-            transport=self._transport,
         )
 
     async def close(self) -> None:
@@ -186,7 +181,7 @@ class OidcClient:
 
     def _algorithms(self, metadata: Mapping[str, Any]) -> list[str]:
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-        allowed = [a for a in offered if a in ASYMMETRIC + ASYMMETRIC_EDDSA]
+        allowed = [a for a in offered if a in ASYMMETRIC]
         return allowed or ["RS256"]
 
     # -- the flow ------------------------------------------------------------------------

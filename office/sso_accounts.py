@@ -42,6 +42,7 @@ USERNAME_TAKEN = (
     "Ihr Benutzername gehört in Bürgerbüro schon zu einem anderen Konto. Bitte wenden Sie "
     "sich an die Administration."
 )
+REFUSALS = {"no_role": NO_ROLE, "inactive": INACTIVE, "username_taken": USERNAME_TAKEN}
 
 
 def claim_values(claims: Mapping[str, Any], path: str) -> list[str]:
@@ -111,9 +112,6 @@ class SsoAccounts:
         skills the claims give now; or :class:`SsoRefused`. The session is opened by
         the caller (``Staff.open_session``), as after a password login."""
         role = self.mapping.role(identity.claims)
-        if role is None:
-            await self.refused("no_role")
-            raise SsoRefused("no_role", NO_ROLE)
         skills = self.mapping.skills(identity.claims)
         try:
             outcome = await self._apply(identity, role, skills)
@@ -126,7 +124,7 @@ class SsoAccounts:
         if outcome.refused is not None or outcome.clerk_id is None:
             reason = outcome.refused or "unknown"
             await self.refused(reason, outcome.clerk_id)
-            raise SsoRefused(reason, INACTIVE if reason == "inactive" else USERNAME_TAKEN)
+            raise SsoRefused(reason, REFUSALS.get(reason))
         return outcome.clerk_id
 
     async def refused(self, reason: str, clerk_id: int | None = None) -> None:
@@ -137,7 +135,9 @@ class SsoAccounts:
                 session, self.staff.now(), audit.SYSTEM, "staff.sso_refused", subject, reason=reason
             )
 
-    async def _apply(self, identity: Identity, role: Role, skills: Sequence[str]) -> _Outcome:
+    async def _apply(
+        self, identity: Identity, role: Role | None, skills: Sequence[str]
+    ) -> _Outcome:
         now = self.staff.now()
         async with self.staff.sessions() as session, session.begin():
             clerk = await session.scalar(
@@ -145,6 +145,12 @@ class SsoAccounts:
                     Clerk.sso_issuer == identity.issuer, Clerk.sso_subject == identity.subject
                 )
             )
+            if role is None:
+                if clerk is None:
+                    return _Outcome(None, refused="no_role")
+                # The provider took every role away: no session opened before goes on.
+                await session.execute(delete(StaffSession).where(StaffSession.clerk_id == clerk.id))
+                return _Outcome(clerk.id, refused="no_role", sessions_ended=True)
             if clerk is None:
                 found = await self._first_login(session, identity, role, skills, now)
                 if isinstance(found, str):

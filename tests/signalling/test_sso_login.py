@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from office.models import AuditEntry, Clerk
-from office.oidc import OidcClient, OidcConfig, SsoRefused
+from office.oidc import OidcClient, OidcConfig, SsoRefused, SsoUnavailable
 from office.sso_accounts import INACTIVE, NO_ROLE
 from office.staff import Staff
 from signalling.keys import SSO
@@ -43,6 +43,7 @@ from tests.helpers.oidc_provider import (
     running_provider,
     sso_settings,
 )
+from tests.helpers.services import free_port
 from tests.helpers.staff_login import PASSWORD, form_token, post_login, session_cookie
 
 PUBLIC = "https://termine.test"  # the root settings fixture's public URL
@@ -209,6 +210,35 @@ async def test_a_person_without_a_mapped_group_gets_no_account(
     assert refused.status == 403 and NO_ROLE in await refused.text()
     assert await account(staff, "gast.sso") is None
     assert "bb_staff" not in refused.cookies
+
+
+async def test_a_person_the_provider_took_every_role_from_is_logged_out_everywhere(
+    client: Client, aiohttp_client: Any, provider: OidcProvider, staff: Staff
+) -> None:
+    assert (await sso_login(client, provider, "lena.sso")).status == 200
+    provider.account("lena.sso").groups = ["kantine"]
+    provider.save_accounts()
+    refused = await sso_login(await another_browser(client, aiohttp_client), provider, "lena.sso")
+    assert refused.status == 403 and NO_ROLE in await refused.text()
+    ended = await client.get("/sachbearbeitung", allow_redirects=False)
+    assert ended.status == 303 and ended.headers["Location"] == "/anmelden"
+    clerk = await account(staff, "lena.sso")
+    assert clerk is not None and clerk.role == "clerk"  # kept as it was, for the record
+    [row] = await audit_rows(staff, "staff.sso_refused")
+    assert row.subject == f"clerk:{clerk.id}" and row.detail == {"reason": "no_role"}
+
+
+@pytest.fixture
+def unreachable(settings_update: dict[str, Any]) -> dict[str, Any]:
+    settings_update["oidc_issuer"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    return settings_update
+
+
+@pytest.mark.usefixtures("unreachable")
+async def test_a_provider_out_of_reach_is_said_so(client: Client) -> None:
+    start = await client.get("/anmelden/sso", allow_redirects=False)
+    assert start.status == 503 and SsoUnavailable.message in await start.text()
+    assert "bb_sso" not in start.cookies
 
 
 # -- refusals: state, nonce, the ID token ---------------------------------------------------
