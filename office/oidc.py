@@ -46,10 +46,8 @@ LEEWAY = 30  # seconds of clock difference tolerated in exp and iat
 TIMEOUT = 10.0
 # Signed with the provider's private key only: a shared-secret (HS*) token could be
 # made by anyone who knows the client secret, and "none" is no signature at all.
-ASYMMETRIC = frozenset(
-    ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
-    + ("ES256", "ES384", "ES512", "EdDSA", "Ed25519")
-)
+RSA = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+ASYMMETRIC = frozenset((*RSA, "ES256", "ES384", "ES512", "EdDSA", "Ed25519"))
 
 
 class SsoRefused(AuthFailed):
