@@ -27,6 +27,7 @@ class Audience(StrEnum):
     GUEST_INVITE = "bb:guest-invite"  # an interpreter's or companion's link (single use)
     GUEST_SESSION = "bb:guest-session"  # the guest's cookie while the call lasts
     STAFF_ENROLMENT = "bb:staff-enrolment"  # a new account's link to set its password
+    SSO_LOGIN = "bb:sso-login"  # a single sign-on under way: its state, nonce, PKCE verifier
 
 
 class Signer:

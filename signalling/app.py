@@ -41,6 +41,7 @@ from signalling.pages import (
     paypal,
     photo_upload,
     service_admin,
+    sso,
     staff,
     status,
     walk_in,
@@ -109,6 +110,7 @@ def create_app(
     app.router.add_routes(administration.routes)
     app.router.add_routes(absences.routes)
     app.router.add_routes(service_admin.routes)
+    app.router.add_routes(sso.routes)
     app.router.add_routes(bank.routes)
     app.router.add_routes(casework.routes)
     app.router.add_routes(audit_desk.routes)

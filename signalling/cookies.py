@@ -16,6 +16,8 @@ BOOKING_RECEIPT = "bb_booked"  # shows the confirmation page once after booking
 CSRF = "bb_csrf"  # the double-submit value behind every form's token
 LANGUAGE = "bb_lang"  # the page language the citizen chose
 GUEST = "bb_gast"  # an interpreter's or companion's session, while the call lasts
+SSO_STEP = "bb_sso"  # a single sign-on under way, until the provider sends the browser back
+SSO_HINT = "bb_sso_hint"  # the provider's ID token, for its logout (id_token_hint)
 
 
 def from_handshake(environ: dict[str, Any], name: str) -> str:

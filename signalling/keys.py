@@ -27,6 +27,7 @@ from office.outbox import Mailer
 from office.paypal_payments import PaypalPayments
 from office.photo_uploads import PhotoUploads, UploadGrant
 from office.reconciliation import Reconciliation
+from office.sso_accounts import SingleSignOn
 from office.staff import Staff
 from office.tokens import Signer
 from rooms.store import RoomStore
@@ -66,6 +67,8 @@ VAULT = web.AppKey("vault", CaptureVault)
 NODE_BUS = web.AppKey("node_bus", NodeBus)  # only with Redis (several nodes)
 REDIS: web.AppKey[Redis | None] = web.AppKey("redis")  # None: one node, no Redis
 PHOTO_UPLOADS = web.AppKey("photo_uploads", PhotoUploads)
+# Staff single sign-on through the town's OpenID provider; None while none is set up.
+SSO: web.AppKey[SingleSignOn | None] = web.AppKey("sso")
 
 
 class PhotoReceiver(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TypeVar
@@ -29,21 +30,34 @@ DATABASE_DOWN = (OperationalError, InterfaceError, ConnectionRefusedError, Conne
 API_PREFIX = "/api/"
 STATIC_PREFIX = "/static/"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data:",
-        "style-src 'self'",
-        "script-src 'self'",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "media-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
+DIRECTIVES = (
+    "default-src 'self'",
+    "img-src 'self' data:",
+    "style-src 'self'",
+    "script-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "media-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
 )
+CONTENT_SECURITY_POLICY = "; ".join(DIRECTIVES)
+
+
+@functools.cache
+def content_security_policy(sso_issuer: str = "") -> str:
+    """The policy of every answer. With single sign-on, "Abmelden" goes on to the
+    provider's logout: Chromium applies form-action to a form's redirects too, so the
+    provider's origin is allowed there (and nowhere else)."""
+    if not sso_issuer:
+        return CONTENT_SECURITY_POLICY
+    issuer = urlsplit(sso_issuer)
+    origin = f"{issuer.scheme}://{issuer.netloc}"
+    return "; ".join(
+        f"form-action 'self' {origin}" if d == "form-action 'self'" else d for d in DIRECTIVES
+    )
 
 
 def is_api(request: web.Request) -> bool:
@@ -116,8 +130,8 @@ async def observed(request: web.Request, handler: Handler) -> web.StreamResponse
         request.app[METRICS].requests.labels(method, route_of(request), str(status)).inc()
 
 
-def _secure(headers: MutableMapping[str, str], https: bool) -> None:
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+def _secure(headers: MutableMapping[str, str], https: bool, policy: str) -> None:
+    headers.setdefault("Content-Security-Policy", policy)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # Links carry tokens in their path: never let them leave in a Referer header to
     # another site. ("no-referrer" would also make Chromium send "Origin: null" on
@@ -137,17 +151,19 @@ def _secure(headers: MutableMapping[str, str], https: bool) -> None:
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The outermost middleware: every answer gets the headers, also the error pages
     made further in and the redirects and JSON errors that pass through as exceptions."""
-    https = request.app[SETTINGS].public_url.startswith("https://")
+    settings = request.app[SETTINGS]
+    https = settings.public_url.startswith("https://")
+    policy = content_security_policy(settings.oidc_issuer)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        _secure(exc.headers, https)
+        _secure(exc.headers, https, policy)
         raise
     if request.path.startswith(STATIC_PREFIX):
         # Versioned file names (?v=hash), nothing personal: a browser may keep them.
         # (A missing file's 404 is decided only when the file answer is sent.)
         response.headers.setdefault("Cache-Control", "public, max-age=86400")
-    _secure(response.headers, https)
+    _secure(response.headers, https, policy)
     return response
 
 

@@ -14,6 +14,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,14 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 class Mode(StrEnum):
     DEMO = "demo"
     PRODUCTION = "production"
+
+
+class StaffLogin(StrEnum):
+    LOCAL = "local"  # password and TOTP of our own (an SSO button too when one is set up)
+    OIDC = "oidc"  # only the town's OpenID provider: password and TOTP are refused
+
+
+STAFF_ROLES = frozenset({"clerk", "admin", "dpo"})  # office.models.Role's values
 
 
 class Settings(BaseSettings):
@@ -100,6 +109,24 @@ class Settings(BaseSettings):
     paypal_client_id: str | None = None
     paypal_secret: SecretStr | None = None
     paypal_webhook_id: str | None = None
+    # Staff single sign-on (OpenID Connect, authorization code flow with PKCE); off
+    # while no issuer is set. See "Single sign-on for staff" in the README.
+    staff_login: StaffLogin = StaffLogin.LOCAL
+    oidc_issuer: str = ""  # e.g. https://login.stadt.de/realms/verwaltung
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None  # none: a public client (PKCE alone)
+    oidc_scopes: list[str] = ["openid", "profile", "email"]
+    # Where the provider names a person's groups or roles (a dotted path reaches into
+    # nested claims: realm_access.roles), and which of them mean which role here.
+    oidc_role_claim: str = "groups"
+    oidc_roles: dict[str, str] = {}  # e.g. {"buergerbuero-admin": "admin"}
+    # Skills: the values of this claim that start with the prefix, without it.
+    oidc_skill_claim: str = "groups"
+    oidc_skill_prefix: str = "buergerbuero-skill-"
+    oidc_username_claim: str = "preferred_username"
+    # A first login whose username a local account holds takes that account over
+    # (moving a town's accounts to SSO). Only where the provider alone sets usernames.
+    oidc_link_by_username: bool = False
 
     @model_validator(mode="after")
     def _default_public_url(self) -> Settings:
@@ -115,6 +142,25 @@ class Settings(BaseSettings):
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return networks
 
+    @field_validator("oidc_roles")
+    @classmethod
+    def _known_roles(cls, roles: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(roles.values()) - STAFF_ROLES)
+        if unknown:
+            raise ValueError(f"BB_OIDC_ROLES: unknown role {unknown[0]!r} (clerk, admin, dpo)")
+        return roles
+
+    @model_validator(mode="after")
+    def _sso_complete(self) -> Settings:
+        self.oidc_issuer = self.oidc_issuer.rstrip("/")
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("BB_OIDC_ISSUER needs BB_OIDC_CLIENT_ID")
+        if self.staff_login is StaffLogin.OIDC and not self.oidc_issuer:
+            raise ValueError("BB_STAFF_LOGIN=oidc needs BB_OIDC_ISSUER and BB_OIDC_CLIENT_ID")
+        if self.oidc_issuer and "openid" not in self.oidc_scopes:
+            raise ValueError("BB_OIDC_SCOPES must contain openid")
+        return self
+
     @model_validator(mode="after")
     def _relay_needs_turn(self) -> Settings:
         if self.ice_relay_only and not (self.turn_urls and self.turn_secret):
@@ -127,6 +173,10 @@ class Settings(BaseSettings):
 
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'buergerbuero.db'}"
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def paypal_enabled(self) -> bool:
@@ -165,6 +215,18 @@ class Settings(BaseSettings):
             found.append("BB_PAYPAL_BASE_URL must be an https:// address")
         if self.paypal_enabled and not (self.paypal_secret and self.paypal_webhook_id):
             found.append("BB_PAYPAL_SECRET and BB_PAYPAL_WEBHOOK_ID must be set with the client id")
+        return found + self._sso_problems()
+
+    def _sso_problems(self) -> list[str]:
+        if not self.sso_enabled:
+            return []
+        found = []
+        issuer = urlsplit(self.oidc_issuer)
+        # Tokens and the client secret travel to the provider: plain http only on this host.
+        if issuer.scheme != "https" and issuer.hostname not in LOOPBACK_HOSTS:
+            found.append("BB_OIDC_ISSUER must be an https:// address")
+        if not self.oidc_roles:
+            found.append("BB_OIDC_ROLES must map the provider's groups to clerk, admin or dpo")
         return found
 
     def record_retention(self) -> RecordRetention:

@@ -77,13 +77,14 @@ from signalling.keys import (
     SESSIONS,
     SETTINGS,
     SIGNER,
+    SSO,
     STAFF,
     TOWN,
     VAULT,
 )
 from signalling.metrics import CountedMailer, Metrics
 from signalling.node_bus import LocalNodes, NodeBus, Nodes, new_node_id
-from signalling.office_parts import mailer_for, office_for, paypal_for, staff_for
+from signalling.office_parts import mailer_for, office_for, paypal_for, sso_for, staff_for
 from signalling.pages.connection_check import CHECK_TURN_TTL
 from signalling.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from signalling.settings import Settings
@@ -140,6 +141,7 @@ def _build_office(
     app[STAFF] = staff_for(settings, sessions, town, now=now)
     app[ABSENCES] = Absences(office)
     app[ENROLMENT] = Enrolment(office, app[STAFF])
+    app[SSO] = sso_for(settings, app[STAFF], now=now)
     app[CASE_ACTIONS] = CaseActions(cases)
     reminder_lead = timedelta(hours=settings.reminder_hours)
     jobs.append(
@@ -415,6 +417,8 @@ def _lifetime(
         await shared.store.close()
         await app[JOBS].stop()
         await app[PAYPAL].close()
+        if (sso := app[SSO]) is not None:
+            await sso.provider.close()
         await engine.dispose()
 
     return lifetime

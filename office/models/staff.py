@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,6 +30,9 @@ class Clerk(Base):
     """A staff account: a clerk or an admin."""
 
     __tablename__ = "clerks"
+    # One account per person at the town's OpenID provider: the subject is unique
+    # only together with its issuer (OpenID Connect Core, 5.7).
+    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject", name="uq_clerks_sso"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -46,6 +50,9 @@ class Clerk(Base):
     # The nonce of the one enrolment link that works (office.enrolment): a new link,
     # or setting the password, ends the older ones. NULL when none is open.
     enrolment_nonce: Mapped[str | None] = mapped_column(String(32))
+    # Set for an account that signs in through single sign-on (office.sso_accounts).
+    sso_issuer: Mapped[str | None] = mapped_column(String(255))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
 
     skills: Mapped[list[ClerkSkill]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", passive_deletes=True

@@ -21,9 +21,10 @@ from office.enrolment import mail_address
 from office.errors import Conflict, InvalidInput, NotFound
 from office.models import Clerk, Role
 from office.staff import WorkingTime
-from signalling.keys import ENROLMENT, STAFF, TOWN
+from signalling.keys import ENROLMENT, SETTINGS, STAFF, TOWN
 from signalling.pages.staff import staff_page
 from signalling.render import error_page, redirect, render
+from signalling.settings import StaffLogin
 
 routes = web.RouteTableDef()
 HOME = "/verwaltung"
@@ -106,9 +107,15 @@ def _skill_names(request: web.Request) -> list[tuple[str, str]]:
     return [(skill, ", ".join(served)) for skill, served in sorted(names.items())]
 
 
+def _local_login(request: web.Request) -> bool:
+    """Passwords and second factors are ours (not the town's single sign-on alone)."""
+    return request.app[SETTINGS].staff_login is StaffLogin.LOCAL
+
+
 def _context(request: web.Request, admin: Clerk, **extra: Any) -> dict[str, Any]:
     return {
         "clerk": admin,
+        "local_login": _local_login(request),
         "weekdays": WEEKDAYS,
         "roles": ROLE_NAMES,
         "skill_names": _skill_names(request),
@@ -145,7 +152,10 @@ async def staff_list(request: web.Request, admin: Clerk) -> web.Response:
 @routes.post(STAFF_LIST)
 @staff_page(Role.ADMIN)
 async def create(request: web.Request, admin: Clerk) -> web.StreamResponse:
-    """A new account without a password; its owner gets the link to set one."""
+    """A new account without a password; its owner gets the link to set one. Not
+    while only single sign-on logs in: the accounts come from the town's provider."""
+    if not _local_login(request):
+        return error_page(request, 403, "Konten entstehen mit der ersten zentralen Anmeldung.")
     form = await request.post()
     values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     values["skills_list"] = form.getall("skills", [])
@@ -256,6 +266,8 @@ async def reset_second_factor(request: web.Request, admin: Clerk) -> web.StreamR
 @staff_page(Role.ADMIN)
 async def resend_link(request: web.Request, admin: Clerk) -> web.StreamResponse:
     """A new link (lost mail, expired link, forgotten password); older links end."""
+    if not _local_login(request):
+        return error_page(request, 403, "Passwörter verwaltet der zentrale Anmeldedienst.")
     account = await _account(request)
     form = await request.post()
     try:

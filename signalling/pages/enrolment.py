@@ -14,7 +14,7 @@ from office.errors import InvalidInput, TokenInvalid
 from office.staff import PASSWORD_MAX, PASSWORD_MIN
 from signalling.clients import LOGIN, allow
 from signalling.keys import ENROLMENT
-from signalling.pages.staff import after_new_password
+from signalling.pages.staff import after_new_password, local_login_only
 from signalling.render import render, too_many_requests
 
 routes = web.RouteTableDef()
@@ -38,6 +38,7 @@ def _page(request: web.Request, context: dict[str, object], status: int = 200) -
 
 
 @routes.get(LINK)
+@local_login_only
 async def password_form(request: web.Request) -> web.Response:
     try:
         clerk = await request.app[ENROLMENT].account(request.match_info["token"])
@@ -50,6 +51,7 @@ async def password_form(request: web.Request) -> web.Response:
 
 
 @routes.post(LINK)
+@local_login_only
 async def set_password(request: web.Request) -> web.StreamResponse:
     if not await allow(request, "login", LOGIN):
         return too_many_requests(request)

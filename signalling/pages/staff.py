@@ -1,5 +1,8 @@
 """Staff login (password, then TOTP; enrolment with a QR code), logout, the clerk
-console and the admin dashboard (both live over Socket.IO: js/clerk.js, js/dashboard.js)."""
+console and the admin dashboard (both live over Socket.IO: js/clerk.js, js/dashboard.js).
+
+Single sign-on through the town's OpenID provider lives in ``signalling.pages.sso``;
+with ``BB_STAFF_LOGIN=oidc`` the password and TOTP pages here refuse."""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ from office.models import Clerk, Role
 from office.tokens import Audience
 from signalling import cookies
 from signalling.clients import LOGIN, allow, secure_cookies
-from signalling.keys import CLOCK, SIGNER, STAFF, TOWN
+from signalling.keys import CLOCK, SETTINGS, SIGNER, SSO, STAFF, TOWN
 from signalling.render import error_page, redirect, render, too_many_requests
+from signalling.settings import StaffLogin
 
 routes = web.RouteTableDef()
 PENDING_TTL = timedelta(minutes=5)
@@ -60,6 +64,34 @@ def staff_page(*roles: Role) -> Callable[[StaffHandler], Handler]:
 
 
 login_required = staff_page()
+LOCAL_LOGIN_OFF = (
+    "Die Anmeldung mit Passwort ist abgeschaltet. Bitte melden Sie sich über den zentralen "
+    "Anmeldedienst Ihrer Verwaltung an."
+)
+
+
+def login_page(request: web.Request, error: str | None, status: int = 200) -> web.Response:
+    """The login page: the password form unless only single sign-on is allowed, and
+    the button to the town's provider where one is set up."""
+    context = {
+        "error": error,
+        "local_login": request.app[SETTINGS].staff_login is StaffLogin.LOCAL,
+        "sso": request.app[SSO] is not None,
+    }
+    return render(request, "staff/login.html", context, status=status)
+
+
+def local_login_only(handler: Handler) -> Handler:
+    """A step of the password and TOTP login: refused while ``BB_STAFF_LOGIN=oidc``
+    (the town's provider alone decides who works here)."""
+
+    @wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        if request.app[SETTINGS].staff_login is not StaffLogin.LOCAL:
+            return login_page(request, LOCAL_LOGIN_OFF, 403)
+        return await handler(request)
+
+    return wrapper
 
 
 def _pending(request: web.Request) -> int | None:
@@ -73,12 +105,7 @@ def _pending(request: web.Request) -> int | None:
     return int(claims["sub"])
 
 
-async def _start_session(request: web.Request, clerk_id: int) -> web.StreamResponse:
-    # A new session id at every login; the browser's old one (if any) ends with it.
-    staff = request.app[STAFF]
-    token = await staff.open_session(clerk_id, replacing=request.cookies.get(cookies.STAFF))
-    clerk = await staff.session_clerk(token)
-    response = redirect(HOME_OF.get(Role(clerk.role), STAFF_HOME) if clerk else STAFF_HOME)
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(
         cookies.STAFF,
         token,
@@ -87,27 +114,41 @@ async def _start_session(request: web.Request, clerk_id: int) -> web.StreamRespo
         secure=secure_cookies(request),
         path="/",
     )
+
+
+def home_of(clerk: Clerk | None) -> str:
+    """Where a login lands: the console, or the data-protection officer's desk."""
+    return HOME_OF.get(Role(clerk.role), STAFF_HOME) if clerk else STAFF_HOME
+
+
+async def _start_session(request: web.Request, clerk_id: int) -> web.StreamResponse:
+    # A new session id at every login; the browser's old one (if any) ends with it.
+    staff = request.app[STAFF]
+    token = await staff.open_session(clerk_id, replacing=request.cookies.get(cookies.STAFF))
+    response = redirect(home_of(await staff.session_clerk(token)))
+    set_session_cookie(request, response, token)
     response.del_cookie(cookies.LOGIN_STEP, path="/anmelden")
     return response
 
 
 @routes.get("/anmelden", name="login")
 async def login_form(request: web.Request) -> web.Response:
-    return render(request, "staff/login.html", {"error": None})
+    return login_page(request, None)
 
 
 @routes.post("/anmelden")
+@local_login_only
 async def login(request: web.Request) -> web.StreamResponse:
     if not await allow(request, "login", LOGIN):
         return too_many_requests(request)
     form = await request.post()
     username, password = form.get("username"), form.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        return render(request, "staff/login.html", {"error": AuthFailed.message}, status=400)
+        return login_page(request, AuthFailed.message, 400)
     try:
         accepted = await request.app[STAFF].check_password(username, password)
     except AuthFailed as exc:
-        return render(request, "staff/login.html", {"error": exc.message}, status=401)
+        return login_page(request, exc.message, 401)
     if not accepted.needs_code and not accepted.needs_enrolment:
         return await _start_session(request, accepted.clerk_id)
     target = "/anmelden/code" if accepted.needs_code else "/anmelden/einrichten"
@@ -141,6 +182,7 @@ def second_factor_next(request: web.Request, clerk_id: int, target: str) -> web.
 
 
 @routes.get("/anmelden/code")
+@local_login_only
 async def code_form(request: web.Request) -> web.StreamResponse:
     if _pending(request) is None:
         raise web.HTTPSeeOther("/anmelden")
@@ -148,6 +190,7 @@ async def code_form(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/anmelden/code")
+@local_login_only
 async def code(request: web.Request) -> web.StreamResponse:
     clerk_id = _pending(request)
     if clerk_id is None:
@@ -164,6 +207,7 @@ async def code(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/anmelden/einrichten")
+@local_login_only
 async def enrol_form(request: web.Request) -> web.StreamResponse:
     clerk_id = _pending(request)
     if clerk_id is None:
@@ -192,6 +236,7 @@ def _enrol_page(request: web.Request, uri: str, error: str | None, status: int) 
 
 
 @routes.post("/anmelden/einrichten")
+@local_login_only
 async def enrol(request: web.Request) -> web.StreamResponse:
     clerk_id = _pending(request)
     if clerk_id is None:
@@ -221,9 +266,19 @@ async def logout(request: web.Request) -> web.StreamResponse:
         await request.app[STAFF].end_sessions(clerk.id)
     elif token:
         await request.app[STAFF].close_session(token)
-    response = redirect("/anmelden")
+    response = redirect(await _after_logout(request, clerk))
     response.del_cookie(cookies.STAFF, path="/")
+    response.del_cookie(cookies.SSO_HINT, path="/abmelden")
     return response
+
+
+async def _after_logout(request: web.Request, clerk: Clerk | None) -> str:
+    """The login page; after a single sign-on first the provider's logout, so that
+    its session ends too (RP-initiated logout) and the next login asks again."""
+    sso, hint = request.app[SSO], request.cookies.get(cookies.SSO_HINT)
+    if sso is None or not (hint or (clerk is not None and clerk.sso_subject is not None)):
+        return "/anmelden"
+    return await sso.provider.end_session_url(hint) or "/anmelden"
 
 
 def transfer_skills(town: Town) -> list[tuple[str, str]]:
