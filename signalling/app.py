@@ -42,6 +42,7 @@ from signalling.pages import (
     photo_upload,
     service_admin,
     staff,
+    statistics,
     status,
     walk_in,
 )
@@ -110,6 +111,7 @@ def create_app(
     app.router.add_routes(absences.routes)
     app.router.add_routes(service_admin.routes)
     app.router.add_routes(bank.routes)
+    app.router.add_routes(statistics.routes)
     app.router.add_routes(casework.routes)
     app.router.add_routes(audit_desk.routes)
     app.router.add_routes(capture_images.routes)
