@@ -27,6 +27,11 @@ class Column:
     value: Callable[[Tally], float | None]  # in the unit of the label
     decimals: int = 0
     charted: bool = True  # False: in the table and the CSV only
+    legend: str = ""  # a shorter name in the chart's legend
+
+    @property
+    def legend_label(self) -> str:
+        return self.legend or self.label
 
 
 def _minutes(seconds: float | None) -> float | None:
@@ -162,7 +167,7 @@ def chart(section: Section, report: Report, whose: str) -> Markup:
     rows = charted_rows(report)
     series = [
         Series(
-            column.label,
+            column.legend_label,
             [None if row.tally is None else column.value(row.tally) for row in rows],
         )
         for column in section.columns
