@@ -35,6 +35,7 @@ from office.mail import MailKind
 from office.models import Appointment, AppointmentStatus, BookedUnit
 from office.schedule import day_slots, open_windows
 from office.slots import Slot, slot_starts, unit_starts
+from office.statistics_record import Kind, local_day, note, note_appointment
 from office.tokens import Audience
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
@@ -233,6 +234,7 @@ class Appointments:
             await session.flush()
             if not walk_in:
                 await self._claim_slot(session, appointment, service, starts_at)
+            note_appointment(session, self.office.town, appointment, Kind.BOOKED)
             audit.record(
                 session,
                 now,
@@ -267,6 +269,7 @@ class Appointments:
             await session.execute(
                 delete(BookedUnit).where(BookedUnit.appointment_id == appointment.id)
             )
+            note_appointment(session, self.office.town, appointment, Kind.CANCELLED)
             audit.record(
                 session, now, actor, "appointment.cancelled", f"appointment:{appointment.id}"
             )
@@ -292,6 +295,7 @@ class Appointments:
             appointment.reminder_queued_at = None
             appointment.checked_in_at = None  # a check-in was for the old time
             appointment.rebooking_requested_at = None  # chosen: off the staff's list
+            _move_booking(session, self.office, old_start, appointment)
             audit.record(
                 session,
                 now,
@@ -304,3 +308,14 @@ class Appointments:
         self.office.mail_queued()
         await self.office.tell_closed(appointment.id, Closed.RESCHEDULED)
         return Booked(appointment, self.office.issue_token(appointment, Audience.JOIN_LINK))
+
+
+def _move_booking(
+    session: AsyncSession, office: Office, old_start: datetime, moved: Appointment
+) -> None:
+    """The statistics count a booking on its appointment's day: a move to another
+    day takes it from the old one."""
+    old_day, new_day = local_day(office.town, old_start), local_day(office.town, moved.starts_at)
+    if old_day != new_day:
+        note(session, old_day, moved.service_id, Kind.BOOKED, count=-1)
+        note(session, new_day, moved.service_id, Kind.BOOKED)

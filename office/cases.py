@@ -40,6 +40,7 @@ from office.errors import Conflict, InvalidInput, NotFound
 from office.mail import MailKind
 from office.models import Appointment, Case, CaseEvent, Payment, VerificationRecord
 from office.models import CaseState as CaseState  # defined with the model, used from here
+from office.statistics_record import Kind, note_case, note_case_state
 from office.verification import Outcome
 
 FINAL = frozenset({CaseState.CLOSED, CaseState.CANCELLED, CaseState.FAILED})
@@ -156,6 +157,7 @@ class Cases:
             session.add(case)
             await session.flush()
             _event(session, case, now, audit.staff_actor(clerk_id), quantity=quantity)
+            await note_case_state(session, self.office.town, case, None, case.state)
         return await self.get(case.id)
 
     async def transition(
@@ -186,6 +188,7 @@ class Cases:
             case.state = to.value
             case.updated_at = now
             _event(session, case, now, actor, **detail)
+            await note_case_state(session, self.office.town, case, current.value, to.value)
             await self._notify(session, case)
         return await self.get(case_id)
 
@@ -308,10 +311,13 @@ class Cases:
                     source=source,
                     amount_cents=amount_cents,
                 )
+                town = self.office.town
+                await note_case(session, town, case, Kind.PAID, amount=amount_cents)
                 paid = await _paid_cents(session, case.id)
                 if CaseState(case.state) is CaseState.PAYMENT_PENDING and paid >= case.fee_cents:
-                    case.state = CaseState.PAID.value
+                    left, case.state = case.state, CaseState.PAID.value
                     case.updated_at = now
+                    await note_case_state(session, town, case, left, case.state)
                     _event(session, case, now, actor, source=source)
                     await self._notify(session, case)
         except IntegrityError:

@@ -42,6 +42,7 @@ from office.mail import MailKind, compose_invoice
 from office.models import Appointment, Case, Invoice, InvoiceCounter
 from office.outbox import enqueue
 from office.sepa import creditor_reference
+from office.statistics_record import Kind, note_case
 
 NAME_LENGTH = 200
 ADDRESS_LINES = 5  # the window's address zone has six lines; one is the name
@@ -212,6 +213,8 @@ class Invoices:
                 )
                 session.add(invoice)
                 await session.flush()  # a racing second invoice for the case fails here
+                town = self.office.town
+                await note_case(session, town, case, Kind.INVOICED, amount=invoice.amount_cents)
                 audit.record(
                     session,
                     now,

@@ -20,6 +20,7 @@ from office.context import Closed, Office
 from office.erasure import due_for_erasure
 from office.errors import AppointmentInProgress, NotFound
 from office.models import Appointment, AppointmentStatus, BookedUnit, OutboxMail, StaffSession
+from office.statistics_record import Kind, note_appointment
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ async def forget(office: Office, appointment_id: str) -> None:
             await session.execute(
                 delete(BookedUnit).where(BookedUnit.appointment_id == appointment.id)
             )
+            note_appointment(session, office.town, appointment, Kind.CANCELLED)
         await _erase(session, appointment, now)
         audit.record(
             session, now, audit.CITIZEN, "appointment.data_deleted", f"appointment:{appointment.id}"

@@ -28,6 +28,7 @@ from office.context import Office
 from office.errors import Conflict, InvalidInput, NotFound
 from office.mail import MailKind
 from office.models import Appointment, VerificationRecord, VerificationStep
+from office.statistics_record import Kind, note_appointment
 
 MAX_CODE_ATTEMPTS = 5
 
@@ -343,6 +344,13 @@ class Verifications:
             record.failure_reason = reason.strip()[:300] if reason else None
             record.finished_at = now
             record.otp_hash = None
+            # Counted here, as the clerk decides; a check given up by starting
+            # another (``start``) is not an outcome and is not counted.
+            appointment = await session.get(Appointment, record.appointment_id)
+            if appointment is not None:
+                passed = outcome is Outcome.VERIFIED
+                kind = Kind.CHECK_PASSED if passed else Kind.CHECK_FAILED
+                note_appointment(session, self.office.town, appointment, kind)
             audit.record(
                 session,
                 now,

@@ -19,6 +19,8 @@ from office.context import Closed, Office
 from office.errors import CheckinClosed, CheckinNotOpen, NotFound
 from office.hours import local_day_bounds
 from office.models import Appointment, AppointmentStatus
+from office.statistics_record import Kind, note, note_held
+from office.statistics_record import local_day as stat_day
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,11 @@ class Visits:
             appointment = await session.get(Appointment, appointment_id, with_for_update=True)
             if appointment is None:
                 raise NotFound()
+            held_now = appointment.status == AppointmentStatus.BOOKED
             appointment.call_ended_at = now
             appointment.status = AppointmentStatus.COMPLETED
+            if held_now:  # counted once, whoever ends it how often
+                await note_held(session, self.office.town, appointment)
             audit.record(
                 session,
                 now,
@@ -137,13 +142,20 @@ class Visits:
             & (Appointment.starts_at > now - timedelta(days=1))
         )
         async with self.sessions() as session, session.begin():
-            ids = list((await session.scalars(select(Appointment.id).where(due))).all())
-            if ids:
+            # One statement finds and marks them: what is counted is what was marked.
+            rows = (
                 await session.execute(
                     update(Appointment)
-                    .where(Appointment.id.in_(ids), due)
+                    .where(due)
                     .values(status=AppointmentStatus.NO_SHOW)
+                    .returning(Appointment.id, Appointment.service_id, Appointment.starts_at)
                 )
+            ).all()
+            ids = [row.id for row in rows]
+            for row in rows:
+                day = stat_day(self.office.town, row.starts_at)
+                note(session, day, row.service_id, Kind.NO_SHOW)
+            if ids:
                 audit.record(
                     session, now, audit.SYSTEM, "visit.no_shows", "appointments", count=len(ids)
                 )

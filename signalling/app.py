@@ -43,6 +43,7 @@ from signalling.pages import (
     service_admin,
     sso,
     staff,
+    statistics,
     status,
     walk_in,
 )
@@ -112,6 +113,7 @@ def create_app(
     app.router.add_routes(service_admin.routes)
     app.router.add_routes(sso.routes)
     app.router.add_routes(bank.routes)
+    app.router.add_routes(statistics.routes)
     app.router.add_routes(casework.routes)
     app.router.add_routes(audit_desk.routes)
     app.router.add_routes(capture_images.routes)

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     ice_relay_only: bool = False  # every browser connection through TURN (hides addresses)
     reconnect_grace_seconds: float = Field(default=60, ge=1, le=3600)
     no_show_grace_minutes: int = Field(default=15, ge=1, le=240)
+    # The statistics' small-cell rule (office/statistics_rule.py): a service's figures
+    # for a period show only when they rest on this many held appointments ...
+    stats_min_appointments: int = Field(default=5, ge=1, le=1000)
+    # ... served by at least this many different clerks (never fewer than two).
+    stats_min_clerks: int = Field(default=2, ge=2, le=20)
     capture_key: SecretStr | None = None  # base64 of 32 random bytes (AES-256-GCM)
     capture_retention_days: int = Field(default=7, ge=1, le=90)
     max_capture_sessions: int = Field(default=10, ge=1, le=200)

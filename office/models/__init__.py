@@ -39,6 +39,7 @@ from office.models.staff import (
     SpecialHours,
     StaffSession,
 )
+from office.models.statistics import StatisticFact
 
 __all__ = [
     "Absence",
@@ -68,6 +69,7 @@ __all__ = [
     "SpecialHours",
     "SpentToken",
     "StaffSession",
+    "StatisticFact",
     "UTCDateTime",
     "VerificationRecord",
     "VerificationStep",
