@@ -242,3 +242,49 @@ async def test_the_rebooking_list_shows_a_clerk_her_skills_and_audits_the_read(
     assert forbidden.status == 403
     settled = await client.post(f"/verwaltung/umbuchen/{mine.id}/erledigt", data={"csrf": csrf})
     assert settled.status == 200 and "Keine Termine umzubuchen" in await settled.text()
+
+
+async def test_absences_closures_and_extra_hours_through_the_pages(
+    client: TestClient[Any, Any], staff: Staff, desk: Appointments, clerk: int
+) -> None:
+    page = "/verwaltung/abwesenheiten"
+    csrf = await as_staff(client, staff, await admin_of(staff), page)
+    booked = await book_at(desk, datetime(2026, 6, 3, 11, 0, tzinfo=UTC))
+    missing = await client.post(page, data={"csrf": csrf, "clerk_id": str(clerk)})
+    assert missing.status == 400 and "Bitte ein Datum angeben" in await missing.text()
+    added = await client.post(
+        page,
+        data={"csrf": csrf, "clerk_id": str(clerk), "first_day": "2026-06-03", "note": "Urlaub"},
+        allow_redirects=False,
+    )
+    assert added.status == 303 and added.headers["Location"].endswith("uebergeben=0&umbuchen=1")
+    shown = await (await client.get(page)).text()
+    assert "Urlaub" in shown and "03.06.2026 00:00" in shown
+    absence_id = re.search(r"/verwaltung/abwesenheiten/abwesenheit/(\d+)/entfernen", shown)
+    assert absence_id
+    closed = await client.post(
+        f"{page}/schliessung", data={"csrf": csrf, "day": "2026-06-04", "note": "Ausflug"}
+    )
+    assert closed.status == 200 and "Ausflug" in await closed.text()
+    bad = await client.post(
+        f"{page}/sonderoeffnung", data={"csrf": csrf, "day": "2026-06-06", "start": "15:00"}
+    )
+    assert bad.status == 400
+    extra = await client.post(
+        f"{page}/sonderoeffnung",
+        data={"csrf": csrf, "day": "2026-06-06", "start": "14:00", "end": "15:00"},
+    )
+    assert extra.status == 200 and "06.06.2026, 14:00–15:00" in await extra.text()
+    shown = await extra.text()
+    for kind in ("abwesenheit", "schliessung", "sonderoeffnung"):
+        found = re.search(rf"/verwaltung/abwesenheiten/{kind}/(\d+)/entfernen", shown)
+        assert found, kind
+        removed = await client.post(found.group(0), data={"csrf": csrf})
+        assert removed.status == 200, kind
+        assert found.group(0) not in await removed.text()
+    gone = await client.post(f"{page}/abwesenheit/999/entfernen", data={"csrf": csrf})
+    assert gone.status == 404
+    assert [a.id for a in await client.app[ABSENCES].to_rebook()] == [booked.id]
+    actions = {action for _, action, _ in await audit_actions(client)}
+    assert {"absence.added", "absence.removed", "closure.added", "closure.removed"} <= actions
+    assert {"special_hours.added", "special_hours.removed"} <= actions
