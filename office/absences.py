@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.i18n import N_
 from office import audit
 from office.context import Office
 from office.errors import InvalidInput, NotFound
@@ -50,7 +51,7 @@ class Handled:
 def _note(text: str, limit: int = NOTE_MAX) -> str:
     text = " ".join(text.split())
     if len(text) > limit:
-        raise InvalidInput({"note": f"Die Notiz darf höchstens {limit} Zeichen haben."})
+        raise InvalidInput({"note": N_("Die Notiz ist zu lang.")})
     return text
 
 
@@ -79,13 +80,13 @@ class Absences:
             to_utc(last_day, end, tz) if end is not None else local_day_bounds(last_day, tz).end
         )
         if ends_at <= starts_at:
-            raise InvalidInput({"end": "Das Ende muss nach dem Beginn liegen."})
+            raise InvalidInput({"end": N_("Das Ende muss nach dem Beginn liegen.")})
         if last_day - first_day > timedelta(days=366):
-            raise InvalidInput({"end": "Eine Abwesenheit dauert höchstens ein Jahr."})
+            raise InvalidInput({"end": N_("Eine Abwesenheit dauert höchstens ein Jahr.")})
         now = self.office.now()
         async with self.office.sessions() as session, session.begin():
             if await session.get(Clerk, clerk_id) is None:
-                raise NotFound("Dieses Konto gibt es nicht.")
+                raise NotFound(N_("Dieses Konto gibt es nicht."))
             absence = Absence(
                 clerk_id=clerk_id,
                 starts_at=starts_at,
@@ -108,7 +109,7 @@ class Absences:
         async with self.office.sessions() as session, session.begin():
             absence = await session.get(Absence, absence_id)
             if absence is None:
-                raise NotFound("Diese Abwesenheit gibt es nicht.")
+                raise NotFound(N_("Diese Abwesenheit gibt es nicht."))
             await session.delete(absence)
             audit.record(
                 session, now, actor, "absence.removed", f"clerk:{absence.clerk_id}", id=absence_id
@@ -139,7 +140,7 @@ class Absences:
         """Close the office on a date, all day or from ``start`` to ``end``."""
         if (start is None) != (end is None) or (start and end and end <= start):
             raise InvalidInput(
-                {"end": "Bitte Beginn und Ende angeben (das Ende nach dem Beginn) oder keins."}
+                {"end": N_("Bitte Beginn und Ende angeben (das Ende nach dem Beginn) oder keins.")}
             )
         now = self.office.now()
         async with self.office.sessions() as session, session.begin():
@@ -161,7 +162,7 @@ class Absences:
         async with self.office.sessions() as session, session.begin():
             closure = await session.get(Closure, closure_id)
             if closure is None:
-                raise NotFound("Diese Schließung gibt es nicht.")
+                raise NotFound(N_("Diese Schließung gibt es nicht."))
             await session.delete(closure)
             audit.record(session, now, actor, "closure.removed", f"closure:{closure_id}")
 
@@ -170,7 +171,7 @@ class Absences:
     ) -> None:
         """Extra virtual hours on a date (they open the office even on a holiday)."""
         if end <= start:
-            raise InvalidInput({"end": "Das Ende muss nach dem Beginn liegen."})
+            raise InvalidInput({"end": N_("Das Ende muss nach dem Beginn liegen.")})
         now = self.office.now()
         async with self.office.sessions() as session, session.begin():
             hours = SpecialHours(day=day, start=start, end=end, note=_note(note, 200))
@@ -184,7 +185,7 @@ class Absences:
         async with self.office.sessions() as session, session.begin():
             hours = await session.get(SpecialHours, hours_id)
             if hours is None:
-                raise NotFound("Diese Sonderöffnung gibt es nicht.")
+                raise NotFound(N_("Diese Sonderöffnung gibt es nicht."))
             tz = self.office.town.tz
             span = Window(to_utc(hours.day, hours.start, tz), to_utc(hours.day, hours.end, tz))
             await session.delete(hours)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import update
 
+from common.i18n import N_
 from office import audit
 from office.context import Office
 from office.errors import InvalidInput, NotFound, TokenInvalid
@@ -33,7 +34,7 @@ def mail_address(email: str) -> str:
     try:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise InvalidInput({"email": "Bitte eine gültige E-Mail-Adresse angeben."}) from None
+        raise InvalidInput({"email": N_("Bitte eine gültige E-Mail-Adresse angeben.")}) from None
 
 
 class Enrolment:
@@ -51,7 +52,7 @@ class Enrolment:
         async with self.office.sessions() as session, session.begin():
             clerk = await session.get(Clerk, clerk_id, with_for_update=True)
             if clerk is None or not clerk.active:
-                raise NotFound("Dieses Konto gibt es nicht oder es ist deaktiviert.")
+                raise NotFound(N_("Dieses Konto gibt es nicht oder es ist deaktiviert."))
             clerk.enrolment_nonce = nonce
             token = self.office.signer.issue(
                 Audience.STAFF_ENROLMENT, str(clerk.id), expires_at, tid=nonce
@@ -89,7 +90,7 @@ class Enrolment:
         new one. Returns the account's id."""
         clerk = await self.account(token)
         if password != repeated:
-            raise InvalidInput({"repeated": "Die beiden Passwörter stimmen nicht überein."})
+            raise InvalidInput({"repeated": N_("Die beiden Passwörter stimmen nicht überein.")})
         password_hash = self.staff.password_hash(password)
         now = self.office.now()
         async with self.office.sessions() as session, session.begin():

@@ -18,13 +18,14 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from common.i18n import N_
 from office import audit
 from office.catalogue import Service, Town
 from office.errors import InvalidInput, NotFound
 from office.models import ServiceSetting
 
 MAX_FEE_CENTS = 100_000_00
-MAX_DOCUMENTS = 20
+MAX_DOCUMENTS = 20  # both in the message below
 DOCUMENT_MAX = 200
 
 
@@ -75,9 +76,7 @@ def _documents(value: Sequence[str] | None, name: str) -> tuple[str, ...] | None
         return None
     kept = tuple(" ".join(d.split()) for d in value if d.strip())
     if len(kept) > MAX_DOCUMENTS or any(len(d) > DOCUMENT_MAX for d in kept):
-        raise InvalidInput(
-            {name: f"Höchstens {MAX_DOCUMENTS} Unterlagen mit je {DOCUMENT_MAX} Zeichen."}
-        )
+        raise InvalidInput({name: N_("Höchstens 20 Unterlagen mit je 200 Zeichen.")})
     return kept
 
 
@@ -116,16 +115,20 @@ class ServiceSettings:
         """Save a service's settings (None: the file's value) for bookings from now on."""
         base = self.town_file.service(service_id)
         if base is None:
-            raise NotFound("Dieses Anliegen gibt es nicht.")
+            raise NotFound(N_("Dieses Anliegen gibt es nicht."))
         unit = self.town_file.booking.unit_minutes
         if duration_minutes is not None and (
             not 0 < duration_minutes <= 240 or duration_minutes % unit
         ):
             raise InvalidInput(
-                {"duration_minutes": f"Die Dauer: 1 bis 240 Minuten, in Schritten von {unit}."}
+                {
+                    "duration_minutes": N_(
+                        "Die Dauer: bis 240 Minuten, in Schritten der Buchungseinheit."
+                    )
+                }
             )
         if fee_cents is not None and not 0 <= fee_cents <= MAX_FEE_CENTS:
-            raise InvalidInput({"fee": "Die Gebühr liegt zwischen 0 und 100.000 Euro."})
+            raise InvalidInput({"fee": N_("Die Gebühr liegt zwischen 0 und 100.000 Euro.")})
         now = self.now()
         setting = Setting(
             service_id,
@@ -140,7 +143,7 @@ class ServiceSettings:
             result = Service.model_validate(setting.over(base).model_dump())
         except ValidationError:
             raise InvalidInput(
-                {"documents_en": "Die englischen Unterlagen müssen jede deutsche nennen."}
+                {"documents_en": N_("Die englischen Unterlagen müssen jede deutsche nennen.")}
             ) from None
         async with self.sessions() as session, session.begin():
             session.add(

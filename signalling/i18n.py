@@ -19,6 +19,12 @@ def language(request: web.Request) -> str:
     return chosen if chosen in languages() else SOURCE_LANGUAGE
 
 
+def field_errors(fields: dict[str, str], lang: str) -> dict[str, str]:
+    """A form's field messages (German message ids, marked with ``N_``) in ``lang``."""
+    messages = catalogue(lang)
+    return {field: messages.gettext(text) for field, text in fields.items()}
+
+
 def error_text(error: UserError, lang: str) -> str:
     """A refusal's message in the page's language. Its German message is the message
     id (marked with ``N_`` where the error is defined); a message the catalogue does

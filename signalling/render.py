@@ -67,6 +67,12 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
     )
 
 
+def refuse(request: web.Request, status: int, message: str) -> web.Response:
+    """An error page whose message is a German message id (marked ``N_``), shown in
+    the page's language."""
+    return error_page(request, status, translate(i18n.language(request), message))
+
+
 def too_many_requests(request: web.Request) -> web.Response:
     """The page for a visitor a rate limit (booking, links, login) turned away."""
     message = translate(

@@ -14,10 +14,12 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from common.i18n import N_
 from office import audit
 from office.absences import Absences, Handled
 from office.errors import InvalidInput, NotFound
 from office.models import Clerk, Role
+from signalling.i18n import field_errors, language
 from signalling.keys import ABSENCES, APPOINTMENTS, OFFICE, SESSIONS, STAFF
 from signalling.pages.staff import staff_page
 from signalling.render import redirect, render
@@ -34,7 +36,7 @@ def _day(form: MultiDictProxy[Any], name: str, default: date | None = None) -> d
     try:
         return date.fromisoformat(value if isinstance(value, str) else "")
     except ValueError:
-        raise InvalidInput({name: "Bitte ein Datum angeben."}) from None
+        raise InvalidInput({name: N_("Bitte ein Datum angeben.")}) from None
 
 
 def _time(form: MultiDictProxy[Any], name: str) -> time | None:
@@ -44,7 +46,7 @@ def _time(form: MultiDictProxy[Any], name: str) -> time | None:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise InvalidInput({name: "Bitte eine Uhrzeit wie 08:30 angeben."}) from None
+        raise InvalidInput({name: N_("Bitte eine Uhrzeit wie 08:30 angeben.")}) from None
 
 
 def _note(form: MultiDictProxy[Any]) -> str:
@@ -71,7 +73,7 @@ async def _page(
         "closures": await desk.closures(),
         "special_hours": await desk.special_hours(),
         "tz": request.app[OFFICE].town.tz,
-        "errors": errors or {},
+        "errors": field_errors(errors or {}, language(request)),
         "failed_form": form,
         "moved": query.get("uebergeben"),
         "to_rebook": query.get("umbuchen"),
@@ -92,7 +94,7 @@ async def add_absence(request: web.Request, admin: Clerk) -> web.StreamResponse:
     try:
         clerk_id = int(str(form.get("clerk_id", "")))
     except ValueError:
-        return await _page(request, admin, {"clerk_id": "Bitte eine Person wählen."}, "absence")
+        return await _page(request, admin, {"clerk_id": N_("Bitte eine Person wählen.")}, "absence")
     try:
         first = _day(form, "first_day")
         last = _day(form, "last_day", default=first)
@@ -108,7 +110,7 @@ async def add_absence(request: web.Request, admin: Clerk) -> web.StreamResponse:
     except InvalidInput as exc:
         return await _page(request, admin, exc.fields, "absence")
     except NotFound:
-        return await _page(request, admin, {"clerk_id": "Bitte eine Person wählen."}, "absence")
+        return await _page(request, admin, {"clerk_id": N_("Bitte eine Person wählen.")}, "absence")
     return redirect(PAGE + _outcome(handled))
 
 
@@ -137,7 +139,7 @@ async def add_special_hours(request: web.Request, admin: Clerk) -> web.StreamRes
     try:
         day, start, end = _day(form, "day"), _time(form, "start"), _time(form, "end")
         if start is None or end is None:
-            raise InvalidInput({"start": "Bitte Datum, Beginn und Ende angeben."})
+            raise InvalidInput({"start": N_("Bitte Datum, Beginn und Ende angeben.")})
         await request.app[ABSENCES].add_special_hours(
             day, start, end, note=_note(form), actor=audit.staff_actor(admin.id)
         )

@@ -16,14 +16,16 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from common.i18n import N_
 from office import audit
 from office.enrolment import mail_address
 from office.errors import Conflict, InvalidInput, NotFound
 from office.models import Clerk, Role
 from office.staff import WorkingTime
+from signalling.i18n import field_errors, language
 from signalling.keys import ENROLMENT, SETTINGS, STAFF, TOWN
 from signalling.pages.staff import staff_page
-from signalling.render import error_page, redirect, render
+from signalling.render import redirect, refuse, render
 from signalling.settings import StaffLogin
 
 routes = web.RouteTableDef()
@@ -31,18 +33,21 @@ HOME = "/verwaltung"
 STAFF_LIST = HOME + "/personal"
 WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 ROLE_NAMES = {
-    Role.CLERK: "Sachbearbeitung",
-    Role.ADMIN: "Administration",
-    Role.DPO: "Datenschutzbeauftragte:r",
+    Role.CLERK: N_("Sachbearbeitung"),
+    Role.ADMIN: N_("Administration"),
+    Role.DPO: N_("Datenschutzbeauftragte:r"),
 }
 NOTICES = {
-    "eingeladen": "Das Konto ist angelegt; der Link zum Festlegen des Passworts ist verschickt.",
-    "link": "Ein neuer Link ist verschickt; ältere Links gelten nicht mehr.",
-    "gespeichert": "Die Änderungen sind gespeichert.",
-    "deaktiviert": "Das Konto ist deaktiviert; alle seine Sitzungen sind beendet.",
-    "aktiviert": "Das Konto ist wieder aktiv.",
-    "faktor": "Der zweite Faktor ist zurückgesetzt; er wird bei der nächsten Anmeldung neu "
-    "eingerichtet.",
+    "eingeladen": N_(
+        "Das Konto ist angelegt; der Link zum Festlegen des Passworts ist verschickt."
+    ),
+    "link": N_("Ein neuer Link ist verschickt; ältere Links gelten nicht mehr."),
+    "gespeichert": N_("Die Änderungen sind gespeichert."),
+    "deaktiviert": N_("Das Konto ist deaktiviert; alle seine Sitzungen sind beendet."),
+    "aktiviert": N_("Das Konto ist wieder aktiv."),
+    "faktor": N_(
+        "Der zweite Faktor ist zurückgesetzt; er wird bei der nächsten Anmeldung neu eingerichtet."
+    ),
 }
 _SPAN = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
 
@@ -50,7 +55,7 @@ _SPAN = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*
 def _text(form: MultiDictProxy[Any], name: str, limit: int = 200) -> str:
     value = form.get(name, "")
     if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInput({name: "Ungültige Eingabe."})
+        raise InvalidInput({name: N_("Ungültige Eingabe.")})
     return value.strip()
 
 
@@ -67,13 +72,9 @@ def parse_hours(form: MultiDictProxy[Any]) -> list[WorkingTime]:
                 h1, m1, h2, m2 = (int(g) for g in match.groups())
                 start, end = time(h1, m1), time(h2, m2)
             except ValueError:
-                raise InvalidInput(
-                    {name: f"{WEEKDAYS[weekday]}: bitte als 08:00-12:00 angeben."}
-                ) from None
+                raise InvalidInput({name: N_("Bitte als 08:00-12:00 angeben.")}) from None
             if end <= start:
-                raise InvalidInput(
-                    {name: f"{WEEKDAYS[weekday]}: das Ende muss nach dem Beginn liegen."}
-                )
+                raise InvalidInput({name: N_("Das Ende muss nach dem Beginn liegen.")})
             hours.append(WorkingTime(weekday, start, end))
     return hours
 
@@ -89,14 +90,14 @@ def _role(form: MultiDictProxy[Any]) -> Role:
     try:
         return Role(_text(form, "role"))
     except ValueError:
-        raise InvalidInput({"role": "Bitte eine Rolle wählen."}) from None
+        raise InvalidInput({"role": N_("Bitte eine Rolle wählen.")}) from None
 
 
 def _skills(request: web.Request, form: MultiDictProxy[Any]) -> list[str]:
     known = request.app[TOWN].skills
     chosen = [s for s in form.getall("skills", []) if isinstance(s, str)]
     if any(s not in known for s in chosen):
-        raise InvalidInput({"skills": "Unbekannte Zuständigkeit."})
+        raise InvalidInput({"skills": N_("Unbekannte Zuständigkeit.")})
     return sorted(set(chosen))
 
 
@@ -139,7 +140,8 @@ async def _list_page(
     errors: dict[str, str] | None = None,
 ) -> web.Response:
     accounts: Sequence[Clerk] = await request.app[STAFF].all()
-    context = _context(request, admin, accounts=accounts, errors=errors or {}, values=values)
+    errors = field_errors(errors or {}, language(request))
+    context = _context(request, admin, accounts=accounts, errors=errors, values=values)
     return render(request, "staff/admin_staff.html", context, status=400 if errors else 200)
 
 
@@ -155,7 +157,7 @@ async def create(request: web.Request, admin: Clerk) -> web.StreamResponse:
     """A new account without a password; its owner gets the link to set one. Not
     while only single sign-on logs in: the accounts come from the town's provider."""
     if not _local_login(request):
-        return error_page(request, 403, "Konten entstehen mit der ersten zentralen Anmeldung.")
+        return refuse(request, 403, N_("Konten entstehen mit der ersten zentralen Anmeldung."))
     form = await request.post()
     values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     values["skills_list"] = form.getall("skills", [])
@@ -200,7 +202,8 @@ async def _account_page(
     values: dict[str, str] | None = None,
 ) -> web.Response:
     shown = values or {"display_name": account.display_name, **hours_fields(account)}
-    context = _context(request, admin, account=account, errors=errors or {}, values=shown)
+    errors = field_errors(errors or {}, language(request))
+    context = _context(request, admin, account=account, errors=errors, values=shown)
     return render(request, "staff/admin_account.html", context, status=status)
 
 
@@ -226,7 +229,9 @@ async def edit(request: web.Request, admin: Clerk) -> web.StreamResponse:
     try:
         hours, role, skills = parse_hours(form), _role(form), _skills(request, form)
         if account.id == admin.id and role != Role.ADMIN:
-            raise InvalidInput({"role": "Die eigene Administrationsrolle kann man nicht abgeben."})
+            raise InvalidInput(
+                {"role": N_("Die eigene Administrationsrolle kann man nicht abgeben.")}
+            )
         await staff.edit(
             account.id, display_name=_text(form, "display_name", 120), hours=hours, actor=actor
         )
@@ -245,7 +250,7 @@ async def set_active(request: web.Request, admin: Clerk) -> web.StreamResponse:
     form = await request.post()
     active = form.get("aktiv") == "1"
     if account.id == admin.id:
-        return error_page(request, 409, "Das eigene Konto kann man nicht deaktivieren.")
+        return refuse(request, 409, N_("Das eigene Konto kann man nicht deaktivieren."))
     await request.app[STAFF].set_access(
         account.username, active=active, actor=audit.staff_actor(admin.id)
     )
@@ -267,7 +272,7 @@ async def reset_second_factor(request: web.Request, admin: Clerk) -> web.StreamR
 async def resend_link(request: web.Request, admin: Clerk) -> web.StreamResponse:
     """A new link (lost mail, expired link, forgotten password); older links end."""
     if not _local_login(request):
-        return error_page(request, 403, "Passwörter verwaltet der zentrale Anmeldedienst.")
+        return refuse(request, 403, N_("Passwörter verwaltet der zentrale Anmeldedienst."))
     account = await _account(request)
     form = await request.post()
     try:

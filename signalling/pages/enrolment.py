@@ -13,6 +13,7 @@ from office.enrolment import PATH
 from office.errors import InvalidInput, TokenInvalid
 from office.staff import PASSWORD_MAX, PASSWORD_MIN
 from signalling.clients import LOGIN, allow
+from signalling.i18n import field_errors, language
 from signalling.keys import ENROLMENT
 from signalling.pages.staff import after_new_password, local_login_only
 from signalling.render import render, too_many_requests
@@ -67,5 +68,6 @@ async def set_password(request: web.Request) -> web.StreamResponse:
         return _page(request, {"invalid": True}, status=410)
     except InvalidInput as exc:
         clerk = await enrolment.account(token)
-        return _page(request, {"clerk": clerk, "errors": exc.fields}, status=400)
+        errors = field_errors(exc.fields, language(request))
+        return _page(request, {"clerk": clerk, "errors": errors}, status=400)
     return await after_new_password(request, clerk_id)

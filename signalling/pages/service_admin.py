@@ -11,10 +11,12 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from common.i18n import N_
 from office import audit
 from office.catalogue import Service
 from office.errors import InvalidInput, NotFound
 from office.models import Clerk, Role
+from signalling.i18n import field_errors, language
 from signalling.keys import OFFICE
 from signalling.pages.staff import staff_page
 from signalling.render import redirect, render
@@ -27,7 +29,7 @@ _EUROS = re.compile(r"^\s*(\d{1,6})(?:[,.](\d{1,2}))?\s*(?:€|EUR)?\s*$")
 def _fee_cents(text: str) -> int:
     match = _EUROS.match(text)
     if match is None:
-        raise InvalidInput({"fee": "Die Gebühr bitte in Euro angeben, z. B. 12,50."})
+        raise InvalidInput({"fee": N_("Die Gebühr bitte in Euro angeben, z. B. 12,50.")})
     euros, cents = match.groups()
     return int(euros) * 100 + int((cents or "0").ljust(2, "0"))
 
@@ -35,7 +37,7 @@ def _fee_cents(text: str) -> int:
 def _lines(form: MultiDictProxy[Any], name: str) -> tuple[str, ...]:
     value = form.get(name, "")
     if not isinstance(value, str) or len(value) > 5000:
-        raise InvalidInput({name: "Zu lang."})
+        raise InvalidInput({name: N_("Zu lang.")})
     return tuple(line.strip() for line in value.splitlines() if line.strip())
 
 
@@ -43,7 +45,7 @@ def _submitted(form: MultiDictProxy[Any], base: Service) -> dict[str, Any]:
     """The form's values; those equal to the town file's become None (the file's)."""
     duration = str(form.get("duration_minutes", ""))
     if not duration.isdigit():
-        raise InvalidInput({"duration_minutes": "Die Dauer bitte in Minuten angeben."})
+        raise InvalidInput({"duration_minutes": N_("Die Dauer bitte in Minuten angeben.")})
     values = {
         "bookable": form.get("bookable") == "1",
         "fee_cents": _fee_cents(str(form.get("fee", ""))),
@@ -63,7 +65,7 @@ async def _page(
         "services": office.town.services,
         "file": {s.id: s for s in office.service_settings.town_file.services},
         "unit": office.town.booking.unit_minutes,
-        "errors": errors or {},
+        "errors": field_errors(errors or {}, language(request)),
         "failed": failed,
         "saved": request.query.get("gespeichert"),
     }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from common.i18n import catalogue, translate
+from common.i18n import translate
 from office.appointments import Booked
 from office.booking_request import BookingRequest, parse_booking
 from office.catalogue import Service
@@ -87,7 +87,6 @@ async def attempt(
         )
         return Attempt(booked=await make(wanted))
     except InvalidInput as exc:
-        messages = catalogue(lang)
-        return Attempt(errors={f: messages.gettext(text) for f, text in exc.fields.items()})
+        return Attempt(errors=i18n.field_errors(exc.fields, lang))
     except OfficeError as exc:
         return Attempt(message=i18n.error_text(exc, lang))

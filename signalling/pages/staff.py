@@ -13,6 +13,7 @@ from functools import wraps
 import segno
 from aiohttp import web
 
+from common.i18n import N_
 from office.catalogue import Town
 from office.errors import AuthFailed, Conflict, OfficeError
 from office.models import Clerk, Role
@@ -20,7 +21,7 @@ from office.tokens import Audience
 from signalling import cookies
 from signalling.clients import LOGIN, allow, secure_cookies
 from signalling.keys import CLOCK, SETTINGS, SIGNER, SSO, STAFF, TOWN
-from signalling.render import error_page, redirect, render, too_many_requests
+from signalling.render import redirect, refuse, render, too_many_requests
 from signalling.settings import StaffLogin
 
 routes = web.RouteTableDef()
@@ -55,7 +56,7 @@ def staff_page(*roles: Role) -> Callable[[StaffHandler], Handler]:
             if clerk is None:
                 raise web.HTTPSeeOther("/anmelden")
             if clerk.role not in allowed:
-                return error_page(request, 403, "Diese Seite ist für Ihre Rolle nicht freigegeben.")
+                return refuse(request, 403, N_("Diese Seite ist für Ihre Rolle nicht freigegeben."))
             return await handler(request, clerk)
 
         return wrapper

@@ -120,7 +120,7 @@ async def test_bad_input_creates_no_account(
     for change, message in [
         ({"email": "not-an-address"}, "gültige E-Mail-Adresse"),
         ({"username": "x"}, "3–64 Zeichen"),
-        ({"hours-0": "acht bis zwölf"}, "Montag: bitte als 08:00-12:00"),
+        ({"hours-0": "acht bis zwölf"}, "Bitte als 08:00-12:00 angeben"),
         ({"hours-1": "12:00-08:00"}, "Ende muss nach dem Beginn"),
         ({"skills": "zauberei"}, "Unbekannte Zuständigkeit"),
         ({"role": "root"}, "Rolle"),
@@ -288,3 +288,24 @@ async def test_absences_closures_and_extra_hours_through_the_pages(
     actions = {action for _, action, _ in await audit_actions(client)}
     assert {"absence.added", "absence.removed", "closure.added", "closure.removed"} <= actions
     assert {"special_hours.added", "special_hours.removed"} <= actions
+
+
+async def test_the_administration_speaks_english_too(
+    client: TestClient[Any, Any], staff: Staff, clerk: int
+) -> None:
+    admin = await admin_of(staff)
+    csrf = await as_staff(client, staff, admin, PERSONAL + "?lang=en")
+    page = await (await client.get(PERSONAL)).text()  # the language stays (cookie)
+    assert "Create account and invite" in page and "Konto anlegen" not in page
+    refused = await client.post(PERSONAL, data={"csrf": csrf, **NEW_ACCOUNT, "hours-0": "8-12"})
+    assert refused.status == 400 and "Please enter as 08:00-12:00." in await refused.text()
+    absences = await (await client.get("/verwaltung/abwesenheiten")).text()
+    assert "Enter absence" in absences and "Extra opening hours" in absences
+    own = await client.post(f"{PERSONAL}/{admin}/aktiv", data={"csrf": csrf, "aktiv": "0"})
+    assert own.status == 409 and "You cannot deactivate your own account." in await own.text()
+
+
+def test_the_password_rule_names_the_limits_it_enforces() -> None:
+    from office.staff import PASSWORD_LENGTH, PASSWORD_MAX, PASSWORD_MIN
+
+    assert f"mindestens {PASSWORD_MIN} und höchstens {PASSWORD_MAX} Zeichen" in PASSWORD_LENGTH

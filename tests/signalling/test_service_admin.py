@@ -113,7 +113,7 @@ async def test_wrong_values_are_refused_and_change_nothing(
     csrf = await as_admin(client, staff)
     before = client.app[OFFICE].service(SERVICE)
     for change, message in [
-        ({"duration_minutes": "7"}, "in Schritten von 5"),
+        ({"duration_minutes": "7"}, "in Schritten der Buchungseinheit"),
         ({"duration_minutes": "zehn"}, "in Minuten"),
         ({"fee": "zwölf Euro"}, "in Euro"),
         ({"documents_en": "Identity card"}, "jede deutsche"),
