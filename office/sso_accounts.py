@@ -183,6 +183,13 @@ class SsoAccounts:
         town allows it; the clerk's id, or the reason for a refusal."""
         username = self.mapping.username(identity)
         holder = await session.scalar(select(Clerk).where(Clerk.username == username))
+        if holder is not None and (holder.sso_issuer, holder.sso_subject) == (
+            identity.issuer,
+            identity.subject,
+        ):
+            # The same person's other first login committed between our two reads
+            # (each statement sees what has committed by then): that account is hers.
+            return holder.id
         if holder is not None:
             if holder.sso_subject is not None or not self.mapping.link_by_username:
                 return "username_taken"
