@@ -20,6 +20,7 @@ from office.appointments import Appointments, Booked
 from office.booking_request import BookingRequest
 from office.catalogue import Service, Town
 from office.context import Office
+from office.errors import SlotTaken, SlotUnavailable
 from office.models import Clerk, Role, SpecialHours
 from office.staff import Staff, WorkingTime
 from signalling.keys import APPOINTMENTS, OFFICE, SETTINGS, STAFF
@@ -114,12 +115,16 @@ async def demo_appointment(appointments: Appointments, office: Office) -> Booked
     """Book the next free slot for the demo citizen (None when the week is full)."""
     service = demo_service(office.town)
     today = office.now().astimezone(office.town.tz).date()
+    name, email = DEMO_CITIZEN
     for offset in range(DEMO_DAYS):
-        slots = await appointments.slots(service.id, today + timedelta(days=offset))
-        if slots:
-            name, email = DEMO_CITIZEN
-            request = BookingRequest(service.id, slots[0].starts_at, name, email, None, "de")
-            return await appointments.book(request)
+        for slot in await appointments.slots(service.id, today + timedelta(days=offset)):
+            request = BookingRequest(service.id, slot.starts_at, name, email, None, "de")
+            try:
+                return await appointments.book(request)
+            except (SlotTaken, SlotUnavailable):
+                # The first slot began while we booked it (a start at the minute the
+                # server starts): the next one.
+                continue
     return None
 
 

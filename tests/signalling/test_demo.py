@@ -9,13 +9,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from office.catalogue import load_town
-from signalling.demo import DEMO_ACCOUNTS, demo_town
+from office.catalogue import Town, load_town
+from office.slots import Slot
+from signalling.app import create_app
+from signalling.demo import DEMO_ACCOUNTS, demo_appointment, demo_service, demo_town, seed_demo
+from signalling.keys import APPOINTMENTS, OFFICE, STAFF
+from signalling.settings import Settings
+from tests.helpers.clock import Clock
 from tests.helpers.services import free_port
 
 STARTUP_SECONDS = 60
@@ -92,3 +99,25 @@ async def test_make_run_prints_accounts_and_a_waiting_room_open_now(
         async with session.get(base + "/") as response:
             home = await response.text()
         assert "In dieser Demo täglich 00:00–23:59 Uhr" in home
+
+
+async def test_the_demo_books_the_next_slot_when_the_first_begins_meanwhile(
+    settings: Settings, town: Town, engine: AsyncEngine, clock: Clock
+) -> None:
+    app = create_app(settings, town=demo_town(town), now=clock, run_jobs=False)
+    office, appointments = app[OFFICE], app[APPOINTMENTS]
+    await seed_demo(app[STAFF], office)
+    service = demo_service(office.town)
+    first = (await appointments.slots(service.id, clock().date()))[0].starts_at
+    clock.set(first - timedelta(milliseconds=1))  # the server starts just before it
+    listed = appointments.slots
+
+    async def slots_then_time_passes(service_id: str, day: date) -> list[Slot]:
+        found = await listed(service_id, day)
+        clock.set(first + timedelta(seconds=1))  # the slot began while it was booked
+        return found
+
+    appointments.slots = slots_then_time_passes  # type: ignore[method-assign]
+    booked = await demo_appointment(appointments, office)
+    assert booked is not None
+    assert booked.appointment.starts_at > first
