@@ -190,13 +190,23 @@ class Calls:
             await self.notifier.socket(sid, CITIZEN_NS, event)
             await self.notifier.close(sid, CITIZEN_NS)
 
+    async def _completed(self, appointment_id: str, clerk_id: int) -> None:
+        """Record the call as held. A ``queue_join`` of the citizen that slipped in
+        between the call's end in the store and this commit found the appointment still
+        servable: its place goes now (and a later one re-checks and finds it closed)."""
+        await self.visits.call_finished(appointment_id, clerk_id)
+        if (link := self.lobby.citizens.get(appointment_id)) is not None:
+            link.ticket = None  # not to be put back by a rebuild
+        if await self.store.leave(appointment_id):
+            self.lobby.changed()
+
     async def hang_up(self, appointment_id: str) -> None:
         """The citizen leaves the call; it counts as held."""
         call = await self.store.call_of_appointment(appointment_id)
         if call is None or await self.store.end_call(call.call_id) is None:
             raise NotInCall()
         await self._over(call)
-        await self.visits.call_finished(appointment_id, call.clerk_id)
+        await self._completed(appointment_id, call.clerk_id)
         # The clerk may sit on another node: their presence in the store is the truth.
         if (link := self.lobby.clerks.get(call.clerk_id)) is not None:
             await self.lobby.publish(link, ClerkState.AFTER_CALL)
@@ -320,7 +330,7 @@ class Calls:
         else:
             if await self.store.end_call(call.call_id) is None:
                 raise NotInCall()
-            await self.visits.call_finished(call.appointment_id, clerk_id)
+            await self._completed(call.appointment_id, clerk_id)
             await self.notifier.citizen(call.appointment_id, CallEnded("completed"))
         await self._over(call)
         return await self._after_call(clerk_id)
