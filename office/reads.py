@@ -31,6 +31,7 @@ class Read(StrEnum):
     DAY_LIST = "read.day_list"
     BANK_STATEMENT = "read.bank_statement"
     WAITING_LIST = "read.waiting_list"
+    REBOOKING_LIST = "read.rebooking_list"  # appointments to rebook, with contact data
     AUDIT_LOG = "read.audit_log"  # the data-protection officer's own views and exports
 
 

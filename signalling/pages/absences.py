@@ -19,8 +19,9 @@ from office import audit
 from office.absences import Absences, Handled
 from office.errors import InvalidInput, NotFound
 from office.models import Clerk, Role
+from office.reads import Read, record_read, records
 from signalling.i18n import field_errors, language
-from signalling.keys import ABSENCES, APPOINTMENTS, OFFICE, SESSIONS, STAFF
+from signalling.keys import ABSENCES, APPOINTMENTS, OFFICE, STAFF
 from signalling.pages.staff import staff_page
 from signalling.render import redirect, render
 
@@ -183,15 +184,14 @@ async def to_rebook(request: web.Request, clerk: Clerk) -> web.Response:
     if clerk.role != Role.ADMIN:
         skills = {s.skill for s in clerk.skills}
         appointments = [a for a in appointments if office.service(a.service_id).skill in skills]
-    async with request.app[SESSIONS]() as session, session.begin():
-        audit.record(
-            session,
-            office.now(),
-            audit.staff_actor(clerk.id),
-            "read.rebooking_list",
-            "appointments",
-            count=len(appointments),
-        )
+    await record_read(
+        office,
+        audit.staff_actor(clerk.id),
+        Read.REBOOKING_LIST,
+        "appointments",
+        count=len(appointments),
+        records=records("appointment", (a.id for a in appointments)),
+    )
     return render(
         request,
         "staff/admin_rebook.html",

@@ -24,7 +24,7 @@ from office.models import Clerk, Role
 from office.staff import WorkingTime
 from signalling.i18n import field_errors, language
 from signalling.keys import ENROLMENT, SETTINGS, STAFF, TOWN
-from signalling.pages.staff import staff_page
+from signalling.pages.staff import staff_page, transfer_skills
 from signalling.render import redirect, refuse, render
 from signalling.settings import StaffLogin
 
@@ -102,10 +102,7 @@ def _skills(request: web.Request, form: MultiDictProxy[Any]) -> list[str]:
 
 
 def _skill_names(request: web.Request) -> list[tuple[str, str]]:
-    names: dict[str, list[str]] = {}
-    for service in request.app[TOWN].services:
-        names.setdefault(service.skill, []).append(service.name)
-    return [(skill, ", ".join(served)) for skill, served in sorted(names.items())]
+    return sorted(transfer_skills(request.app[TOWN]))
 
 
 def _local_login(request: web.Request) -> bool:
